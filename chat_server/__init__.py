@@ -1,0 +1,1 @@
+"""The standalone real-time server (python-socketio over ASGI): connections, rooms, messages, live notifications."""

@@ -1,0 +1,74 @@
+"""ASGI app factory: the Socket.IO server plus a small HTTP app (health, readiness)."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import socketio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from chat_server.config import ChatSettings
+from chat_server.events import connection
+from shared_models import connect, init_models
+from shared_models.clock import Clock, SystemClock
+from shared_models.logs import configure_logging
+from shared_models.registry import readiness
+
+
+class ChatApp(socketio.ASGIApp):  # type: ignore[misc]
+    """The ASGI callable, with handles on its two halves for tests and the internal API."""
+
+    sio: socketio.AsyncServer
+    http: Starlette
+
+
+def create_app(settings: ChatSettings | None = None, clock: Clock | None = None) -> ChatApp:
+    settings = settings or ChatSettings()
+    settings.check_secrets()
+    clock = clock or SystemClock()
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    sio = socketio.AsyncServer(
+        async_mode="asgi",
+        cors_allowed_origins=settings.chat_cors_origins,
+        client_manager=manager,
+        logger=False,
+        engineio_logger=False,
+    )
+    connection.register(sio, settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
+        app.state.mongo = client
+        app.state.document_models = await init_models(client, settings.mongodb_db)
+        try:
+            yield
+        finally:
+            await client.close()
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        ready, checks = await readiness(request.app.state.mongo, settings.readiness_timeout_seconds)
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    http = Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz)], lifespan=lifespan)
+    http.state.settings = settings
+    http.state.clock = clock
+    app = ChatApp(sio, other_asgi_app=http)
+    app.sio = sio
+    app.http = http
+    return app
+
+
+def app_from_env() -> ChatApp:
+    """Entry point for `uvicorn --factory chat_server.app:app_from_env`."""
+    settings = ChatSettings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)

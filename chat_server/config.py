@@ -1,0 +1,15 @@
+"""Chat server settings: the same environment variables as the platform for what they share."""
+
+from pydantic import Field
+
+from shared_models.settings import CommonSettings
+
+
+class ChatSettings(CommonSettings):
+    chat_host: str = "127.0.0.1"
+    chat_port: int = 8001
+    chat_cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173", "http://127.0.0.1:8000"]
+    )
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0)
+    redis_url: str | None = None

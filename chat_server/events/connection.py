@@ -1,0 +1,70 @@
+"""Connection lifecycle: a socket is accepted only with a valid, unrevoked session of an active user."""
+
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+import socketio
+import structlog
+
+from chat_server.config import ChatSettings
+from shared_models.clock import Clock
+from shared_models.sessions import SessionError, authenticate
+
+log = structlog.get_logger(__name__)
+
+
+def user_room(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def session_room(jti: str) -> str:
+    return f"session:{jti}"
+
+
+def _token_from(environ: dict[str, Any], auth: Any, cookie_name: str) -> str | None:
+    # The app passes `auth: {token}`; a browser on the same site sends the HttpOnly cookie instead.
+    if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"]:
+        return str(auth["token"])
+    raw = environ.get("HTTP_COOKIE", "")
+    if not raw:
+        return None
+    try:
+        morsel = SimpleCookie(raw).get(cookie_name)
+    except CookieError:
+        return None
+    return morsel.value if morsel is not None and morsel.value else None
+
+
+def register(sio: socketio.AsyncServer, settings: ChatSettings, clock: Clock) -> None:
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = _token_from(environ, auth, settings.session_cookie_name)
+        if token is None:
+            raise socketio.exceptions.ConnectionRefusedError(
+                "not_authenticated", {"code": "not_authenticated", "message": "A session token is required."}
+            )
+        try:
+            user, claims = await authenticate(token, settings.jwt_secret.get_secret_value(), clock)
+        except SessionError as exc:
+            log.info("socket.refused", sid=sid, code=exc.code)
+            raise socketio.exceptions.ConnectionRefusedError(
+                exc.code, {"code": exc.code, "message": exc.message}
+            ) from None
+        user_id = str(user.id)
+        await sio.save_session(
+            sid,
+            {
+                "user_id": user_id,
+                "role": user.role.value,
+                "jti": claims.jti,
+                "display_name": user.display_name,
+            },
+        )
+        await sio.enter_room(sid, user_room(user_id))
+        await sio.enter_room(sid, session_room(claims.jti))
+        log.info("socket.connected", sid=sid, user_id=user_id)
+
+    async def disconnect(sid: str, reason: Any = None) -> None:
+        log.info("socket.disconnected", sid=sid, reason=str(reason))
+
+    sio.on("connect", connect)
+    sio.on("disconnect", disconnect)

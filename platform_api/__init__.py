@@ -1,0 +1,1 @@
+"""The platform REST API (FastAPI): auth, providers, search, bookings, billing, disputes, admin."""

@@ -1,0 +1,104 @@
+"""Auth routes: register, login, logout, me."""
+
+import structlog
+from fastapi import APIRouter, Response, status
+
+from platform_api.auth.schemas import LoginRequest, MeOut, RegisterRequest, SessionOut, UserOut
+from platform_api.auth.service import auth_service
+from platform_api.config import Settings
+from platform_api.deps import ClockDep, CurrentSession, SettingsDep, csrf_token_for
+from platform_api.errors import Conflict, Forbidden, Unauthorized, Unprocessable, error_responses
+from platform_api.providers.schemas import ProviderProfileOut
+from platform_api.providers.service import provider_service
+from shared_models.documents import ProviderProfile, User
+from shared_models.sessions import SessionClaims
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+log = structlog.get_logger(__name__)
+
+
+def _set_session_cookies(response: Response, token: str, claims: SessionClaims, settings: Settings) -> str:
+    csrf = csrf_token_for(claims, settings)
+    common = {
+        "max_age": settings.session_ttl_seconds,
+        "path": "/",
+        "samesite": "lax",
+        "secure": settings.secure_cookies,
+    }
+    response.set_cookie(settings.session_cookie_name, token, httponly=True, **common)  # type: ignore[arg-type]
+    # Readable by the SPA's JavaScript on purpose: it echoes it in the X-CSRF-Token header.
+    response.set_cookie(settings.csrf_cookie_name, csrf, httponly=False, **common)  # type: ignore[arg-type]
+    return csrf
+
+
+def _session_out(
+    token: str, claims: SessionClaims, csrf: str, user: User, profile: ProviderProfile | None
+) -> SessionOut:
+    return SessionOut(
+        access_token=token,
+        expires_at=claims.expires_at,
+        csrf_token=csrf,
+        user=UserOut.of(user),
+        provider=ProviderProfileOut.of(profile) if profile else None,
+    )
+
+
+@router.post(
+    "/register",
+    summary="Create a customer or provider account and start a session",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionOut,
+    responses=error_responses(Conflict, Unprocessable),
+)
+async def register(
+    body: RegisterRequest, response: Response, settings: SettingsDep, clock: ClockDep
+) -> SessionOut:
+    user, profile = await auth_service.register(body, clock)
+    log.info("auth.registered", user_id=str(user.id), role=user.role.value)
+    token, claims = await auth_service.start_session(user, settings, clock)
+    csrf = _set_session_cookies(response, token, claims, settings)
+    return _session_out(token, claims, csrf, user, profile)
+
+
+@router.post(
+    "/login",
+    summary="Log in with email and password",
+    response_model=SessionOut,
+    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+)
+async def login(body: LoginRequest, response: Response, settings: SettingsDep, clock: ClockDep) -> SessionOut:
+    user = await auth_service.check_credentials(body.email, body.password)
+    token, claims = await auth_service.start_session(user, settings, clock)
+    csrf = _set_session_cookies(response, token, claims, settings)
+    profile = await provider_service.get_by_owner(claims.user_id)
+    return _session_out(token, claims, csrf, user, profile)
+
+
+@router.post(
+    "/logout",
+    summary="End this session (the token stops working on every service)",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(Unauthorized, Forbidden),
+)
+async def logout(session: CurrentSession, settings: SettingsDep, clock: ClockDep) -> Response:
+    await auth_service.end_session(session.claims, clock)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    for name in (settings.session_cookie_name, settings.csrf_cookie_name):
+        response.delete_cookie(name, path="/", samesite="lax", secure=settings.secure_cookies)
+    return response
+
+
+@router.get(
+    "/me",
+    summary="The signed-in user, their provider profile and the session's CSRF token",
+    response_model=MeOut,
+    responses=error_responses(Unauthorized, Forbidden),
+)
+async def me(session: CurrentSession, settings: SettingsDep) -> MeOut:
+    profile = await provider_service.get_by_owner(session.claims.user_id)
+    return MeOut(
+        user=UserOut.of(session.user),
+        provider=ProviderProfileOut.of(profile) if profile else None,
+        csrf_token=csrf_token_for(session.claims, settings),
+        session_expires_at=session.claims.expires_at,
+    )

@@ -1,0 +1,117 @@
+"""Auth request/response models."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
+
+from platform_api.providers.schemas import ProviderProfileOut, ProviderSignup
+from shared_models.documents import User
+from shared_models.enums import Role, UserStatus
+
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 128
+
+
+class RegisterRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ada@example.com",
+                    "password": "correct horse battery",
+                    "role": "customer",
+                    "display_name": "Ada",
+                },
+                {
+                    "email": "sam@sparkle.example",
+                    "password": "correct horse battery",
+                    "role": "provider",
+                    "display_name": "Sam",
+                    "provider": {
+                        "business_name": "Sparkle Cleaning Co.",
+                        "categories": ["cleaning"],
+                        "service_area": {"lat": 51.5072, "lng": -0.1276, "radius_km": 10},
+                    },
+                },
+            ]
+        },
+    )
+
+    email: EmailStr
+    password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+    # Admins are never self-registered: they are created with `python -m scripts.create_admin`.
+    role: Literal[Role.customer, Role.provider]
+    display_name: str = Field(min_length=1, max_length=100)
+    provider: ProviderSignup | None = Field(default=None, validate_default=True)
+
+    @field_validator("display_name")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("display name must not be blank")
+        return value
+
+    @field_validator("provider")
+    @classmethod
+    def _provider_matches_role(
+        cls, value: ProviderSignup | None, info: ValidationInfo
+    ) -> ProviderSignup | None:
+        role = info.data.get("role")
+        if role == Role.provider and value is None:
+            raise ValueError("a provider account needs its business details")
+        if role == Role.customer and value is not None:
+            raise ValueError("only provider accounts carry business details")
+        return value
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "ada@example.com", "password": "correct horse battery"}]},
+    )
+
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
+
+
+class UserOut(BaseModel):
+    id: str = Field(examples=["6650f0c2a1b2c3d4e5f60718"])
+    email: str = Field(examples=["ada@example.com"])
+    role: Role
+    status: UserStatus
+    display_name: str = Field(examples=["Ada"])
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> "UserOut":
+        return cls(
+            id=str(user.id),
+            email=user.email,
+            role=user.role,
+            status=user.status,
+            display_name=user.display_name,
+            created_at=user.created_at,
+        )
+
+
+class SessionOut(BaseModel):
+    """A new session. Browsers use the HttpOnly cookie set alongside; the app sends `access_token` as Bearer."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_at: datetime
+    csrf_token: str = Field(
+        description="Send as the X-CSRF-Token header on unsafe requests made with the cookie."
+    )
+    user: UserOut
+    provider: ProviderProfileOut | None = None
+
+
+class MeOut(BaseModel):
+    user: UserOut
+    provider: ProviderProfileOut | None = None
+    csrf_token: str
+    session_expires_at: datetime

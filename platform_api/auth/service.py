@@ -1,0 +1,114 @@
+"""Accounts and sessions: registration, credential checks, session start and end. The only writer of User."""
+
+from datetime import timedelta
+from functools import cache
+
+import structlog
+from beanie import PydanticObjectId
+from bson.errors import InvalidId
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from pymongo.errors import DuplicateKeyError
+
+from platform_api.auth.schemas import RegisterRequest
+from platform_api.config import Settings
+from platform_api.errors import Conflict, Forbidden, Unauthorized
+from platform_api.providers.service import provider_service
+from shared_models.clock import Clock
+from shared_models.documents import ProviderProfile, User
+from shared_models.documents.users import normalise_email
+from shared_models.enums import Role, UserStatus
+from shared_models.sessions import SessionClaims, issue_token, revoke
+
+log = structlog.get_logger(__name__)
+password_hasher = PasswordHash((Argon2Hasher(),))
+
+
+@cache
+def _dummy_hash() -> str:
+    return password_hasher.hash("not-a-real-password-only-for-timing")
+
+
+class AuthService:
+    async def register(self, data: RegisterRequest, clock: Clock) -> tuple[User, ProviderProfile | None]:
+        now = clock.now()
+        user = User(
+            email=normalise_email(data.email),
+            password_hash=password_hasher.hash(data.password),
+            role=data.role,
+            display_name=data.display_name,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            await user.insert()
+        except DuplicateKeyError:
+            raise Conflict(
+                "An account with this email already exists.", code="email_taken", field="email"
+            ) from None
+        if data.role is not Role.provider or data.provider is None:
+            return user, None
+        # No multi-document transaction (the embedded engine's are not isolated): if the profile cannot be
+        # written, the user is removed again, so a provider never exists without its tenant.
+        try:
+            profile = await provider_service.create_for_owner(user, data.provider, clock)
+        except BaseException:
+            await user.delete()
+            raise
+        return user, profile
+
+    async def create_admin(self, email: str, password: str, display_name: str, clock: Clock) -> User:
+        now = clock.now()
+        user = User(
+            email=normalise_email(email),
+            password_hash=password_hasher.hash(password),
+            role=Role.admin,
+            display_name=display_name,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            return await user.insert()
+        except DuplicateKeyError:
+            raise Conflict(
+                "An account with this email already exists.", code="email_taken", field="email"
+            ) from None
+
+    async def check_credentials(self, email: str, password: str) -> User:
+        """The same 401 body, and about the same time, for an unknown email and a wrong password."""
+        user = await User.find_one(User.email == normalise_email(email))
+        if user is None:
+            password_hasher.verify(password, _dummy_hash())
+            raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
+        valid, new_hash = password_hasher.verify_and_update(password, user.password_hash)
+        if not valid:
+            raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
+        if user.status is not UserStatus.active:
+            raise Forbidden("This account is suspended.", code="account_suspended")
+        if new_hash is not None:
+            await user.set({User.password_hash: new_hash})
+        return user
+
+    async def get_user(self, user_id: str) -> User | None:
+        try:
+            return await User.get(PydanticObjectId(user_id))
+        except (InvalidId, TypeError):
+            return None
+
+    async def start_session(self, user: User, settings: Settings, clock: Clock) -> tuple[str, SessionClaims]:
+        token, claims = issue_token(
+            user,
+            settings.jwt_secret.get_secret_value(),
+            timedelta(seconds=settings.session_ttl_seconds),
+            clock,
+        )
+        await user.set({User.last_login_at: clock.now()})
+        log.info("auth.session_started", user_id=str(user.id), role=user.role.value, jti=claims.jti)
+        return token, claims
+
+    async def end_session(self, claims: SessionClaims, clock: Clock) -> None:
+        await revoke(claims, clock)
+        log.info("auth.session_ended", user_id=str(claims.user_id), jti=claims.jti)
+
+
+auth_service = AuthService()

@@ -1,0 +1,102 @@
+"""Shared FastAPI dependencies: settings, clock, the authenticated session, CSRF, role guards."""
+
+import hmac
+from dataclasses import dataclass
+from hashlib import sha256
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from platform_api.config import Settings
+from platform_api.errors import Forbidden, Unauthorized
+from shared_models.clock import Clock
+from shared_models.documents import User
+from shared_models.enums import Role
+from shared_models.sessions import SessionClaims, SessionError, authenticate
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def csrf_token_for(claims: SessionClaims, settings: Settings) -> str:
+    """Bound to the session's jti, so a token planted by another site or session never matches."""
+    key = settings.jwt_secret.get_secret_value().encode()
+    return hmac.new(key, b"csrf:" + claims.jti.encode(), sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuthSession:
+    user: User
+    claims: SessionClaims
+    via_cookie: bool
+
+    @property
+    def user_id(self) -> str:
+        return str(self.user.id)
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+async def get_auth_session(request: Request, settings: SettingsDep, clock: ClockDep) -> AuthSession:
+    # Bearer wins over the cookie: a browser never attaches an Authorization header cross-site by itself,
+    # so Bearer requests need no CSRF defence; cookie requests do.
+    token = _bearer_token(request)
+    via_cookie = token is None
+    if token is None:
+        token = request.cookies.get(settings.session_cookie_name)
+    if not token:
+        raise Unauthorized("Log in to continue.")
+    try:
+        user, claims = await authenticate(token, settings.jwt_secret.get_secret_value(), clock)
+    except SessionError as exc:
+        if exc.code == "account_suspended":
+            raise Forbidden(exc.message, code=exc.code) from exc
+        raise Unauthorized(exc.message, code=exc.code) from exc
+    if via_cookie and request.method not in SAFE_METHODS:
+        sent = request.headers.get(settings.csrf_header_name, "")
+        if not hmac.compare_digest(sent, csrf_token_for(claims, settings)):
+            raise Forbidden(
+                f"Missing or wrong {settings.csrf_header_name} header for a cookie-authenticated request.",
+                code="csrf_failed",
+            )
+    return AuthSession(user=user, claims=claims, via_cookie=via_cookie)
+
+
+CurrentSession = Annotated[AuthSession, Depends(get_auth_session)]
+
+
+class RoleGuard:
+    """`Depends(RoleGuard(Role.admin))`: the session, if its user has one of the roles, else 403."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(self, session: CurrentSession) -> AuthSession:
+        if session.user.role not in self.roles:
+            allowed = ", ".join(sorted(r.value for r in self.roles))
+            raise Forbidden(f"This action needs the role: {allowed}.", code="role_forbidden")
+        return session
+
+
+AdminSession = Annotated[AuthSession, Depends(RoleGuard(Role.admin))]
+ProviderSession = Annotated[AuthSession, Depends(RoleGuard(Role.provider))]
+CustomerSession = Annotated[AuthSession, Depends(RoleGuard(Role.customer))]

@@ -1,0 +1,144 @@
+"""Error types raised by services, and the one place that maps every failure to a typed JSON body.
+
+Every 4xx (and the 503 of a lost database) answers `{"error": {"code", "message", "field"?}}`.
+"""
+
+from typing import Any, ClassVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from pymongo.errors import ConnectionFailure
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["invalid_credentials"])
+    message: str = Field(examples=["Email or password is incorrect."])
+    field: str | None = Field(default=None, examples=["email"])
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class AppError(Exception):
+    status_code: ClassVar[int] = 400
+    default_code: ClassVar[str] = "bad_request"
+    description: ClassVar[str] = "Bad request"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code or self.default_code
+        self.message = message
+        self.field = field
+
+
+class BadRequest(AppError):
+    pass
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    default_code = "not_authenticated"
+    description = "Not authenticated, or the session is invalid, expired or revoked"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    default_code = "forbidden"
+    description = "Authenticated but not allowed (role, CSRF, suspended account)"
+
+
+class NotFound(AppError):
+    status_code = 404
+    default_code = "not_found"
+    description = "Not found (or not visible to the caller)"
+
+
+class Conflict(AppError):
+    status_code = 409
+    default_code = "conflict"
+    description = "Conflicts with the current state"
+
+
+class Unprocessable(AppError):
+    status_code = 422
+    default_code = "validation_error"
+    description = "The request body, path or query is invalid"
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    default_code = "service_unavailable"
+    description = "A dependency is unavailable; retry later"
+
+
+def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for a route: each failure documented with the typed error body."""
+    return {e.status_code: {"model": ErrorBody, "description": e.description} for e in errors}
+
+
+def _body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    detail: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        detail["field"] = field
+    return {"error": detail}
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def _field_of(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def app_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AppError)
+        return JSONResponse(_body(exc.code, exc.message, exc.field), status_code=exc.status_code)
+
+    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "Invalid request"}
+        field = _field_of(tuple(first.get("loc", ())))
+        message = str(first.get("msg", "Invalid request"))
+        return JSONResponse(
+            _body("validation_error", f"{field}: {message}" if field else message, field), status_code=422
+        )
+
+    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else code
+        return JSONResponse(_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    # ConnectionFailure covers server-selection timeouts and dropped connections alike.
+    async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database.unavailable", error=str(exc)[:200])
+        return JSONResponse(
+            _body("database_unavailable", "The database is unavailable; retry shortly."),
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
+
+    app.add_exception_handler(AppError, app_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(ConnectionFailure, database_unavailable)

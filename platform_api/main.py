@@ -1,0 +1,86 @@
+"""App factory: create_app(settings) wires routers, middleware, error handlers and the database lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from platform_api.admin.router import router as admin_router
+from platform_api.auth.router import router as auth_router
+from platform_api.config import Settings
+from platform_api.errors import install_error_handlers
+from platform_api.providers.router import router as providers_router
+from shared_models import connect, init_models
+from shared_models.clock import Clock, SystemClock
+from shared_models.logs import configure_logging
+from shared_models.registry import readiness
+
+OPENAPI_TAGS = [
+    {"name": "auth", "description": "Accounts and sessions (cookie for browsers, Bearer for the app)."},
+    {"name": "providers", "description": "Provider profiles: the marketplace's tenants."},
+    {"name": "admin", "description": "The admin console. Every route needs the admin role."},
+    {"name": "health", "description": "Liveness and readiness probes."},
+]
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    settings.check_secrets()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
+        app.state.mongo = client
+        app.state.document_models = await init_models(client, settings.mongodb_db)
+        try:
+            yield
+        finally:
+            await client.close()
+
+    app = FastAPI(
+        title="Local Services Marketplace — Platform API",
+        version="1.0.0",
+        description="REST API of the marketplace. Errors always answer `{error: {code, message, field?}}`.",
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["Authorization", "Content-Type", settings.csrf_header_name, "X-Request-ID"],
+    )
+    for router in (auth_router, providers_router, admin_router):
+        app.include_router(router, prefix=settings.api_prefix)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness: the process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness: the database answers",
+        responses={503: {"description": "A dependency is unreachable"}},
+    )
+    async def readyz() -> JSONResponse:
+        ready, checks = await readiness(app.state.mongo, settings.readiness_timeout_seconds)
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Entry point for `uvicorn --factory platform_api.main:app_from_env`."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)

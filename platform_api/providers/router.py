@@ -1,0 +1,37 @@
+"""Provider profile routes: the signed-in provider's own profile and public profiles by slug."""
+
+from fastapi import APIRouter
+
+from platform_api.deps import ProviderSession
+from platform_api.errors import Forbidden, NotFound, Unauthorized, error_responses
+from platform_api.providers.schemas import ProviderProfileOut
+from platform_api.providers.service import provider_service
+
+router = APIRouter(prefix="/providers", tags=["providers"])
+
+
+@router.get(
+    "/me",
+    summary="The signed-in provider's own profile",
+    response_model=ProviderProfileOut,
+    responses=error_responses(Unauthorized, Forbidden, NotFound),
+)
+async def my_profile(session: ProviderSession) -> ProviderProfileOut:
+    assert session.user.id is not None
+    profile = await provider_service.get_by_owner(session.user.id)
+    if profile is None:
+        raise NotFound("This provider has no profile.", code="profile_not_found")
+    return ProviderProfileOut.of(profile)
+
+
+@router.get(
+    "/{slug}",
+    summary="A provider's public profile",
+    response_model=ProviderProfileOut,
+    responses=error_responses(NotFound),
+)
+async def public_profile(slug: str) -> ProviderProfileOut:
+    profile = await provider_service.get_by_slug(slug)
+    if profile is None:
+        raise NotFound("No provider with this address.", code="provider_not_found")
+    return ProviderProfileOut.of(profile)

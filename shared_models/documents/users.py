@@ -1,0 +1,30 @@
+"""User accounts: customers, providers (tenant owners) and admins."""
+
+from datetime import datetime
+from typing import Annotated
+
+from beanie import Document, Indexed
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from shared_models.enums import Role, UserStatus
+
+
+def normalise_email(email: str) -> str:
+    """Emails are compared case-insensitively everywhere; the stored form is the lowercase one."""
+    return email.strip().lower()
+
+
+class User(Document):
+    email: Annotated[str, Indexed(unique=True)]
+    password_hash: str
+    role: Role
+    status: UserStatus = UserStatus.active
+    display_name: str = Field(max_length=100)
+    created_at: datetime
+    updated_at: datetime
+    last_login_at: datetime | None = None
+
+    class Settings:
+        name = "users"
+        indexes = [IndexModel([("role", ASCENDING), ("created_at", DESCENDING)])]

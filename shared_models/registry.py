@@ -1,0 +1,42 @@
+"""The one list of documents and the one initialiser both services call, so neither can drift."""
+
+import asyncio
+
+from beanie import Document, init_beanie
+from pymongo import AsyncMongoClient
+
+from shared_models.documents import ProviderProfile, RevokedSession, User
+
+DOCUMENT_MODELS: tuple[type[Document], ...] = (User, ProviderProfile, RevokedSession)
+
+
+def connect(uri: str, timeout_ms: int) -> AsyncMongoClient[dict[str, object]]:
+    # Short selection timeouts make a dead engine surface as a fast 503 instead of a 30 s hang.
+    return AsyncMongoClient(
+        uri,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=max(timeout_ms * 5, 10_000),
+        tz_aware=True,
+    )
+
+
+async def init_models(
+    client: AsyncMongoClient[dict[str, object]], db_name: str
+) -> tuple[type[Document], ...]:
+    """Bind every shared document to `db_name` and create its indexes; returns what it registered."""
+    await init_beanie(database=client[db_name], document_models=list(DOCUMENT_MODELS))
+    return DOCUMENT_MODELS
+
+
+async def readiness(
+    client: AsyncMongoClient[dict[str, object]], within: float
+) -> tuple[bool, dict[str, str]]:
+    """The readiness verdict both services' `/readyz` report: (ready, {dependency: "ok" | why not})."""
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(client.admin.command("ping"), timeout=within)
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure to answer in time means not ready; the kind goes in the body
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    return all(v == "ok" for v in checks.values()), checks

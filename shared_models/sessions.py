@@ -1,0 +1,103 @@
+"""Session tokens: one implementation that the platform (HTTP) and the chat server (sockets) both trust.
+
+A session is a signed JWT (HS256) carrying sub, role, iat, exp and jti. Logging out revokes the jti; the
+revocation lives until the token would have expired (TTL index), so the check is one indexed lookup.
+"""
+
+import contextlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+from beanie import PydanticObjectId
+from bson.errors import InvalidId
+from pymongo.errors import DuplicateKeyError
+
+from shared_models.clock import Clock
+from shared_models.documents import RevokedSession, User
+from shared_models.enums import Role, UserStatus
+
+ALGORITHM = "HS256"
+
+
+class SessionError(Exception):
+    """Why a token does not open a session; `code` is what clients see."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SessionClaims:
+    user_id: PydanticObjectId
+    role: Role
+    jti: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+def issue_token(user: User, secret: str, ttl: timedelta, clock: Clock) -> tuple[str, SessionClaims]:
+    assert user.id is not None
+    now = clock.now().replace(microsecond=0)
+    claims = SessionClaims(
+        user_id=user.id, role=user.role, jti=secrets.token_urlsafe(16), issued_at=now, expires_at=now + ttl
+    )
+    payload = {
+        "sub": str(user.id),
+        "role": user.role.value,
+        "jti": claims.jti,
+        "iat": int(now.timestamp()),
+        "exp": int(claims.expires_at.timestamp()),
+    }
+    return jwt.encode(payload, secret, algorithm=ALGORITHM), claims
+
+
+def decode_token(token: str, secret: str, clock: Clock) -> SessionClaims:
+    """Verify signature and shape; expiry is judged by our clock, not the wall clock inside PyJWT."""
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "require": ["sub", "role", "jti", "exp", "iat"],
+            },
+        )
+        claims = SessionClaims(
+            user_id=PydanticObjectId(payload["sub"]),
+            role=Role(payload["role"]),
+            jti=str(payload["jti"]),
+            issued_at=datetime.fromtimestamp(int(payload["iat"]), tz=clock.now().tzinfo),
+            expires_at=datetime.fromtimestamp(int(payload["exp"]), tz=clock.now().tzinfo),
+        )
+    except (jwt.PyJWTError, InvalidId, ValueError, TypeError, KeyError) as exc:
+        raise SessionError("invalid_token", "The session token is not valid.") from exc
+    if claims.expires_at <= clock.now():
+        raise SessionError("session_expired", "The session has expired; log in again.")
+    return claims
+
+
+async def authenticate(token: str, secret: str, clock: Clock) -> tuple[User, SessionClaims]:
+    """The whole check: signature, expiry, revocation, and an account that still exists and is active."""
+    claims = decode_token(token, secret, clock)
+    if await RevokedSession.find_one(RevokedSession.jti == claims.jti) is not None:
+        raise SessionError("session_revoked", "The session has been logged out.")
+    user = await User.get(claims.user_id)
+    if user is None:
+        raise SessionError("invalid_token", "The session token is not valid.")
+    if user.status is not UserStatus.active:
+        raise SessionError("account_suspended", "This account is suspended.")
+    return user, claims
+
+
+async def revoke(claims: SessionClaims, clock: Clock) -> None:
+    """Idempotent: revoking twice (double logout, retried request) is not an error."""
+    with contextlib.suppress(DuplicateKeyError):
+        await RevokedSession(
+            jti=claims.jti, user_id=claims.user_id, revoked_at=clock.now(), expires_at=claims.expires_at
+        ).insert()

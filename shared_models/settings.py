@@ -1,0 +1,38 @@
+"""Settings both services read from the same environment variables (see .env.example)."""
+
+from enum import StrEnum
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    dev = "dev"
+    test = "test"
+    production = "production"
+
+
+# A fixed, public key for dev and tests only; production refuses to start with it (see `check_secrets`).
+DEV_JWT_SECRET = "dev-only-secret-0123456789abcdef0123456789abcdef"  # noqa: S105
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Environment = Environment.dev
+    mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongodb_db: str = "marketplace"
+    mongodb_timeout_ms: int = Field(default=3000, ge=100)
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    session_cookie_name: str = "session"
+    csrf_cookie_name: str = "csrf_token"
+    csrf_header_name: str = "X-CSRF-Token"
+    session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    def check_secrets(self) -> None:
+        """Production must not run on the published dev key, nor on a short one."""
+        secret = self.jwt_secret.get_secret_value()
+        if self.environment is Environment.production and (secret == DEV_JWT_SECRET or len(secret) < 32):
+            raise ValueError("JWT_SECRET must be set to a private value of 32+ characters in production")
