@@ -1,0 +1,1 @@
+"""Dev launcher, seed data and ops tools."""

@@ -1,0 +1,141 @@
+"""The dev launcher: every process of the system, real, on this machine, with one command.
+
+    python -m scripts.dev [--demo]
+
+Starts nx-27017 (data under .data/, kept between runs) unless MONGODB_URI points at a MongoDB, the moto S3
+server with the media bucket, the SMTP sink, the platform API and the chat server. Ctrl-C stops them all.
+"""
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import boto3
+
+from platform_api.config import Settings
+from scripts import stack
+from scripts.processes import ManagedProcess
+from scripts.seed import DEMO_PASSWORD, seed_demo
+from shared_models import connect, init_models
+from shared_models.clock import SystemClock
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data"
+
+
+def _port_of(url: str, default: int) -> int:
+    return urlparse(url).port or default
+
+
+def _create_bucket(settings: Settings) -> None:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        region_name=settings.s3_region,
+        aws_access_key_id=settings.s3_access_key_id,
+        aws_secret_access_key=settings.s3_secret_access_key,
+    )
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if settings.s3_bucket not in existing:
+        s3.create_bucket(Bucket=settings.s3_bucket)
+
+
+async def _seed(settings: Settings) -> None:
+    client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
+    try:
+        await init_models(client, settings.mongodb_db)
+        logins = await seed_demo(SystemClock())
+    finally:
+        await client.close()
+    print("\nDemo accounts (password for all: %s):" % DEMO_PASSWORD)
+    for login in logins:
+        print(f"  {login.role.value:<9} {login.email:<32} {login.note}")
+    print(
+        "  Log in: curl -X POST http://127.0.0.1:%d%s/auth/login -H 'Content-Type: application/json' "
+        '-d \'{"email": "customer@demo.example.com", "password": "%s"}\''
+        % (settings.port, settings.api_prefix, DEMO_PASSWORD)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the whole system locally.")
+    parser.add_argument("--demo", action="store_true", help="seed demo accounts and data")
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    logs = DATA / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    started: list[ManagedProcess] = []
+    env: dict[str, str] = {}
+
+    def start(proc: ManagedProcess) -> None:
+        print(f"starting {proc.name} …", flush=True)
+        started.append(proc.start())
+
+    try:
+        if "mongodb_uri" in settings.model_fields_set:
+            print(f"using the MongoDB at {settings.mongodb_uri}")
+        else:
+            engine_port = _port_of(settings.mongodb_uri, 27017)
+            start(stack.engine(engine_port, DATA / "mongo", logs))
+            env["MONGODB_URI"] = stack.mongodb_uri(engine_port)
+        if settings.s3_endpoint_url and urlparse(settings.s3_endpoint_url).hostname in (
+            "127.0.0.1",
+            "localhost",
+        ):
+            start(stack.s3(_port_of(settings.s3_endpoint_url, 9000), logs))
+        if settings.smtp_host in ("127.0.0.1", "localhost"):
+            start(stack.smtp_sink(settings.smtp_port, DATA / "mail", logs))
+        os.environ.update(env)
+        settings = Settings()
+        if settings.s3_endpoint_url:
+            _create_bucket(settings)
+        if args.demo:
+            asyncio.run(_seed(settings))
+        start(stack.platform(settings.port, env, logs))
+        start(stack.chat(_port_of(settings.chat_url, 8001), env, logs))
+    except BaseException as exc:
+        for proc in reversed(started):
+            proc.stop()
+        if isinstance(exc, KeyboardInterrupt):
+            return 130
+        print(f"start-up failed: {exc}", file=sys.stderr)
+        return 1
+
+    base = f"http://127.0.0.1:{settings.port}"
+    print(
+        f"""
+Everything is up (logs in {logs}):
+  Platform API     {base}{settings.api_prefix}
+  Swagger console  {base}/docs
+  Readiness        {base}/readyz
+  Chat server      {settings.chat_url}  (Socket.IO; health at {settings.chat_url}/healthz)
+  Database         {settings.mongodb_uri}
+  S3 (moto)        {settings.s3_endpoint_url}  bucket {settings.s3_bucket}
+  Mail sink        smtp://{settings.smtp_host}:{settings.smtp_port}  → {DATA / "mail"}
+Press Ctrl-C to stop.""",
+        flush=True,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.is_set():
+        for proc in started:
+            if not proc.running:
+                print(f"{proc.name} stopped unexpectedly; see {proc.log_path}", file=sys.stderr)
+                stop.set()
+        stop.wait(1.0)
+    print("\nstopping …", flush=True)
+    for proc in reversed(started):
+        proc.stop()
+    print("stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""How each real process of the system is started, one definition for the dev launcher and the tests."""
+
+import sys
+from pathlib import Path
+
+from scripts.processes import ManagedProcess, http_ok, port_open
+
+BIN = Path(sys.executable).parent
+
+
+def engine(port: int, data_dir: Path, log_dir: Path) -> ManagedProcess:
+    """nx-27017: the embedded MongoDB-wire engine, one SQLite file per logical database under `data_dir`."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return ManagedProcess(
+        name="nx-27017",
+        argv=[
+            str(BIN / "nx-27017"),
+            "--data-dir",
+            str(data_dir),
+            "-p",
+            str(port),
+            "--log-file",
+            str(log_dir / f"nx-27017-{port}.log"),
+            "--pid-file",
+            str(log_dir / f"nx-27017-{port}.pid"),
+        ],
+        ready=lambda: port_open(port),
+        log_path=log_dir / f"nx-27017-{port}.out",
+    )
+
+
+def mongodb_uri(port: int) -> str:
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+def s3(port: int, log_dir: Path) -> ManagedProcess:
+    """The moto server standing in for DigitalOcean Spaces / S3."""
+    return ManagedProcess(
+        name="moto-s3",
+        argv=[str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        ready=lambda: http_ok(f"http://127.0.0.1:{port}/moto-api/"),
+        log_path=log_dir / "moto.log",
+    )
+
+
+def smtp_sink(port: int, maildir: Path, log_dir: Path) -> ManagedProcess:
+    return ManagedProcess(
+        name="smtp-sink",
+        argv=[sys.executable, "-m", "scripts.smtp_sink", "--port", str(port), "--maildir", str(maildir)],
+        ready=lambda: port_open(port),
+        log_path=log_dir / "smtp.log",
+    )
+
+
+def platform(port: int, env: dict[str, str], log_dir: Path) -> ManagedProcess:
+    return ManagedProcess(
+        name="platform",
+        argv=_uvicorn("platform_api.main:app_from_env", port),
+        env=env,
+        ready=lambda: http_ok(f"http://127.0.0.1:{port}/healthz"),
+        log_path=log_dir / f"platform-{port}.log",
+    )
+
+
+def chat(port: int, env: dict[str, str], log_dir: Path) -> ManagedProcess:
+    return ManagedProcess(
+        name="chat",
+        argv=_uvicorn("chat_server.app:app_from_env", port),
+        env=env,
+        ready=lambda: http_ok(f"http://127.0.0.1:{port}/healthz"),
+        log_path=log_dir / f"chat-{port}.log",
+    )
+
+
+def _uvicorn(factory: str, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--lifespan",
+        "on",
+    ]

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install what the tests need and run everything CI checks: lint, types, the whole pytest suite.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k auth`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bootstrap.sh dev
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "error: Node.js and npm are needed (the socket tests drive the official socket.io-client)" >&2
+  exit 1
+fi
+lock_stamp="tests/js/node_modules/.installed-$(sha256sum tests/js/package-lock.json | cut -c1-16)"
+if [ ! -f "$lock_stamp" ]; then
+  npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+  touch "$lock_stamp"
+fi
+echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
+echo "== mypy"; .venv/bin/mypy
+echo "== pytest"
+set +e
+.venv/bin/python -m pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "error: pytest collected no tests — that is a failure, not a pass" >&2
+fi
+exit "$status"
