@@ -52,14 +52,12 @@ async def _seed(settings: Settings) -> None:
         logins = await seed_demo(SystemClock())
     finally:
         await client.close()
-    print("\nDemo accounts (password for all: %s):" % DEMO_PASSWORD)
+    print(f"\nDemo accounts (password for all: {DEMO_PASSWORD}):")
     for login in logins:
         print(f"  {login.role.value:<9} {login.email:<32} {login.note}")
-    print(
-        "  Log in: curl -X POST http://127.0.0.1:%d%s/auth/login -H 'Content-Type: application/json' "
-        '-d \'{"email": "customer@demo.example.com", "password": "%s"}\''
-        % (settings.port, settings.api_prefix, DEMO_PASSWORD)
-    )
+    login = '{"email": "customer@demo.example.com", "password": "%s"}' % DEMO_PASSWORD  # noqa: UP031
+    url = f"http://127.0.0.1:{settings.port}{settings.api_prefix}/auth/login"
+    print(f"  Log in: curl -X POST {url} -H 'Content-Type: application/json' -d '{login}'")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,6 @@
 """Demo data for `python -m scripts.dev --demo`: one account per role and a few providers. Idempotent."""
 
+import contextlib
 from dataclasses import dataclass
 
 from platform_api.auth.schemas import RegisterRequest
@@ -41,10 +42,8 @@ DEMO_PROVIDERS = [
 
 async def seed_demo(clock: Clock) -> list[DemoLogin]:
     logins = [DemoLogin(Role.admin, "admin@demo.example.com", "admin console")]
-    try:
+    with contextlib.suppress(Conflict):  # seeded before: a second run reuses the data
         await auth_service.create_admin("admin@demo.example.com", DEMO_PASSWORD, "Demo Admin", clock)
-    except Conflict:
-        pass  # seeded before: a second run reuses the data
     customer = RegisterRequest(
         email="customer@demo.example.com",
         password=DEMO_PASSWORD,
@@ -67,9 +66,7 @@ async def seed_demo(clock: Clock) -> list[DemoLogin]:
             )
         )
     for signup in signups:
-        try:
+        with contextlib.suppress(Conflict):
             await auth_service.register(signup, clock)
-        except Conflict:
-            pass
         logins.append(DemoLogin(signup.role, str(signup.email), signup.display_name))
     return logins
