@@ -55,9 +55,9 @@ async def _seed(settings: Settings) -> None:
     print(f"\nDemo accounts (password for all: {DEMO_PASSWORD}):")
     for login in logins:
         print(f"  {login.role.value:<9} {login.email:<32} {login.note}")
-    login = '{"email": "customer@demo.example.com", "password": "%s"}' % DEMO_PASSWORD  # noqa: UP031
+    body = '{"email": "customer@demo.example.com", "password": "%s"}' % DEMO_PASSWORD  # noqa: UP031
     url = f"http://127.0.0.1:{settings.port}{settings.api_prefix}/auth/login"
-    print(f"  Log in: curl -X POST {url} -H 'Content-Type: application/json' -d '{login}'")
+    print(f"  Log in: curl -X POST {url} -H 'Content-Type: application/json' -d '{body}'")
 
 
 def main(argv: list[str] | None = None) -> int:
