@@ -99,5 +99,5 @@ async def revoke(claims: SessionClaims, clock: Clock) -> None:
     """Idempotent: revoking twice (double logout, retried request) is not an error."""
     with contextlib.suppress(DuplicateKeyError):
         await RevokedSession(
-            jti=claims.jti, user_id=claims.user_id, revoked_at=clock.now(), expires_at=claims.expires_at
+            jti=claims.jti, user_id=str(claims.user_id), revoked_at=clock.now(), expires_at=claims.expires_at
         ).insert()

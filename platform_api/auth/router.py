@@ -70,7 +70,7 @@ async def login(body: LoginRequest, response: Response, settings: SettingsDep, c
     user = await auth_service.check_credentials(body.email, body.password)
     token, claims = await auth_service.start_session(user, settings, clock)
     csrf = _set_session_cookies(response, token, claims, settings)
-    profile = await provider_service.get_by_owner(claims.user_id)
+    profile = await provider_service.get_by_owner(str(claims.user_id))
     return _session_out(token, claims, csrf, user, profile)
 
 
@@ -95,7 +95,7 @@ async def logout(session: CurrentSession, settings: SettingsDep, clock: ClockDep
     responses=error_responses(Unauthorized, Forbidden),
 )
 async def me(session: CurrentSession, settings: SettingsDep) -> MeOut:
-    profile = await provider_service.get_by_owner(session.claims.user_id)
+    profile = await provider_service.get_by_owner(session.user_id)
     return MeOut(
         user=UserOut.of(session.user),
         provider=ProviderProfileOut.of(profile) if profile else None,

@@ -17,8 +17,7 @@ router = APIRouter(prefix="/providers", tags=["providers"])
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
 async def my_profile(session: ProviderSession) -> ProviderProfileOut:
-    assert session.user.id is not None
-    profile = await provider_service.get_by_owner(session.user.id)
+    profile = await provider_service.get_by_owner(session.user_id)
     if profile is None:
         raise NotFound("This provider has no profile.", code="profile_not_found")
     return ProviderProfileOut.of(profile)

@@ -4,7 +4,6 @@ import re
 import secrets
 import unicodedata
 
-from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.errors import Conflict
@@ -31,7 +30,7 @@ class ProviderService:
             # so concurrent sign-ups of the same name do not keep colliding on "-2".
             slug = base if attempt == 0 else f"{base}-{secrets.token_hex(3)}"
             profile = ProviderProfile(
-                owner_id=owner.id,
+                owner_id=str(owner.id),
                 business_name=signup.business_name,
                 slug=slug,
                 categories=signup.categories,
@@ -43,17 +42,17 @@ class ProviderService:
             try:
                 return await profile.insert()
             except DuplicateKeyError:
-                if await self.get_by_owner(owner.id) is not None:
+                if await self.get_by_owner(str(owner.id)) is not None:
                     raise Conflict("This provider already has a profile.", code="profile_exists") from None
         raise Conflict("Could not allocate a unique profile address; retry.", code="slug_unavailable")
 
-    async def get_by_owner(self, owner_id: PydanticObjectId) -> ProviderProfile | None:
+    async def get_by_owner(self, owner_id: str) -> ProviderProfile | None:
         return await ProviderProfile.find_one(ProviderProfile.owner_id == owner_id)
 
     async def get_by_slug(self, slug: str) -> ProviderProfile | None:
         return await ProviderProfile.find_one(ProviderProfile.slug == slug)
 
-    async def delete_for_owner(self, owner_id: PydanticObjectId) -> None:
+    async def delete_for_owner(self, owner_id: str) -> None:
         await ProviderProfile.find(ProviderProfile.owner_id == owner_id).delete()
 
 

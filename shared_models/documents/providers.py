@@ -3,10 +3,11 @@
 from datetime import datetime
 from typing import Annotated
 
-from beanie import Document, Indexed, PydanticObjectId
+from beanie import Document, Indexed
 from pydantic import BaseModel, Field
 
 from shared_models.enums import ServiceCategory
+from shared_models.ids import Ref
 
 
 class ServiceArea(BaseModel):
@@ -16,7 +17,7 @@ class ServiceArea(BaseModel):
 
 
 class ProviderProfile(Document):
-    owner_id: Annotated[PydanticObjectId, Indexed(unique=True)]
+    owner_id: Annotated[Ref, Indexed(unique=True)]
     business_name: str = Field(min_length=2, max_length=120)
     slug: Annotated[str, Indexed(unique=True)]
     categories: list[ServiceCategory] = Field(default_factory=list)

@@ -3,13 +3,15 @@
 from datetime import datetime
 from typing import Annotated
 
-from beanie import Document, Indexed, PydanticObjectId
+from beanie import Document, Indexed
 from pymongo import ASCENDING, IndexModel
+
+from shared_models.ids import Ref
 
 
 class RevokedSession(Document):
     jti: Annotated[str, Indexed(unique=True)]
-    user_id: PydanticObjectId
+    user_id: Ref
     revoked_at: datetime
     expires_at: datetime
 

@@ -1,0 +1,169 @@
+"""Session fixtures start real processes once; every test gets a fresh database and its own clock."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+
+from chat_server.app import ChatApp
+from chat_server.app import create_app as create_chat_app
+from chat_server.config import ChatSettings
+from platform_api.config import Settings
+from platform_api.main import create_app as create_platform_app
+from scripts import stack
+from scripts.processes import ManagedProcess, free_port
+from shared_models.clock import ManualClock
+from shared_models.settings import Environment
+
+TEST_JWT_SECRET = "test-secret-for-the-suite-only-0123456789abcdef"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@dataclass
+class Engine:
+    proc: ManagedProcess
+    port: int
+
+    @property
+    def uri(self) -> str:
+        return stack.mongodb_uri(self.port)
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("run")
+
+
+@pytest.fixture(scope="session")
+def engine(run_dir: Path) -> Iterator[Engine]:
+    port = free_port()
+    proc = stack.engine(port, run_dir / "mongo", run_dir / "logs").start()
+    yield Engine(proc, port)
+    proc.stop()
+
+
+@pytest.fixture
+async def db_name(engine: Engine) -> AsyncIterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield name
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(engine.uri)
+    await client.drop_database(name)
+    await client.close()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+
+
+def service_env(uri: str, db: str) -> dict[str, str]:
+    """What a real service process of the suite runs with (no .env file of the developer leaks in)."""
+    return {
+        "ENVIRONMENT": "test",
+        "MONGODB_URI": uri,
+        "MONGODB_DB": db,
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def settings(engine: Engine, db_name: str) -> Settings:
+    return Settings(
+        _env_file=None,
+        environment=Environment.test,
+        mongodb_uri=engine.uri,
+        mongodb_db=db_name,
+        jwt_secret=TEST_JWT_SECRET,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def chat_settings(settings: Settings) -> ChatSettings:
+    return ChatSettings(
+        _env_file=None,
+        environment=settings.environment,
+        mongodb_uri=settings.mongodb_uri,
+        mongodb_db=settings.mongodb_db,
+        jwt_secret=settings.jwt_secret,
+    )
+
+
+@pytest.fixture
+async def platform_app(settings: Settings, clock: ManualClock) -> AsyncIterator[FastAPI]:
+    app = create_platform_app(settings, clock)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def api(platform_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    # https: the suite runs with Environment.test, so session cookies are Secure, as in production.
+    transport = httpx.ASGITransport(app=platform_app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def api_factory(platform_app: FastAPI) -> "ClientFactory":
+    return ClientFactory(platform_app)
+
+
+class ClientFactory:
+    """Independent clients (own cookie jars) against the same in-process app."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def __call__(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="https://testserver")
+
+
+@pytest.fixture
+async def chat_app(chat_settings: ChatSettings, clock: ManualClock) -> AsyncIterator[ChatApp]:
+    app = create_chat_app(chat_settings, clock)
+    async with app.http.router.lifespan_context(app.http):
+        yield app
+
+
+@dataclass
+class LiveStack:
+    """The platform and the chat server as real uvicorn processes on one engine and one database."""
+
+    platform: ManagedProcess
+    chat: ManagedProcess
+    platform_url: str
+    chat_url: str
+    mongodb_uri: str
+    db_name: str
+
+
+@pytest.fixture(scope="session")
+def live_stack(engine: Engine, run_dir: Path) -> Iterator[LiveStack]:
+    # One database for the session's real processes; tests keep apart by using their own accounts.
+    db = f"e2e_{uuid.uuid4().hex[:8]}"
+    env = service_env(engine.uri, db)
+    platform_port, chat_port = free_port(), free_port()
+    platform = stack.platform(platform_port, env, run_dir / "logs").start()
+    try:
+        chat = stack.chat(chat_port, env, run_dir / "logs").start()
+    except BaseException:
+        platform.stop()
+        raise
+    yield LiveStack(
+        platform,
+        chat,
+        f"http://127.0.0.1:{platform_port}",
+        f"http://127.0.0.1:{chat_port}",
+        engine.uri,
+        db,
+    )
+    chat.stop()
+    platform.stop()
