@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from chat_server import internal
 from chat_server.config import ChatSettings
 from chat_server.events import connection
 from shared_models import connect, init_models
@@ -58,7 +59,10 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
             status_code=200 if ready else 503,
         )
 
-    http = Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz)], lifespan=lifespan)
+    http = Starlette(
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz), *internal.routes(sio, settings)],
+        lifespan=lifespan,
+    )
     http.state.settings = settings
     http.state.clock = clock
     app = ChatApp(sio, other_asgi_app=http)

@@ -11,6 +11,8 @@ class Settings(CommonSettings):
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     chat_url: str = "http://127.0.0.1:8001"
+    # Where the platform reaches the chat server's internal API (often a private address in production).
+    chat_internal_url: str = "http://127.0.0.1:8001"
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173"]
     )

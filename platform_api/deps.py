@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from platform_api.config import Settings
 from platform_api.errors import Forbidden, Unauthorized
+from platform_api.realtime import RealtimeClient
 from shared_models.clock import Clock
 from shared_models.documents import User
 from shared_models.enums import Role
@@ -27,7 +28,13 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
+def get_realtime(request: Request) -> RealtimeClient:
+    realtime: RealtimeClient = request.app.state.realtime
+    return realtime
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+RealtimeDep = Annotated[RealtimeClient, Depends(get_realtime)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 

@@ -12,6 +12,7 @@ from platform_api.auth.router import router as auth_router
 from platform_api.config import Settings
 from platform_api.errors import install_error_handlers
 from platform_api.providers.router import router as providers_router
+from platform_api.realtime import RealtimeClient
 from shared_models import connect, init_models
 from shared_models.clock import Clock, SystemClock
 from shared_models.logs import configure_logging
@@ -34,9 +35,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
         app.state.mongo = client
         app.state.document_models = await init_models(client, settings.mongodb_db)
+        app.state.realtime = RealtimeClient(settings)
         try:
             yield
         finally:
+            await app.state.realtime.aclose()
             await client.close()
 
     app = FastAPI(

@@ -16,6 +16,9 @@ class Environment(StrEnum):
 DEV_JWT_SECRET = "dev-only-secret-0123456789abcdef0123456789abcdef"  # noqa: S105
 
 
+DEV_INTERNAL_TOKEN = "dev-only-internal-token-0123456789abcdef"  # noqa: S105
+
+
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -28,11 +31,19 @@ class CommonSettings(BaseSettings):
     csrf_cookie_name: str = "csrf_token"
     csrf_header_name: str = "X-CSRF-Token"
     session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # Shared secret for service-to-service calls (platform -> chat server internal API).
+    internal_api_token: SecretStr = SecretStr(DEV_INTERNAL_TOKEN)
     log_level: str = "INFO"
     log_json: bool = False
 
     def check_secrets(self) -> None:
-        """Production must not run on the published dev key, nor on a short one."""
-        secret = self.jwt_secret.get_secret_value()
-        if self.environment is Environment.production and (secret == DEV_JWT_SECRET or len(secret) < 32):
-            raise ValueError("JWT_SECRET must be set to a private value of 32+ characters in production")
+        """Production must not run on the published dev keys, nor on short ones."""
+        if self.environment is not Environment.production:
+            return
+        for name, value, dev_value in (
+            ("JWT_SECRET", self.jwt_secret, DEV_JWT_SECRET),
+            ("INTERNAL_API_TOKEN", self.internal_api_token, DEV_INTERNAL_TOKEN),
+        ):
+            secret = value.get_secret_value()
+            if secret == dev_value or len(secret) < 32:
+                raise ValueError(f"{name} must be set to a private value of 32+ characters in production")

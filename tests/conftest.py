@@ -23,6 +23,7 @@ from shared_models.clock import ManualClock
 from shared_models.settings import Environment
 
 TEST_JWT_SECRET = "test-secret-for-the-suite-only-0123456789abcdef"
+TEST_INTERNAL_TOKEN = "test-internal-token-for-the-suite-0123456789"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -70,6 +71,7 @@ def service_env(uri: str, db: str) -> dict[str, str]:
         "MONGODB_URI": uri,
         "MONGODB_DB": db,
         "JWT_SECRET": TEST_JWT_SECRET,
+        "INTERNAL_API_TOKEN": TEST_INTERNAL_TOKEN,
         "LOG_LEVEL": "WARNING",
     }
 
@@ -82,6 +84,9 @@ def settings(engine: Engine, db_name: str) -> Settings:
         mongodb_uri=engine.uri,
         mongodb_db=db_name,
         jwt_secret=TEST_JWT_SECRET,  # type: ignore[arg-type]
+        internal_api_token=TEST_INTERNAL_TOKEN,  # type: ignore[arg-type]
+        # In-process apps have no chat server: a port nothing listens on (never a developer's running one).
+        chat_internal_url=f"http://127.0.0.1:{free_port()}",
     )
 
 
@@ -93,6 +98,7 @@ def chat_settings(settings: Settings) -> ChatSettings:
         mongodb_uri=settings.mongodb_uri,
         mongodb_db=settings.mongodb_db,
         jwt_secret=settings.jwt_secret,
+        internal_api_token=settings.internal_api_token,
     )
 
 
@@ -149,8 +155,8 @@ class LiveStack:
 def live_stack(engine: Engine, run_dir: Path) -> Iterator[LiveStack]:
     # One database for the session's real processes; tests keep apart by using their own accounts.
     db = f"e2e_{uuid.uuid4().hex[:8]}"
-    env = service_env(engine.uri, db)
     platform_port, chat_port = free_port(), free_port()
+    env = {**service_env(engine.uri, db), "CHAT_INTERNAL_URL": f"http://127.0.0.1:{chat_port}"}
     platform = stack.platform(platform_port, env, run_dir / "logs").start()
     try:
         chat = stack.chat(chat_port, env, run_dir / "logs").start()

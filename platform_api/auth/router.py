@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 from platform_api.auth.schemas import LoginRequest, MeOut, RegisterRequest, SessionOut, UserOut
 from platform_api.auth.service import auth_service
 from platform_api.config import Settings
-from platform_api.deps import ClockDep, CurrentSession, SettingsDep, csrf_token_for
+from platform_api.deps import ClockDep, CurrentSession, RealtimeDep, SettingsDep, csrf_token_for
 from platform_api.errors import Conflict, Forbidden, Unauthorized, Unprocessable, error_responses
 from platform_api.providers.schemas import ProviderProfileOut
 from platform_api.providers.service import provider_service
@@ -80,8 +80,11 @@ async def login(body: LoginRequest, response: Response, settings: SettingsDep, c
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(Unauthorized, Forbidden),
 )
-async def logout(session: CurrentSession, settings: SettingsDep, clock: ClockDep) -> Response:
+async def logout(
+    session: CurrentSession, settings: SettingsDep, clock: ClockDep, realtime: RealtimeDep
+) -> Response:
     await auth_service.end_session(session.claims, clock)
+    await realtime.disconnect_session(session.claims.jti)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     for name in (settings.session_cookie_name, settings.csrf_cookie_name):
         response.delete_cookie(name, path="/", samesite="lax", secure=settings.secure_cookies)

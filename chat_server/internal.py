@@ -1,0 +1,55 @@
+"""The chat server's internal HTTP API, called by the platform only (shared-token auth, never public).
+
+It lets the platform act on live sockets: end a logged-out session's sockets, or all of a user's.
+"""
+
+import hmac
+
+import socketio
+import structlog
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from chat_server.config import ChatSettings
+from chat_server.events.connection import session_room, user_room
+
+log = structlog.get_logger(__name__)
+
+
+async def disconnect_room(sio: socketio.AsyncServer, room: str) -> int:
+    sids = [sid for sid, _ in sio.manager.get_participants("/", room)]
+    for sid in sids:
+        await sio.disconnect(sid)
+    return len(sids)
+
+
+def routes(sio: socketio.AsyncServer, settings: ChatSettings) -> list[Route]:
+    def authorized(request: Request) -> bool:
+        sent = request.headers.get("x-internal-token", "")
+        return hmac.compare_digest(sent, settings.internal_api_token.get_secret_value())
+
+    def refuse() -> JSONResponse:
+        return JSONResponse(
+            {"error": {"code": "not_authenticated", "message": "Internal API token required."}},
+            status_code=401,
+        )
+
+    async def disconnect_session(request: Request) -> JSONResponse:
+        if not authorized(request):
+            return refuse()
+        count = await disconnect_room(sio, session_room(request.path_params["jti"]))
+        log.info("socket.session_disconnected", jti=request.path_params["jti"], sockets=count)
+        return JSONResponse({"disconnected": count})
+
+    async def disconnect_user(request: Request) -> JSONResponse:
+        if not authorized(request):
+            return refuse()
+        count = await disconnect_room(sio, user_room(request.path_params["user_id"]))
+        log.info("socket.user_disconnected", user_id=request.path_params["user_id"], sockets=count)
+        return JSONResponse({"disconnected": count})
+
+    return [
+        Route("/internal/sessions/{jti}/disconnect", disconnect_session, methods=["POST"]),
+        Route("/internal/users/{user_id}/disconnect", disconnect_user, methods=["POST"]),
+    ]
