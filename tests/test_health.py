@@ -1,0 +1,90 @@
+"""Liveness and readiness of both services, including a real engine killed and restarted under them."""
+
+import asyncio
+from pathlib import Path
+
+import httpx
+
+from chat_server.app import create_app as create_chat_app
+from chat_server.config import ChatSettings
+from platform_api.config import Settings
+from platform_api.main import create_app as create_platform_app
+from scripts import stack
+from scripts.processes import free_port
+from shared_models.settings import Environment
+from tests.factories import API
+
+
+async def wait_for_status(
+    client: httpx.AsyncClient, url: str, status: int, timeout: float = 30
+) -> httpx.Response:
+    """Poll until the service reports `status` (a condition, not a fixed sleep)."""
+    async with asyncio.timeout(within):
+        while True:
+            response = await client.get(url)
+            if response.status_code == status:
+                return response
+            await asyncio.sleep(0.1)
+
+
+async def test_health_endpoints_answer_in_process(api: httpx.AsyncClient, chat_app: object) -> None:
+    assert (await api.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.get("/readyz")
+    assert ready.status_code == 200 and ready.json() == {"status": "ready", "checks": {"database": "ok"}}
+    transport = httpx.ASGITransport(app=chat_app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://chat") as chat:
+        assert (await chat.get("/healthz")).json() == {"status": "ok"}
+        assert (await chat.get("/readyz")).status_code == 200
+
+
+async def test_readyz_is_503_while_the_engine_is_down_and_recovers_without_restart(tmp_path: Path) -> None:
+    port = free_port()
+    engine = stack.engine(port, tmp_path / "mongo", tmp_path).start()
+    common = {
+        "_env_file": None,
+        "environment": Environment.test,
+        "mongodb_uri": stack.mongodb_uri(port),
+        "mongodb_db": "readiness",
+        "mongodb_timeout_ms": 500,
+        "readiness_timeout_seconds": 1.0,
+    }
+    platform = create_platform_app(Settings(**common))  # type: ignore[arg-type]
+    chat = create_chat_app(ChatSettings(**common))  # type: ignore[arg-type]
+    try:
+        async with (
+            platform.router.lifespan_context(platform),
+            chat.http.router.lifespan_context(chat.http),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=platform), base_url="http://p") as p,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=chat), base_url="http://c") as c,
+        ):
+            assert (await p.get("/readyz")).status_code == 200
+            assert (await c.get("/readyz")).status_code == 200
+
+            engine.kill()
+            down = await p.get("/readyz")
+            assert down.status_code == 503
+            assert down.json()["status"] == "unavailable"
+            assert down.json()["checks"]["database"].startswith("unavailable")
+            assert (await c.get("/readyz")).status_code == 503
+            assert (await p.get("/healthz")).status_code == 200  # alive, just not ready
+            # a request that needs the database gets a typed 503, never a 500
+            login = await p.post(
+                f"{API}/auth/login", json={"email": "a@example.com", "password": "whatever12"}
+            )
+            assert login.status_code == 503
+            assert login.json()["error"]["code"] == "database_unavailable"
+
+            engine.start()
+            await wait_for_status(p, "/readyz", 200)
+            await wait_for_status(c, "/readyz", 200)
+    finally:
+        engine.stop()
+
+
+async def test_unknown_routes_and_methods_get_typed_errors(api: httpx.AsyncClient) -> None:
+    missing = await api.get(f"{API}/nope")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    wrong_method = await api.delete(f"{API}/auth/login")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
