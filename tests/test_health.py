@@ -16,7 +16,7 @@ from tests.factories import API
 
 
 async def wait_for_status(
-    client: httpx.AsyncClient, url: str, status: int, timeout: float = 30
+    client: httpx.AsyncClient, url: str, status: int, within: float = 30
 ) -> httpx.Response:
     """Poll until the service reports `status` (a condition, not a fixed sleep)."""
     async with asyncio.timeout(within):
