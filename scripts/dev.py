@@ -63,10 +63,17 @@ async def _seed(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the whole system locally.")
     parser.add_argument("--demo", action="store_true", help="seed demo accounts and data")
+    parser.add_argument(
+        "--data-dir", type=Path, default=DATA, help="where data and logs are kept (default .data/)"
+    )
+    parser.add_argument(
+        "--engine-port", type=int, help="port of the embedded engine (default: MONGODB_URI's)"
+    )
     args = parser.parse_args(argv)
+    data: Path = args.data_dir
 
     settings = Settings()
-    logs = DATA / "logs"
+    logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     started: list[ManagedProcess] = []
     env: dict[str, str] = {}
@@ -79,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         if "mongodb_uri" in settings.model_fields_set:
             print(f"using the MongoDB at {settings.mongodb_uri}")
         else:
-            engine_port = _port_of(settings.mongodb_uri, 27017)
-            start(stack.engine(engine_port, DATA / "mongo", logs))
+            engine_port = args.engine_port or _port_of(settings.mongodb_uri, 27017)
+            start(stack.engine(engine_port, data / "mongo", logs))
             env["MONGODB_URI"] = stack.mongodb_uri(engine_port)
         if settings.s3_endpoint_url and urlparse(settings.s3_endpoint_url).hostname in (
             "127.0.0.1",
@@ -88,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         ):
             start(stack.s3(_port_of(settings.s3_endpoint_url, 9000), logs))
         if settings.smtp_host in ("127.0.0.1", "localhost"):
-            start(stack.smtp_sink(settings.smtp_port, DATA / "mail", logs))
+            start(stack.smtp_sink(settings.smtp_port, data / "mail", logs))
         os.environ.update(env)
         settings = Settings()
         if settings.s3_endpoint_url:
@@ -115,7 +122,7 @@ Everything is up (logs in {logs}):
   Chat server      {settings.chat_url}  (Socket.IO; health at {settings.chat_url}/healthz)
   Database         {settings.mongodb_uri}
   S3 (moto)        {settings.s3_endpoint_url}  bucket {settings.s3_bucket}
-  Mail sink        smtp://{settings.smtp_host}:{settings.smtp_port}  → {DATA / "mail"}
+  Mail sink        smtp://{settings.smtp_host}:{settings.smtp_port}  → {data / "mail"}
 Press Ctrl-C to stop.""",
         flush=True,
     )

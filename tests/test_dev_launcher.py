@@ -1,0 +1,98 @@
+"""The README's run command: the launcher brings everything up as real processes, and Ctrl-C stops it all."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scripts.processes import free_port, port_open, wait_until
+from scripts.seed import DEMO_PASSWORD
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Launcher:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.ports = {name: free_port() for name in ("engine", "platform", "chat", "s3", "smtp")}
+        self.env = {
+            **os.environ,
+            "PORT": str(self.ports["platform"]),
+            "CHAT_URL": f"http://127.0.0.1:{self.ports['chat']}",
+            "CHAT_INTERNAL_URL": f"http://127.0.0.1:{self.ports['chat']}",
+            "S3_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['s3']}",
+            "SMTP_PORT": str(self.ports["smtp"]),
+        }
+        self.env.pop("MONGODB_URI", None)
+        self.output = data_dir / "launcher.out"
+
+    def run(self, *args: str) -> subprocess.Popen[bytes]:
+        with self.output.open("wb") as out:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "scripts.dev",
+                    "--data-dir",
+                    str(self.data_dir),
+                    "--engine-port",
+                    str(self.ports["engine"]),
+                    *args,
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until(lambda: "Press Ctrl-C" in self.text() or proc.poll() is not None, 90, "the launcher")
+        assert proc.poll() is None, self.text()
+        return proc
+
+    def text(self) -> str:
+        return self.output.read_text() if self.output.exists() else ""
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> int:
+        proc.send_signal(signal.SIGINT)
+        return proc.wait(30)
+
+
+def login(base: str, email: str) -> httpx.Response:
+    return httpx.post(
+        f"{base}/api/v1/auth/login", json={"email": email, "password": DEMO_PASSWORD}, timeout=10
+    )
+
+
+def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -> None:
+    launcher = Launcher(tmp_path)
+    base = f"http://127.0.0.1:{launcher.ports['platform']}"
+    proc = launcher.run("--demo")
+    try:
+        assert f"{base}/docs" in launcher.text() and "admin@demo.example.com" in launcher.text()
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        docs = httpx.get(f"{base}/docs")
+        assert docs.status_code == 200
+        spec = httpx.get(f"{base}/openapi.json").json()
+        assert "/api/v1/auth/login" in spec["paths"]
+        assert httpx.get(f"http://127.0.0.1:{launcher.ports['chat']}/healthz").status_code == 200
+        buckets = httpx.get(f"http://127.0.0.1:{launcher.ports['s3']}/moto-api/data.json").json()
+        assert "marketplace-media" in json.dumps(buckets)
+        assert login(base, "customer@demo.example.com").status_code == 200
+    finally:
+        code = launcher.stop(proc)
+    assert code == 0, launcher.text()
+    assert "stopped." in launcher.text()
+    for port in launcher.ports.values():
+        assert not port_open(port), f"port {port} still open after Ctrl-C"
+
+    # A second run reuses the data: the demo seed is idempotent and the accounts are still there.
+    proc = launcher.run("--demo")
+    try:
+        assert login(base, "admin@demo.example.com").json()["user"]["role"] == "admin"
+    finally:
+        assert launcher.stop(proc) == 0
