@@ -170,3 +170,15 @@ async def test_provider_routes_need_the_provider_role(api: httpx.AsyncClient) ->
     assert (await api.get(f"{API}/providers/me", headers=customer.bearer)).status_code == 403
     mine = await api.get(f"{API}/providers/me", headers=provider.bearer)
     assert mine.status_code == 200 and mine.json()["id"] == provider.body["provider"]["id"]
+
+
+async def test_login_upgrades_a_hash_made_with_other_parameters(api: httpx.AsyncClient) -> None:
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    account = await register(api)
+    user = await User.get(account.id)
+    assert user is not None and "m=19456,t=2,p=1" in user.password_hash
+    await user.set({User.password_hash: Argon2Hasher().hash(PASSWORD)})  # the library's heavier default
+    assert (await login(api, account.email)).status_code == 200
+    upgraded = await User.get(account.id)
+    assert upgraded is not None and "m=19456,t=2,p=1" in upgraded.password_hash
