@@ -4,6 +4,7 @@ It lets the platform act on live sockets: end a logged-out session's sockets, or
 """
 
 import hmac
+from collections.abc import Awaitable, Callable
 
 import socketio
 import structlog
@@ -35,21 +36,18 @@ def routes(sio: socketio.AsyncServer, settings: ChatSettings) -> list[Route]:
             status_code=401,
         )
 
-    async def disconnect_session(request: Request) -> JSONResponse:
-        if not authorized(request):
-            return refuse()
-        count = await disconnect_room(sio, session_room(request.path_params["jti"]))
-        log.info("socket.session_disconnected", jti=request.path_params["jti"], sockets=count)
-        return JSONResponse({"disconnected": count})
+    def disconnect(param: str, room_of: Callable[[str], str]) -> Callable[[Request], Awaitable[JSONResponse]]:
+        async def handler(request: Request) -> JSONResponse:
+            if not authorized(request):
+                return refuse()
+            key = request.path_params[param]
+            count = await disconnect_room(sio, room_of(key))
+            log.info("socket.room_disconnected", room=room_of(key), sockets=count)
+            return JSONResponse({"disconnected": count})
 
-    async def disconnect_user(request: Request) -> JSONResponse:
-        if not authorized(request):
-            return refuse()
-        count = await disconnect_room(sio, user_room(request.path_params["user_id"]))
-        log.info("socket.user_disconnected", user_id=request.path_params["user_id"], sockets=count)
-        return JSONResponse({"disconnected": count})
+        return handler
 
     return [
-        Route("/internal/sessions/{jti}/disconnect", disconnect_session, methods=["POST"]),
-        Route("/internal/users/{user_id}/disconnect", disconnect_user, methods=["POST"]),
+        Route("/internal/sessions/{jti}/disconnect", disconnect("jti", session_room), methods=["POST"]),
+        Route("/internal/users/{user_id}/disconnect", disconnect("user_id", user_room), methods=["POST"]),
     ]

@@ -53,37 +53,21 @@ def smtp_sink(port: int, maildir: Path, log_dir: Path) -> ManagedProcess:
 
 
 def platform(port: int, env: dict[str, str], log_dir: Path) -> ManagedProcess:
-    return ManagedProcess(
-        name="platform",
-        argv=_uvicorn("platform_api.main:app_from_env", port),
-        env=env,
-        ready=lambda: http_ok(f"http://127.0.0.1:{port}/healthz"),
-        log_path=log_dir / f"platform-{port}.log",
-    )
+    return _uvicorn_service("platform", "platform_api.main:app_from_env", port, env, log_dir)
 
 
 def chat(port: int, env: dict[str, str], log_dir: Path) -> ManagedProcess:
+    return _uvicorn_service("chat", "chat_server.app:app_from_env", port, env, log_dir)
+
+
+def _uvicorn_service(
+    name: str, factory: str, port: int, env: dict[str, str], log_dir: Path
+) -> ManagedProcess:
+    argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port)]
     return ManagedProcess(
-        name="chat",
-        argv=_uvicorn("chat_server.app:app_from_env", port),
+        name=name,
+        argv=[*argv, "--no-access-log", "--lifespan", "on"],
         env=env,
         ready=lambda: http_ok(f"http://127.0.0.1:{port}/healthz"),
-        log_path=log_dir / f"chat-{port}.log",
+        log_path=log_dir / f"{name}-{port}.log",
     )
-
-
-def _uvicorn(factory: str, port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        factory,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--lifespan",
-        "on",
-    ]
