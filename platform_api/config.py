@@ -17,6 +17,10 @@ class Settings(CommonSettings):
         default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173"]
     )
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Scheduled jobs (booking expiry / auto-confirm sweeps). Off here when a separate worker runs them.
+    scheduler_enabled: bool = True
+    sweep_interval_seconds: float = Field(default=60.0, gt=0)
+    sweep_batch_size: int = Field(default=200, ge=1, le=5000)
     # Object storage (DigitalOcean Spaces in production, the moto server locally).
     s3_endpoint_url: str | None = "http://127.0.0.1:9000"
     s3_region: str = "us-east-1"

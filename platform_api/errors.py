@@ -20,6 +20,9 @@ class ErrorDetail(BaseModel):
     code: str = Field(examples=["invalid_credentials"])
     message: str = Field(examples=["Email or password is incorrect."])
     field: str | None = Field(default=None, examples=["email"])
+    details: dict[str, Any] | None = Field(
+        default=None, description="Machine-readable context, e.g. the current state and allowed events."
+    )
 
 
 class ErrorBody(BaseModel):
@@ -31,11 +34,19 @@ class AppError(Exception):
     default_code: ClassVar[str] = "bad_request"
     description: ClassVar[str] = "Bad request"
 
-    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code or self.default_code
         self.message = message
         self.field = field
+        self.details = details
 
 
 class BadRequest(AppError):
@@ -83,10 +94,14 @@ def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     return {e.status_code: {"model": ErrorBody, "description": e.description} for e in errors}
 
 
-def _body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+def _body(
+    code: str, message: str, field: str | None = None, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     detail: dict[str, Any] = {"code": code, "message": message}
     if field is not None:
         detail["field"] = field
+    if details is not None:
+        detail["details"] = details
     return {"error": detail}
 
 
@@ -111,7 +126,7 @@ def _field_of(loc: tuple[Any, ...]) -> str | None:
 def install_error_handlers(app: FastAPI) -> None:
     async def app_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
-        return JSONResponse(_body(exc.code, exc.message, exc.field), status_code=exc.status_code)
+        return JSONResponse(_body(exc.code, exc.message, exc.field, exc.details), status_code=exc.status_code)
 
     async def validation_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -9,10 +9,12 @@ from fastapi.responses import JSONResponse
 
 from platform_api.admin.router import router as admin_router
 from platform_api.auth.router import router as auth_router
+from platform_api.bookings.router import router as bookings_router
 from platform_api.config import Settings
 from platform_api.errors import install_error_handlers
 from platform_api.providers.router import router as providers_router
 from platform_api.realtime import RealtimeClient
+from platform_api.scheduler import JobRunner
 from shared_models import connect, init_models
 from shared_models.clock import Clock, SystemClock
 from shared_models.logs import configure_logging
@@ -21,6 +23,10 @@ from shared_models.registry import readiness
 OPENAPI_TAGS = [
     {"name": "auth", "description": "Accounts and sessions (cookie for browsers, Bearer for the app)."},
     {"name": "providers", "description": "Provider profiles: the marketplace's tenants."},
+    {
+        "name": "bookings",
+        "description": "Service requests and their lifecycle (state machine with deadlines).",
+    },
     {"name": "admin", "description": "The admin console. Every route needs the admin role."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -36,9 +42,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.mongo = client
         app.state.document_models = await init_models(client, settings.mongodb_db)
         app.state.realtime = RealtimeClient(settings)
+        scheduler = JobRunner(settings, app.state.clock).build() if settings.scheduler_enabled else None
+        if scheduler is not None:
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             await app.state.realtime.aclose()
             await client.close()
 
@@ -59,7 +70,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         allow_methods=["*"],
         allow_headers=["Authorization", "Content-Type", settings.csrf_header_name, "X-Request-ID"],
     )
-    for router in (auth_router, providers_router, admin_router):
+    for router in (auth_router, providers_router, bookings_router, admin_router):
         app.include_router(router, prefix=settings.api_prefix)
 
     @app.get("/healthz", tags=["health"], summary="Liveness: the process is up")

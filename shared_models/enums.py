@@ -29,3 +29,35 @@ class ServiceCategory(StrEnum):
     pest_control = "pest_control"
     appliance_repair = "appliance_repair"
     carpentry = "carpentry"
+
+
+class RequestState(StrEnum):
+    requested = "requested"
+    accepted = "accepted"
+    declined = "declined"
+    cancelled = "cancelled"
+    expired = "expired"
+    completed = "completed"
+    confirmed = "confirmed"
+    auto_confirmed = "auto_confirmed"
+    disputed = "disputed"
+
+
+class RequestEvent(StrEnum):
+    accept = "accept"
+    decline = "decline"
+    cancel = "cancel"
+    expire = "expire"
+    complete = "complete"
+    confirm = "confirm"
+    auto_confirm = "auto_confirm"
+    dispute = "dispute"
+
+
+class ActorRole(StrEnum):
+    """Who caused a transition: a party to the request, or the scheduler."""
+
+    customer = "customer"
+    provider = "provider"
+    admin = "admin"
+    system = "system"

@@ -5,9 +5,23 @@ import asyncio
 from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient
 
-from shared_models.documents import ProviderProfile, RevokedSession, User
+from shared_models.documents import (
+    JobLease,
+    OutboxEvent,
+    ProviderProfile,
+    RevokedSession,
+    ServiceRequest,
+    User,
+)
 
-DOCUMENT_MODELS: tuple[type[Document], ...] = (User, ProviderProfile, RevokedSession)
+DOCUMENT_MODELS: tuple[type[Document], ...] = (
+    User,
+    ProviderProfile,
+    RevokedSession,
+    ServiceRequest,
+    OutboxEvent,
+    JobLease,
+)
 
 
 def connect(uri: str, timeout_ms: int) -> AsyncMongoClient[dict[str, object]]:

@@ -73,6 +73,7 @@ def service_env(uri: str, db: str) -> dict[str, str]:
         "JWT_SECRET": TEST_JWT_SECRET,
         "INTERNAL_API_TOKEN": TEST_INTERNAL_TOKEN,
         "LOG_LEVEL": "WARNING",
+        "SCHEDULER_ENABLED": "false",
     }
 
 
@@ -87,6 +88,7 @@ def settings(engine: Engine, db_name: str) -> Settings:
         internal_api_token=TEST_INTERNAL_TOKEN,  # type: ignore[arg-type]
         # In-process apps have no chat server: a port nothing listens on (never a developer's running one).
         chat_internal_url=f"http://127.0.0.1:{free_port()}",
+        scheduler_enabled=False,  # tests drive the jobs themselves, with the injected clock
     )
 
 

@@ -116,7 +116,6 @@ class AuthService:
             timedelta(seconds=settings.session_ttl_seconds),
             clock,
         )
-        await user.set({User.last_login_at: clock.now()})
         log.info("auth.session_started", user_id=str(user.id), role=user.role.value, jti=claims.jti)
         return token, claims
 

@@ -4,6 +4,8 @@ import re
 import secrets
 import unicodedata
 
+from beanie import PydanticObjectId
+from bson.errors import InvalidId
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.errors import Conflict
@@ -45,6 +47,12 @@ class ProviderService:
                 if await self.get_by_owner(str(owner.id)) is not None:
                     raise Conflict("This provider already has a profile.", code="profile_exists") from None
         raise Conflict("Could not allocate a unique profile address; retry.", code="slug_unavailable")
+
+    async def get(self, provider_id: str) -> ProviderProfile | None:
+        try:
+            return await ProviderProfile.get(PydanticObjectId(provider_id))
+        except (InvalidId, TypeError):
+            return None
 
     async def get_by_owner(self, owner_id: str) -> ProviderProfile | None:
         return await ProviderProfile.find_one(ProviderProfile.owner_id == owner_id)

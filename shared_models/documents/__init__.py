@@ -1,7 +1,30 @@
 """Beanie documents, one module per aggregate."""
 
+from shared_models.documents.bookings import (
+    DomainEvent,
+    GeoPoint,
+    Money,
+    ServiceRequest,
+    TimeWindow,
+    Transition,
+)
+from shared_models.documents.leases import JobLease
+from shared_models.documents.outbox import OutboxEvent
 from shared_models.documents.providers import ProviderProfile, ServiceArea
 from shared_models.documents.sessions import RevokedSession
 from shared_models.documents.users import User
 
-__all__ = ["ProviderProfile", "RevokedSession", "ServiceArea", "User"]
+__all__ = [
+    "DomainEvent",
+    "GeoPoint",
+    "JobLease",
+    "Money",
+    "OutboxEvent",
+    "ProviderProfile",
+    "RevokedSession",
+    "ServiceArea",
+    "ServiceRequest",
+    "TimeWindow",
+    "Transition",
+    "User",
+]

@@ -23,7 +23,6 @@ class User(Document):
     display_name: str = Field(max_length=100)
     created_at: datetime
     updated_at: datetime
-    last_login_at: datetime | None = None
 
     class Settings:
         name = "users"

@@ -1,0 +1,33 @@
+"""The booking domain's queries, kept in one place so tests can assert each one is index-served."""
+
+from datetime import datetime
+
+from beanie.odm.queries.find import FindMany
+
+from shared_models.documents import ServiceRequest
+from shared_models.enums import RequestState, Role
+
+
+def party_field(role: Role) -> str:
+    return "customer_id" if role is Role.customer else "provider_user_id"
+
+
+def mine(
+    role: Role, user_id: str, state: RequestState | None, cursor: str | None, limit: int
+) -> FindMany[ServiceRequest]:
+    """A party's requests, newest first, one equality per field (never $in/$or, which scan on the engine)."""
+    query: dict[str, object] = {party_field(role): user_id}
+    if state is not None:
+        query["state"] = state.value
+    if cursor is not None:
+        query["created_key"] = {"$lt": cursor}
+    return ServiceRequest.find(query).sort("-created_key").limit(limit)
+
+
+def due(state: RequestState, deadline_field: str, now: datetime, limit: int) -> FindMany[ServiceRequest]:
+    """Requests in `state` whose `deadline_field` has passed, oldest deadline first."""
+    return (
+        ServiceRequest.find({"state": state.value, deadline_field: {"$lte": now}})
+        .sort(deadline_field)
+        .limit(limit)
+    )

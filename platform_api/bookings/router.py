@@ -1,0 +1,96 @@
+"""Booking request routes: create, list mine, read one (with history), and act on it."""
+
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+
+from platform_api.bookings.schemas import CreateRequest, EventBody, RequestDetailOut, RequestOut, RequestPage
+from platform_api.bookings.service import Actor, booking_service
+from platform_api.deps import AuthSession, ClockDep, CustomerSession, RoleGuard
+from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from shared_models.documents import ServiceRequest
+from shared_models.enums import RequestEvent, RequestState, Role
+
+router = APIRouter(prefix="/requests", tags=["bookings"])
+PartySession = Annotated[AuthSession, Depends(RoleGuard(Role.customer, Role.provider))]
+
+
+class PartyEvent(StrEnum):
+    """Events a party triggers over HTTP (expiry and auto-confirm are the scheduler's; disputes have their own API)."""
+
+    accept = "accept"
+    decline = "decline"
+    cancel = "cancel"
+    complete = "complete"
+    confirm = "confirm"
+
+
+def _detail(request: ServiceRequest, actor: Actor) -> RequestDetailOut:
+    out = RequestOut.of(request, booking_service.allowed_for(request, actor))
+    return RequestDetailOut(**out.model_dump(), history=request.history)
+
+
+@router.post(
+    "",
+    summary="Book a provider: create a service request (customers)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RequestDetailOut,
+    responses=error_responses(Unauthorized, Forbidden, Conflict, Unprocessable),
+)
+async def create_request(body: CreateRequest, session: CustomerSession, clock: ClockDep) -> RequestDetailOut:
+    request = await booking_service.create(session.user, body, clock.now())
+    return _detail(request, Actor.of(session.user))
+
+
+@router.get(
+    "",
+    summary="My requests (as customer or provider), newest first",
+    response_model=RequestPage,
+    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+)
+async def list_requests(
+    session: PartySession,
+    state: RequestState | None = None,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{8}T\d{6}\.\d{6}-[0-9a-f]{24}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> RequestPage:
+    items, next_cursor = await booking_service.list_for_party(session.user, state, cursor, limit)
+    actor = Actor.of(session.user)
+    return RequestPage(
+        items=[RequestOut.of(r, booking_service.allowed_for(r, actor)) for r in items],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get(
+    "/{request_id}",
+    summary="One of my requests, with its full history",
+    response_model=RequestDetailOut,
+    responses=error_responses(Unauthorized, Forbidden, NotFound),
+)
+async def get_request(request_id: str, session: PartySession) -> RequestDetailOut:
+    actor = Actor.of(session.user)
+    request = await booking_service.get_for_party(request_id, actor)
+    if request is None:
+        raise NotFound("No such request.", code="request_not_found")
+    return _detail(request, actor)
+
+
+@router.post(
+    "/{request_id}/{event}",
+    summary="Act on a request: accept, decline, cancel, complete or confirm",
+    description="Illegal in the current state → 409 `invalid_transition` with `details.state` and "
+    "`details.allowed_events`; too late → 409 `deadline_passed`; cancelling an accepted request needs a reason.",
+    response_model=RequestDetailOut,
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),
+)
+async def act_on_request(
+    request_id: str, event: PartyEvent, session: PartySession, clock: ClockDep, body: EventBody | None = None
+) -> RequestDetailOut:
+    actor = Actor.of(session.user)
+    body = body or EventBody()
+    request = await booking_service.perform(
+        request_id, RequestEvent(event.value), actor, clock.now(), reason=body.reason, quote=body.quote
+    )
+    return _detail(request, actor)

@@ -1,0 +1,339 @@
+"""Booking requests: creation, party-scoped reads, and the one transition function every change goes through.
+
+Every transition is a single compare-and-set (`find_one_and_update` on id + state + version) that sets the
+new state, bumps the version, appends the history entry and records the domain event, all in one document
+update. No multi-document transaction is used (the embedded engine's are not isolated).
+"""
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+from beanie import PydanticObjectId
+from bson.errors import InvalidId
+from pymongo import ReturnDocument
+
+from platform_api.billing.guards import provider_accepts_requests
+from platform_api.bookings import repository
+from platform_api.bookings.schemas import CreateRequest
+from platform_api.bookings.state_machine import (
+    DEADLINES_ON_ENTRY,
+    SYSTEM_RULES,
+    TERMINAL_STATES,
+    Rule,
+    allowed_events,
+    event_type,
+    rule_for,
+)
+from platform_api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from platform_api.outbox.service import outbox_service
+from platform_api.providers.service import provider_service
+from shared_models.documents import DomainEvent, Money, ServiceRequest, TimeWindow, Transition, User
+from shared_models.enums import ActorRole, RequestEvent, RequestState
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str | None
+    role: ActorRole
+
+    @classmethod
+    def of(cls, user: User) -> "Actor":
+        return cls(id=str(user.id), role=ActorRole(user.role.value))
+
+
+SYSTEM = Actor(id=None, role=ActorRole.system)
+
+
+class InvalidTransition(Conflict):
+    default_code = "invalid_transition"
+
+
+class TransitionLost(Exception):
+    """The compare-and-set matched nothing: someone else moved the request first."""
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    transitioned: int
+    skipped: int
+
+
+def _party_role(request: ServiceRequest, actor: Actor) -> ActorRole | None:
+    if actor.role is ActorRole.customer and request.customer_id == actor.id:
+        return ActorRole.customer
+    if actor.role is ActorRole.provider and request.provider_user_id == actor.id:
+        return ActorRole.provider
+    return None
+
+
+def _created_key(at: datetime, request_id: PydanticObjectId) -> str:
+    return f"{at.strftime('%Y%m%dT%H%M%S.%f')}-{request_id}"
+
+
+def _invalid(request: ServiceRequest, event: RequestEvent, role: ActorRole) -> InvalidTransition:
+    allowed = allowed_events(request.state, role)
+    listed = ", ".join(e.value for e in allowed) or "none"
+    return InvalidTransition(
+        f"Cannot {event.value} a request that is {request.state.value}; allowed now: {listed}.",
+        details={"state": request.state.value, "allowed_events": [e.value for e in allowed]},
+    )
+
+
+class BookingService:
+    async def create(self, customer: User, data: CreateRequest, now: datetime) -> ServiceRequest:
+        profile = await provider_service.get(data.provider_id)
+        if profile is None:
+            raise Unprocessable("No such provider.", code="provider_not_found", field="provider_id")
+        if data.category not in profile.categories:
+            raise Unprocessable(
+                "This provider does not offer that category.", code="category_not_offered", field="category"
+            )
+        if data.window.start <= now:
+            raise Unprocessable("The requested window must start in the future.", field="window.start")
+        if not await provider_accepts_requests(profile):
+            raise Conflict("This provider is not taking requests right now.", code="provider_unavailable")
+        request_id = PydanticObjectId()
+        actor = Actor.of(customer)
+        creation = Transition(
+            from_state=None,
+            to_state=RequestState.requested,
+            event="create",
+            actor_id=actor.id,
+            actor_role=actor.role,
+            at=now,
+        )
+        request = ServiceRequest(
+            id=request_id,
+            customer_id=str(customer.id),
+            provider_id=str(profile.id),
+            provider_user_id=profile.owner_id,
+            category=data.category,
+            description=data.description,
+            address=data.address,
+            location=data.location,
+            window=TimeWindow(start=data.window.start, end=data.window.end),
+            quote=data.quote,
+            state=RequestState.requested,
+            version=1,
+            history=[creation],
+            created_at=now,
+            updated_at=now,
+            created_key=_created_key(now, request_id),
+        )
+        field, delay = DEADLINES_ON_ENTRY[RequestState.requested]
+        setattr(request, field, now + delay)
+        request.pending_events = [self._event("request.created", request, creation, now)]
+        request.pending_since = now
+        await request.insert()
+        log.info("booking.created", request_id=str(request_id), provider_id=request.provider_id)
+        await self._publish(request, now)
+        return request
+
+    async def get_for_party(self, request_id: str, actor: Actor) -> ServiceRequest | None:
+        """The request if the actor is its customer or provider; None otherwise (so callers answer 404)."""
+        try:
+            request = await ServiceRequest.get(PydanticObjectId(request_id))
+        except (InvalidId, TypeError):
+            return None
+        if request is None or _party_role(request, actor) is None:
+            return None
+        return request
+
+    async def list_for_party(
+        self, user: User, state: RequestState | None, cursor: str | None, limit: int
+    ) -> tuple[list[ServiceRequest], str | None]:
+        items = await repository.mine(user.role, str(user.id), state, cursor, limit + 1).to_list()
+        next_cursor = items[limit - 1].created_key if len(items) > limit else None
+        return items[:limit], next_cursor
+
+    def allowed_for(self, request: ServiceRequest, actor: Actor) -> list[RequestEvent]:
+        role = _party_role(request, actor)
+        return allowed_events(request.state, role) if role else []
+
+    async def perform(
+        self,
+        request_id: str,
+        event: RequestEvent,
+        actor: Actor,
+        now: datetime,
+        reason: str | None = None,
+        quote: Money | None = None,
+    ) -> ServiceRequest:
+        """A party's event on a request (accept, decline, cancel, complete, confirm, dispute)."""
+        request = await self.get_for_party(request_id, actor)
+        if request is None:
+            raise NotFound("No such request.", code="request_not_found")
+        if quote is not None and event is not RequestEvent.accept:
+            raise Unprocessable("Only accepting a request sets its quote.", field="quote")
+        if event is RequestEvent.accept:
+            profile = await provider_service.get(request.provider_id)
+            if profile is None or not await provider_accepts_requests(profile):
+                raise Forbidden(
+                    "An active subscription is needed to accept requests.", code="subscription_required"
+                )
+        changes = {"quote": quote} if quote is not None else None
+        try:
+            return await self.transition(request, event, actor, now, reason=reason, changes=changes)
+        except TransitionLost:
+            # Someone moved it first: answer from the state that won, as if we had arrived second.
+            fresh = await ServiceRequest.get(request.id)
+            assert fresh is not None
+            raise _invalid(fresh, event, actor.role) from None
+
+    async def transition(
+        self,
+        request: ServiceRequest,
+        event: RequestEvent,
+        actor: Actor,
+        now: datetime,
+        *,
+        reason: str | None = None,
+        changes: dict[str, Any] | None = None,
+    ) -> ServiceRequest:
+        """The only writer of ServiceRequest state: validate against the table, then one compare-and-set."""
+        role = ActorRole.system if actor.role is ActorRole.system else _party_role(request, actor)
+        rule = rule_for(request.state, event)
+        if role is None or rule is None or role not in rule.actors:
+            raise _invalid(request, event, role or actor.role)
+        if rule.reason_required and not (reason and reason.strip()):
+            raise Unprocessable(
+                f"A reason is required to {event.value} now.", code="reason_required", field="reason"
+            )
+        query: dict[str, Any] = {"_id": request.id, "state": request.state.value, "version": request.version}
+        self._check_deadline(request, rule, now, query)
+
+        entry = Transition(
+            from_state=request.state,
+            to_state=rule.target,
+            event=event.value,
+            actor_id=actor.id,
+            actor_role=role,
+            at=now,
+            reason=reason,
+        )
+        after = request.model_copy(deep=True)
+        after.state = rule.target
+        after.version = request.version + 1
+        after.updated_at = now
+        after.history.append(entry)
+        after.pending_events.append(self._event(event_type(rule), request, entry, now))
+        after.pending_since = request.pending_since or now
+        for name, value in (changes or {}).items():
+            setattr(after, name, value)
+        if rule.target in DEADLINES_ON_ENTRY:
+            field, delay = DEADLINES_ON_ENTRY[rule.target]
+            setattr(after, field, now + delay)
+        # The compare-and-set replaces the whole document, guarded by id + state + version (+ deadline):
+        # atomic on MongoDB and the engine alike. Not $set/$push: the engine stores a $push-ed subdocument
+        # and a $set top-level datetime as strings (see README, "Engine notes").
+        raw = await ServiceRequest.get_pymongo_collection().find_one_and_replace(
+            query,
+            after.model_dump(by_alias=True, exclude={"id", "revision_id"}),
+            return_document=ReturnDocument.AFTER,
+        )
+        if raw is None:
+            raise TransitionLost()
+        updated: ServiceRequest = ServiceRequest.model_validate(raw)
+        log.info(
+            "booking.transition",
+            request_id=str(request.id),
+            transition_event=event.value,
+            to=rule.target.value,
+            actor_role=role.value,
+            version=updated.version,
+        )
+        await self._publish(updated, now)
+        return updated
+
+    def _check_deadline(
+        self, request: ServiceRequest, rule: Rule, now: datetime, query: dict[str, Any]
+    ) -> None:
+        # The deadline is also part of the compare-and-set filter, so an accept and the expiry racing at the
+        # 48 h boundary can never both match: exactly one of them wins.
+        if rule.before is not None:
+            due: datetime | None = getattr(request, rule.before)
+            if due is not None and now >= due:
+                raise Conflict(
+                    f"Too late to {rule.event.value}: the deadline was {due.isoformat()}.",
+                    code="deadline_passed",
+                    details={"state": request.state.value, "deadline": due.isoformat()},
+                )
+            query[rule.before] = {"$gt": now}
+        if rule.after is not None:
+            due = getattr(request, rule.after)
+            if due is None or now < due:
+                raise Conflict(f"Not due until {due}.", code="not_due")
+            query[rule.after] = {"$lte": now}
+
+    def _event(self, type_: str, request: ServiceRequest, entry: Transition, now: datetime) -> DomainEvent:
+        return DomainEvent(
+            id=str(uuid.uuid4()),
+            type=type_,
+            occurred_at=now,
+            payload={
+                "request_id": str(request.id),
+                "customer_id": request.customer_id,
+                "provider_id": request.provider_id,
+                "provider_user_id": request.provider_user_id,
+                "from_state": entry.from_state.value if entry.from_state else None,
+                "to_state": entry.to_state.value,
+                "event": entry.event,
+                "actor_id": entry.actor_id,
+                "actor_role": entry.actor_role.value,
+                "reason": entry.reason,
+            },
+        )
+
+    async def _publish(self, request: ServiceRequest, now: datetime) -> None:
+        # A failure here loses nothing: the event stays in pending_events and the outbox sweeper moves it.
+        try:
+            await outbox_service.publish(request, now)
+        except Exception:
+            log.exception("outbox.publish_failed", request_id=str(request.id))
+
+    async def sweep_due(self, now: datetime, batch_size: int = 200, concurrency: int = 16) -> SweepResult:
+        """Apply every system transition that is due (expiry at 48 h, auto-confirm at 7 days), in batches.
+
+        Stateless, so it catches up after any downtime; safe to run concurrently with itself, since each
+        transition is a compare-and-set and a lost one is simply skipped.
+        """
+        transitioned = skipped = 0
+        limit = asyncio.Semaphore(concurrency)
+
+        async def apply(request: ServiceRequest, event: RequestEvent) -> bool:
+            async with limit:
+                try:
+                    await self.transition(request, event, SYSTEM, now)
+                    return True
+                except (TransitionLost, Conflict):
+                    return False
+
+        for rule in SYSTEM_RULES:
+            assert rule.after is not None
+            seen: set[PydanticObjectId] = set()
+            while True:
+                batch = [
+                    r
+                    for r in await repository.due(rule.source, rule.after, now, batch_size).to_list()
+                    if r.id not in seen
+                ]
+                if not batch:
+                    break
+                seen.update(r.id for r in batch if r.id is not None)
+                outcomes = await asyncio.gather(*(apply(r, rule.event) for r in batch))
+                transitioned += sum(outcomes)
+                skipped += len(outcomes) - sum(outcomes)
+        if transitioned:
+            log.info("booking.sweep", transitioned=transitioned, skipped=skipped)
+        return SweepResult(transitioned, skipped)
+
+
+booking_service = BookingService()
+
+__all__ = ["SYSTEM", "TERMINAL_STATES", "Actor", "BookingService", "InvalidTransition", "booking_service"]

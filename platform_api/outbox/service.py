@@ -1,0 +1,67 @@
+"""Moving domain events from their aggregate into the outbox, exactly once per event id.
+
+A transition writes its event into the aggregate's `pending_events` in the same atomic update as the state
+change. Publishing copies each pending event into the outbox (the unique event id makes a retry a no-op),
+then clears the pending list only if the aggregate has not moved on since (version match); whatever a crash
+leaves behind, `publish_stale` finds through `pending_since` and finishes.
+"""
+
+import contextlib
+from datetime import datetime, timedelta
+
+import structlog
+from pymongo.errors import DuplicateKeyError
+
+from shared_models.documents import OutboxEvent, ServiceRequest
+
+log = structlog.get_logger(__name__)
+
+# The normal path publishes within milliseconds; the sweeper only takes what has waited longer than this.
+STALE_AFTER = timedelta(seconds=30)
+
+
+class OutboxService:
+    async def publish(self, request: ServiceRequest, now: datetime) -> int:
+        """Copy the request's pending events to the outbox; returns how many were new."""
+        assert request.id is not None
+        added = 0
+        for event in request.pending_events:
+            record = OutboxEvent(
+                event_id=event.id,
+                type=event.type,
+                aggregate_type="service_request",
+                aggregate_id=str(request.id),
+                occurred_at=event.occurred_at,
+                payload=event.payload,
+                recorded_at=now,
+            )
+            with contextlib.suppress(DuplicateKeyError):
+                await record.insert()
+                added += 1
+        # Only clear what we published: if a newer transition landed meanwhile (version moved), its events
+        # are still pending and its own publish, or the sweeper, takes them.
+        await ServiceRequest.get_pymongo_collection().update_one(
+            {"_id": request.id, "version": request.version},
+            {"$set": {"pending_events": [], "pending_since": None}},
+        )
+        return added
+
+    async def publish_stale(self, now: datetime, batch_size: int = 500) -> int:
+        """The sweeper: finish every publish a crash interrupted. Safe to run any number of times."""
+        added = 0
+        while True:
+            stuck = (
+                await ServiceRequest.find({"pending_since": {"$lte": now - STALE_AFTER}})
+                .limit(batch_size)
+                .to_list()
+            )
+            for request in stuck:
+                added += await self.publish(request, now)
+            if len(stuck) < batch_size:
+                break
+        if added:
+            log.warning("outbox.recovered", events=added)
+        return added
+
+
+outbox_service = OutboxService()

@@ -1,0 +1,68 @@
+"""Periodic jobs (APScheduler), run inside the platform process or alone as `python -m platform_api.worker`.
+
+Each job takes a lease before working, so of several running schedulers one does the work per tick; the
+jobs themselves are compare-and-set transitions, so even two holders at once could not double-apply.
+"""
+
+import socket
+import uuid
+from datetime import datetime, timedelta
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from pymongo.errors import DuplicateKeyError
+
+from platform_api.bookings.service import SweepResult, booking_service
+from platform_api.config import Settings
+from platform_api.outbox.service import outbox_service
+from shared_models.clock import Clock
+from shared_models.documents import JobLease
+
+log = structlog.get_logger(__name__)
+BOOKING_SWEEP = "bookings.sweep"
+
+
+async def acquire_lease(name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+    """Take the lease if it is free or expired, renew it if ours; False if another holder has it."""
+    leases = JobLease.get_pymongo_collection()
+    update = {"$set": {"holder": holder, "expires_at": now + ttl}}
+    if await leases.find_one_and_update({"name": name, "expires_at": {"$lte": now}}, update):
+        return True
+    if await leases.find_one_and_update({"name": name, "holder": holder}, update):
+        return True
+    try:
+        await JobLease(name=name, holder=holder, expires_at=now + ttl).insert()
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+class JobRunner:
+    def __init__(self, settings: Settings, clock: Clock, holder: str | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.holder = holder or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+
+    async def sweep_bookings(self) -> SweepResult | None:
+        """One tick: expire / auto-confirm what is due, then finish any interrupted outbox moves."""
+        now = self.clock.now()
+        ttl = timedelta(seconds=max(self.settings.sweep_interval_seconds * 3, 30))
+        if not await acquire_lease(BOOKING_SWEEP, self.holder, ttl, now):
+            return None
+        result = await booking_service.sweep_due(now, self.settings.sweep_batch_size)
+        await outbox_service.publish_stale(now)
+        return result
+
+    def build(self) -> AsyncIOScheduler:
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.add_job(
+            self.sweep_bookings,
+            "interval",
+            seconds=self.settings.sweep_interval_seconds,
+            id=BOOKING_SWEEP,
+            next_run_time=datetime.now(tz=self.clock.now().tzinfo),  # catch up at once after downtime
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        return scheduler
