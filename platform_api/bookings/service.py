@@ -54,8 +54,10 @@ class InvalidTransition(Conflict):
     default_code = "invalid_transition"
 
 
-class TransitionLost(Exception):
+class TransitionLost(Conflict):
     """The compare-and-set matched nothing: someone else moved the request first."""
+
+    default_code = "concurrent_update"
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,7 @@ class BookingService:
             return_document=ReturnDocument.AFTER,
         )
         if raw is None:
-            raise TransitionLost()
+            raise TransitionLost("The request changed meanwhile; reload it.")
         updated: ServiceRequest = ServiceRequest.model_validate(raw)
         log.info(
             "booking.transition",
@@ -311,7 +313,7 @@ class BookingService:
                 try:
                     await self.transition(request, event, SYSTEM, now)
                     return True
-                except (TransitionLost, Conflict):
+                except Conflict:  # lost the race to another sweeper or a party, or no longer due
                     return False
 
         for rule in SYSTEM_RULES:

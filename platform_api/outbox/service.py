@@ -40,10 +40,12 @@ class OutboxService:
                 added += 1
         # Only clear what we published: if a newer transition landed meanwhile (version moved), its events
         # are still pending and its own publish, or the sweeper, takes them.
-        await ServiceRequest.get_pymongo_collection().update_one(
+        cleared = await ServiceRequest.get_pymongo_collection().update_one(
             {"_id": request.id, "version": request.version},
             {"$set": {"pending_events": [], "pending_since": None}},
         )
+        if cleared.matched_count:
+            request.pending_events, request.pending_since = [], None
         return added
 
     async def publish_stale(self, now: datetime, batch_size: int = 500) -> int:
