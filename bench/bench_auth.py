@@ -17,7 +17,7 @@ import socketio
 from scripts import stack
 from scripts.processes import free_port
 
-SECRET = "bench-secret-0123456789abcdef0123456789abcdef"  # noqa: S105
+SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 
 
 async def timed(n: int, concurrency: int, call: "object") -> tuple[float, list[float]]:

@@ -134,7 +134,7 @@ class BookingService:
         request.pending_since = now
         await request.insert()
         log.info("booking.created", request_id=str(request_id), provider_id=request.provider_id)
-        await self._publish(request, now)
+        await self._publish([request], now)
         return request
 
     async def get_for_party(self, request_id: str, actor: Actor) -> ServiceRequest | None:
@@ -197,8 +197,12 @@ class BookingService:
         *,
         reason: str | None = None,
         changes: dict[str, Any] | None = None,
+        publish: bool = True,
     ) -> ServiceRequest:
-        """The only writer of ServiceRequest state: validate against the table, then one compare-and-set."""
+        """The only writer of ServiceRequest state: validate against the table, then one compare-and-set.
+
+        `publish=False` leaves the event pending for the caller to publish in bulk (the sweep does).
+        """
         role = ActorRole.system if actor.role is ActorRole.system else _party_role(request, actor)
         rule = rule_for(request.state, event)
         if role is None or rule is None or role not in rule.actors:
@@ -242,7 +246,8 @@ class BookingService:
         if raw is None:
             raise TransitionLost("The request changed meanwhile; reload it.")
         updated: ServiceRequest = ServiceRequest.model_validate(raw)
-        log.info(
+        # Sweeps make thousands of these: the scheduler logs one summary line instead.
+        (log.debug if role is ActorRole.system else log.info)(
             "booking.transition",
             request_id=str(request.id),
             transition_event=event.value,
@@ -250,7 +255,8 @@ class BookingService:
             actor_role=role.value,
             version=updated.version,
         )
-        await self._publish(updated, now)
+        if publish:
+            await self._publish([updated], now)
         return updated
 
     def _check_deadline(
@@ -292,12 +298,12 @@ class BookingService:
             },
         )
 
-    async def _publish(self, request: ServiceRequest, now: datetime) -> None:
-        # A failure here loses nothing: the event stays in pending_events and the outbox sweeper moves it.
+    async def _publish(self, requests: list[ServiceRequest], now: datetime) -> None:
+        # A failure here loses nothing: the events stay in pending_events and the outbox sweeper moves them.
         try:
-            await outbox_service.publish(request, now)
+            await outbox_service.publish_many(requests, now)
         except Exception:
-            log.exception("outbox.publish_failed", request_id=str(request.id))
+            log.exception("outbox.publish_failed", request_ids=[str(r.id) for r in requests][:20])
 
     async def sweep_due(self, now: datetime, batch_size: int = 200, concurrency: int = 16) -> SweepResult:
         """Apply every system transition that is due (expiry at 48 h, auto-confirm at 7 days), in batches.
@@ -308,13 +314,12 @@ class BookingService:
         transitioned = skipped = 0
         limit = asyncio.Semaphore(concurrency)
 
-        async def apply(request: ServiceRequest, event: RequestEvent) -> bool:
+        async def apply(request: ServiceRequest, event: RequestEvent) -> ServiceRequest | None:
             async with limit:
                 try:
-                    await self.transition(request, event, SYSTEM, now)
-                    return True
+                    return await self.transition(request, event, SYSTEM, now, publish=False)
                 except Conflict:  # lost the race to another sweeper or a party, or no longer due
-                    return False
+                    return None
 
         for rule in SYSTEM_RULES:
             assert rule.after is not None
@@ -329,8 +334,10 @@ class BookingService:
                     break
                 seen.update(r.id for r in batch if r.id is not None)
                 outcomes = await asyncio.gather(*(apply(r, rule.event) for r in batch))
-                transitioned += sum(outcomes)
-                skipped += len(outcomes) - sum(outcomes)
+                done = [r for r in outcomes if r is not None]
+                await self._publish(done, now)
+                transitioned += len(done)
+                skipped += len(outcomes) - len(done)
         if transitioned:
             log.info("booking.sweep", transitioned=transitioned, skipped=skipped)
         return SweepResult(transitioned, skipped)

@@ -6,11 +6,11 @@ then clears the pending list only if the aggregate has not moved on since (versi
 leaves behind, `publish_stale` finds through `pending_since` and finishes.
 """
 
-import contextlib
+import asyncio
 from datetime import datetime, timedelta
 
 import structlog
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from shared_models.documents import OutboxEvent, ServiceRequest
 
@@ -18,15 +18,18 @@ log = structlog.get_logger(__name__)
 
 # The normal path publishes within milliseconds; the sweeper only takes what has waited longer than this.
 STALE_AFTER = timedelta(seconds=30)
+DUPLICATE_KEY = 11000
 
 
 class OutboxService:
     async def publish(self, request: ServiceRequest, now: datetime) -> int:
         """Copy the request's pending events to the outbox; returns how many were new."""
-        assert request.id is not None
-        added = 0
-        for event in request.pending_events:
-            record = OutboxEvent(
+        return await self.publish_many([request], now)
+
+    async def publish_many(self, requests: list[ServiceRequest], now: datetime) -> int:
+        """The same for a batch, in one unordered insert (a sweep of thousands costs one round trip here)."""
+        records = [
+            OutboxEvent(
                 event_id=event.id,
                 type=event.type,
                 aggregate_type="service_request",
@@ -34,10 +37,23 @@ class OutboxService:
                 occurred_at=event.occurred_at,
                 payload=event.payload,
                 recorded_at=now,
-            )
-            with contextlib.suppress(DuplicateKeyError):
-                await record.insert()
-                added += 1
+            ).model_dump(by_alias=True, exclude={"id", "revision_id"})
+            for request in requests
+            for event in request.pending_events
+        ]
+        added = len(records)
+        if records:
+            try:
+                await OutboxEvent.get_pymongo_collection().insert_many(records, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                    raise
+                added -= len(errors)  # already there: a retry, or the sweeper finishing a crash's work
+        await asyncio.gather(*(self._clear(r) for r in requests))
+        return added
+
+    async def _clear(self, request: ServiceRequest) -> None:
         # Only clear what we published: if a newer transition landed meanwhile (version moved), its events
         # are still pending and its own publish, or the sweeper, takes them.
         cleared = await ServiceRequest.get_pymongo_collection().update_one(
@@ -46,7 +62,6 @@ class OutboxService:
         )
         if cleared.matched_count:
             request.pending_events, request.pending_since = [], None
-        return added
 
     async def publish_stale(self, now: datetime, batch_size: int = 500) -> int:
         """The sweeper: finish every publish a crash interrupted. Safe to run any number of times."""
@@ -57,8 +72,7 @@ class OutboxService:
                 .limit(batch_size)
                 .to_list()
             )
-            for request in stuck:
-                added += await self.publish(request, now)
+            added += await self.publish_many(stuck, now)
             if len(stuck) < batch_size:
                 break
         if added:

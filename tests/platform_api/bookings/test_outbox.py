@@ -31,7 +31,7 @@ async def test_crash_after_the_state_update_before_the_outbox_write(
     async def crash(self: OutboxService, *_: object) -> int:
         raise Crash
 
-    monkeypatch.setattr(OutboxService, "publish", crash)
+    monkeypatch.setattr(OutboxService, "publish_many", crash)
     accepted = await booking_service.transition(request, RequestEvent.accept, who["provider"], clock.now())
     monkeypatch.undo()
 
@@ -57,9 +57,10 @@ async def test_crash_after_the_outbox_write_before_clearing(
     parties = await make_parties(api)
     who = await actors(parties)
     request = await create_direct(parties, clock.now())
-    original = OutboxService.publish
+    original = OutboxService.publish_many
 
-    async def insert_then_crash(self: OutboxService, req: ServiceRequest, now: object) -> int:
+    async def insert_then_crash(self: OutboxService, reqs: list[ServiceRequest], now: object) -> int:
+        req = reqs[0]
         for event in req.pending_events:  # the inserts happen ...
             if not await OutboxEvent.find_one({"event_id": event.id}):
                 await OutboxEvent(
@@ -73,9 +74,9 @@ async def test_crash_after_the_outbox_write_before_clearing(
                 ).insert()
         raise Crash  # ... the clearing does not
 
-    monkeypatch.setattr(OutboxService, "publish", insert_then_crash)
+    monkeypatch.setattr(OutboxService, "publish_many", insert_then_crash)
     await booking_service.transition(request, RequestEvent.decline, who["provider"], clock.now())
-    monkeypatch.setattr(OutboxService, "publish", original)
+    monkeypatch.setattr(OutboxService, "publish_many", original)
     assert len(await events_of(request)) == 2
     clock.advance(STALE_AFTER)
     assert await outbox_service.publish_stale(clock.now()) == 0  # re-publishing finds them all present
@@ -94,7 +95,7 @@ async def test_a_transition_on_top_of_an_unpublished_one_keeps_both_events(
     async def crash(self: OutboxService, *_: object) -> int:
         raise Crash
 
-    monkeypatch.setattr(OutboxService, "publish", crash)
+    monkeypatch.setattr(OutboxService, "publish_many", crash)
     accepted = await booking_service.transition(request, RequestEvent.accept, who["provider"], clock.now())
     monkeypatch.undo()
     await booking_service.transition(accepted, RequestEvent.complete, who["provider"], clock.now())
