@@ -2,14 +2,18 @@
 
 import contextlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from platform_api.auth.schemas import RegisterRequest
 from platform_api.auth.service import auth_service
+from platform_api.bookings.schemas import CreateRequest, TimeWindowIn
+from platform_api.bookings.service import Actor, booking_service
 from platform_api.errors import Conflict
 from platform_api.providers.schemas import ProviderSignup
+from platform_api.providers.service import provider_service
 from shared_models.clock import Clock
-from shared_models.documents import ServiceArea
-from shared_models.enums import Role, ServiceCategory
+from shared_models.documents import GeoPoint, Money, ServiceArea, ServiceRequest, User
+from shared_models.enums import RequestEvent, Role, ServiceCategory
 
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 - published on purpose: demo data only
 
@@ -69,4 +73,42 @@ async def seed_demo(clock: Clock) -> list[DemoLogin]:
         with contextlib.suppress(Conflict):
             await auth_service.register(signup, clock)
         logins.append(DemoLogin(signup.role, str(signup.email), signup.display_name))
+    await _seed_requests(clock)
     return logins
+
+
+async def _seed_requests(clock: Clock) -> None:
+    """A few bookings between the demo customer and providers, in different states (once)."""
+    customer = await User.find_one(User.email == "customer@demo.example.com")
+    assert customer is not None
+    if await ServiceRequest.find({"customer_id": str(customer.id)}).count():
+        return
+    now = clock.now()
+    plan = [
+        ("sparkle@demo.example.com", ServiceCategory.cleaning, "End-of-tenancy clean, 2 bedrooms", []),
+        ("fixit@demo.example.com", ServiceCategory.plumbing, "Dripping kitchen tap", [RequestEvent.accept]),
+        (
+            "volt@demo.example.com",
+            ServiceCategory.electrical,
+            "Replace two ceiling lights",
+            [RequestEvent.accept, RequestEvent.complete],
+        ),
+    ]
+    for email, category, description, events in plan:
+        owner = await User.find_one(User.email == email)
+        assert owner is not None
+        profile = await provider_service.get_by_owner(str(owner.id))
+        assert profile is not None
+        start = now + timedelta(days=2)
+        data = CreateRequest(
+            provider_id=str(profile.id),
+            category=category,
+            description=description,
+            address="221B Baker Street, London",
+            location=GeoPoint(lat=51.5238, lng=-0.1586),
+            window=TimeWindowIn(start=start, end=start + timedelta(hours=2)),
+            quote=Money(amount_minor=9500, currency="GBP"),
+        )
+        request = await booking_service.create(customer, data, now)
+        for event in events:
+            request = await booking_service.transition(request, event, Actor.of(owner), now)

@@ -68,6 +68,14 @@ def login(base: str, email: str) -> httpx.Response:
     )
 
 
+def demo_request_states(base: str) -> list[str]:
+    session = login(base, "customer@demo.example.com")
+    assert session.status_code == 200
+    token = session.json()["access_token"]
+    page = httpx.get(f"{base}/api/v1/requests", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    return [item["state"] for item in page["items"]]
+
+
 def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -> None:
     launcher = Launcher(tmp_path)
     base = f"http://127.0.0.1:{launcher.ports['platform']}"
@@ -82,7 +90,7 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
         assert httpx.get(f"http://127.0.0.1:{launcher.ports['chat']}/healthz").status_code == 200
         buckets = httpx.get(f"http://127.0.0.1:{launcher.ports['s3']}/moto-api/data.json").json()
         assert "marketplace-media" in json.dumps(buckets)
-        assert login(base, "customer@demo.example.com").status_code == 200
+        assert demo_request_states(base) == ["completed", "accepted", "requested"]
     finally:
         code = launcher.stop(proc)
     assert code == 0, launcher.text()
@@ -94,5 +102,6 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
     proc = launcher.run("--demo")
     try:
         assert login(base, "admin@demo.example.com").json()["user"]["role"] == "admin"
+        assert demo_request_states(base) == ["completed", "accepted", "requested"]  # seeded once, not twice
     finally:
         assert launcher.stop(proc) == 0

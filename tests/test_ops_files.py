@@ -22,7 +22,7 @@ def env_example_keys() -> list[str]:
 
 def test_compose_has_every_service_with_a_healthcheck() -> None:
     services = compose()["services"]
-    assert {"mongo", "redis", "minio", "mailpit", "platform", "chat"} <= set(services)
+    assert {"mongo", "redis", "minio", "mailpit", "platform", "chat", "worker"} <= set(services)
     for name, service in services.items():
         assert "healthcheck" in service, name
 
@@ -36,7 +36,7 @@ def test_mongo_runs_as_a_replica_set_that_initialises_itself() -> None:
 
 def test_both_services_build_one_image_wait_for_dependencies_and_get_their_env() -> None:
     services = compose()["services"]
-    for name in ("platform", "chat"):
+    for name in ("platform", "chat", "worker"):
         service = services[name]
         assert service["build"] == "."
         assert service["depends_on"]["mongo"] == {"condition": "service_healthy"}
@@ -49,6 +49,9 @@ def test_both_services_build_one_image_wait_for_dependencies_and_get_their_env()
         assert not unknown, f"{name} sets variables no setting reads: {unknown}"
     assert "platform_api.main:app_from_env" in services["platform"]["command"]
     assert "chat_server.app:app_from_env" in services["chat"]["command"]
+    assert services["worker"]["command"][-1] == "platform_api.worker"
+    # exactly one place runs the scheduled jobs in the compose stack
+    assert services["platform"]["environment"]["SCHEDULER_ENABLED"] == "false"
 
 
 def test_dockerfile_installs_the_project_and_runs_unprivileged() -> None:
