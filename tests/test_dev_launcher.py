@@ -72,7 +72,9 @@ def demo_request_states(base: str) -> list[str]:
     session = login(base, "customer@demo.example.com")
     assert session.status_code == 200
     token = session.json()["access_token"]
-    page = httpx.get(f"{base}/api/v1/requests", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    page = httpx.get(
+        f"{base}/api/v1/requests", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).json()
     return [item["state"] for item in page["items"]]
 
 

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import httpx
+import pytest
 
 from shared_models.clock import ManualClock
 from shared_models.documents import OutboxEvent, ServiceRequest
@@ -213,3 +214,26 @@ async def test_listing_filters_by_state_and_pages_with_a_stable_cursor(
     assert (
         await api.get(f"{API}/requests", params={"state": "nope"}, headers=p.customer.bearer)
     ).status_code == 422
+
+
+async def test_the_subscription_guard_gates_accepting_and_new_requests(
+    api: httpx.AsyncClient, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The billing issue feeds `provider_accepts_requests`; here we prove the lifecycle asks it."""
+    import platform_api.bookings.service as bookings
+
+    p = await make_parties(api)
+    rid = (await book(api, p, clock.now()))["id"]
+
+    async def unsubscribed(_: object) -> bool:
+        return False
+
+    monkeypatch.setattr(bookings, "provider_accepts_requests", unsubscribed)
+    refused = await api.post(f"{API}/requests/{rid}/accept", headers=p.provider.bearer)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "subscription_required"
+    declined = await api.post(f"{API}/requests/{rid}/decline", headers=p.provider.bearer)
+    assert declined.status_code == 200  # saying no needs no subscription
+    new = await api.post(
+        f"{API}/requests", json=request_payload(p.provider_id, clock.now()), headers=p.customer.bearer
+    )
+    assert new.status_code == 409 and new.json()["error"]["code"] == "provider_unavailable"

@@ -1,8 +1,8 @@
 """Every transition yields exactly one outbox event, even across a crash between the two writes."""
 
+from collections.abc import Callable
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from platform_api.bookings.service import booking_service
@@ -10,11 +10,22 @@ from platform_api.outbox.service import STALE_AFTER, OutboxService, outbox_servi
 from shared_models.clock import ManualClock
 from shared_models.documents import DomainEvent, OutboxEvent, ServiceRequest
 from shared_models.enums import RequestEvent
-from tests.platform_api.bookings.helpers import actors, create_direct, make_parties
+from tests.plans import index_served
+from tests.platform_api.bookings.helpers import Parties, actors, create_direct
 
 
 class Crash(Exception):
     """The process 'dies' here: nothing after this point of the publish runs."""
+
+
+async def _crash(*_: object) -> None:
+    raise Crash
+
+
+@pytest.fixture
+def crash_at(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+    """crash_at("publish_many"): die before the outbox write; crash_at("_clear"): after it, before clearing."""
+    return lambda step: monkeypatch.setattr(OutboxService, step, _crash)
 
 
 async def events_of(request: ServiceRequest) -> list[OutboxEvent]:
@@ -22,16 +33,11 @@ async def events_of(request: ServiceRequest) -> list[OutboxEvent]:
 
 
 async def test_crash_after_the_state_update_before_the_outbox_write(
-    api: httpx.AsyncClient, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    parties: Parties, clock: ManualClock, crash_at: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    parties = await make_parties(api)
     who = await actors(parties)
     request = await create_direct(parties, clock.now())
-
-    async def crash(self: OutboxService, *_: object) -> int:
-        raise Crash
-
-    monkeypatch.setattr(OutboxService, "publish_many", crash)
+    crash_at("publish_many")
     accepted = await booking_service.transition(request, RequestEvent.accept, who["provider"], clock.now())
     monkeypatch.undo()
 
@@ -52,32 +58,18 @@ async def test_crash_after_the_state_update_before_the_outbox_write(
 
 
 async def test_crash_after_the_outbox_write_before_clearing(
-    api: httpx.AsyncClient, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    parties: Parties, clock: ManualClock, crash_at: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    parties = await make_parties(api)
     who = await actors(parties)
     request = await create_direct(parties, clock.now())
-    original = OutboxService.publish_many
-
-    async def insert_then_crash(self: OutboxService, reqs: list[ServiceRequest], now: object) -> int:
-        req = reqs[0]
-        for event in req.pending_events:  # the inserts happen ...
-            if not await OutboxEvent.find_one({"event_id": event.id}):
-                await OutboxEvent(
-                    event_id=event.id,
-                    type=event.type,
-                    aggregate_type="service_request",
-                    aggregate_id=str(req.id),
-                    occurred_at=event.occurred_at,
-                    payload=event.payload,
-                    recorded_at=event.occurred_at,
-                ).insert()
-        raise Crash  # ... the clearing does not
-
-    monkeypatch.setattr(OutboxService, "publish_many", insert_then_crash)
+    crash_at("_clear")
     await booking_service.transition(request, RequestEvent.decline, who["provider"], clock.now())
-    monkeypatch.setattr(OutboxService, "publish_many", original)
+    monkeypatch.undo()
     assert len(await events_of(request)) == 2
+    stuck = await ServiceRequest.get(request.id)
+    assert stuck is not None and [e.type for e in stuck.pending_events] == [
+        "request.declined"
+    ]  # in the outbox, not cleared
     clock.advance(STALE_AFTER)
     assert await outbox_service.publish_stale(clock.now()) == 0  # re-publishing finds them all present
     assert len(await events_of(request)) == 2
@@ -86,16 +78,11 @@ async def test_crash_after_the_outbox_write_before_clearing(
 
 
 async def test_a_transition_on_top_of_an_unpublished_one_keeps_both_events(
-    api: httpx.AsyncClient, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    parties: Parties, clock: ManualClock, crash_at: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    parties = await make_parties(api)
     who = await actors(parties)
     request = await create_direct(parties, clock.now())
-
-    async def crash(self: OutboxService, *_: object) -> int:
-        raise Crash
-
-    monkeypatch.setattr(OutboxService, "publish_many", crash)
+    crash_at("publish_many")
     accepted = await booking_service.transition(request, RequestEvent.accept, who["provider"], clock.now())
     monkeypatch.undo()
     await booking_service.transition(accepted, RequestEvent.complete, who["provider"], clock.now())
@@ -103,10 +90,7 @@ async def test_a_transition_on_top_of_an_unpublished_one_keeps_both_events(
     assert types == ["request.accepted", "request.completed", "request.created"]
 
 
-async def test_publishing_the_same_request_twice_adds_nothing(
-    api: httpx.AsyncClient, clock: ManualClock
-) -> None:
-    parties = await make_parties(api)
+async def test_publishing_the_same_event_twice_adds_nothing(parties: Parties, clock: ManualClock) -> None:
     request = await create_direct(parties, clock.now())
     (published,) = await events_of(request)
     replay = await ServiceRequest.get(request.id)
@@ -123,9 +107,7 @@ async def test_publishing_the_same_request_twice_adds_nothing(
     assert len(await events_of(request)) == 1
 
 
-async def test_the_sweeper_query_is_index_served(api: httpx.AsyncClient, clock: ManualClock) -> None:
-    from tests.plans import index_served
-
+async def test_the_sweeper_query_is_index_served(parties: Parties, clock: ManualClock) -> None:
     plan = (
         await ServiceRequest.get_pymongo_collection()
         .find({"pending_since": {"$lte": clock.now() - timedelta(seconds=30)}})
