@@ -25,6 +25,7 @@ from scripts.processes import free_port
 from shared_models import connect, init_models
 from shared_models.documents import OutboxEvent, ProviderProfile, ServiceRequest, TimeWindow, Transition, User
 from shared_models.enums import ActorRole, RequestEvent, RequestState, Role, ServiceCategory
+from shared_models.ids import sortable_key
 from shared_models.logs import configure_logging
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -128,7 +129,7 @@ async def sweep(customer: User, owner: User, profile: ProviderProfile, due: int)
                 respond_by=created + RESPOND_WINDOW,
                 created_at=created,
                 updated_at=created,
-                created_key=f"{created.strftime('%Y%m%dT%H%M%S.%f')}-{rid}",
+                created_key=sortable_key(created, rid),
             ).model_dump(by_alias=True, exclude={"revision_id"})
         )
     t0 = time.perf_counter()

@@ -107,3 +107,4 @@ class RoleGuard:
 AdminSession = Annotated[AuthSession, Depends(RoleGuard(Role.admin))]
 ProviderSession = Annotated[AuthSession, Depends(RoleGuard(Role.provider))]
 CustomerSession = Annotated[AuthSession, Depends(RoleGuard(Role.customer))]
+PartySession = Annotated[AuthSession, Depends(RoleGuard(Role.customer, Role.provider))]

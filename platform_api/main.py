@@ -11,6 +11,7 @@ from platform_api.admin.router import router as admin_router
 from platform_api.auth.router import router as auth_router
 from platform_api.bookings.router import router as bookings_router
 from platform_api.config import Settings
+from platform_api.conversations.router import router as conversations_router
 from platform_api.errors import install_error_handlers
 from platform_api.providers.router import router as providers_router
 from platform_api.realtime import RealtimeClient
@@ -26,6 +27,10 @@ OPENAPI_TAGS = [
     {
         "name": "bookings",
         "description": "Service requests and their lifecycle (state machine with deadlines).",
+    },
+    {
+        "name": "chat",
+        "description": "Conversations and message history (live traffic: the chat server's Socket.IO).",
     },
     {"name": "admin", "description": "The admin console. Every route needs the admin role."},
     {"name": "health", "description": "Liveness and readiness probes."},
@@ -70,7 +75,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         allow_methods=["*"],
         allow_headers=["Authorization", "Content-Type", settings.csrf_header_name, "X-Request-ID"],
     )
-    for router in (auth_router, providers_router, bookings_router, admin_router):
+    for router in (auth_router, providers_router, bookings_router, conversations_router, admin_router):
         app.include_router(router, prefix=settings.api_prefix)
 
     @app.get("/healthz", tags=["health"], summary="Liveness: the process is up")

@@ -6,8 +6,16 @@ string of that id. Reason: the embedded engine (nx-27017) cannot match an Object
 strings index and match identically on MongoDB and on the engine.
 """
 
+from datetime import datetime
 from typing import Annotated
 
+from bson import ObjectId
 from pydantic import StringConstraints
 
 Ref = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
+SORTABLE_KEY_PATTERN = r"^\d{8}T\d{6}\.\d{6}-[0-9a-f]{24}$"
+
+
+def sortable_key(at: datetime, oid: ObjectId) -> str:
+    """A time and an id as one string that sorts by time and is unique: the basis of every cursor."""
+    return f"{at.strftime('%Y%m%dT%H%M%S.%f')}-{oid}"

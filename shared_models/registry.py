@@ -6,7 +6,9 @@ from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient
 
 from shared_models.documents import (
+    Conversation,
     JobLease,
+    Message,
     OutboxEvent,
     ProviderProfile,
     RevokedSession,
@@ -21,6 +23,8 @@ DOCUMENT_MODELS: tuple[type[Document], ...] = (
     ServiceRequest,
     OutboxEvent,
     JobLease,
+    Conversation,
+    Message,
 )
 
 

@@ -3,17 +3,17 @@
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 
 from platform_api.bookings.schemas import CreateRequest, EventBody, RequestDetailOut, RequestOut, RequestPage
 from platform_api.bookings.service import Actor, booking_service
-from platform_api.deps import AuthSession, ClockDep, CustomerSession, RoleGuard
+from platform_api.deps import ClockDep, CustomerSession, PartySession
 from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
 from shared_models.documents import ServiceRequest
-from shared_models.enums import RequestEvent, RequestState, Role
+from shared_models.enums import RequestEvent, RequestState
+from shared_models.ids import SORTABLE_KEY_PATTERN
 
 router = APIRouter(prefix="/requests", tags=["bookings"])
-PartySession = Annotated[AuthSession, Depends(RoleGuard(Role.customer, Role.provider))]
 
 
 class PartyEvent(StrEnum):
@@ -52,7 +52,7 @@ async def create_request(body: CreateRequest, session: CustomerSession, clock: C
 async def list_requests(
     session: PartySession,
     state: RequestState | None = None,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{8}T\d{6}\.\d{6}-[0-9a-f]{24}$")] = None,
+    cursor: Annotated[str | None, Query(pattern=SORTABLE_KEY_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> RequestPage:
     items, next_cursor = await booking_service.list_for_party(session.user, state, cursor, limit)

@@ -33,6 +33,7 @@ from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
 from shared_models.documents import DomainEvent, Money, ServiceRequest, TimeWindow, Transition, User
 from shared_models.enums import ActorRole, RequestEvent, RequestState
+from shared_models.ids import sortable_key
 
 log = structlog.get_logger(__name__)
 
@@ -72,10 +73,6 @@ def _party_role(request: ServiceRequest, actor: Actor) -> ActorRole | None:
     if actor.role is ActorRole.provider and request.provider_user_id == actor.id:
         return ActorRole.provider
     return None
-
-
-def _created_key(at: datetime, request_id: PydanticObjectId) -> str:
-    return f"{at.strftime('%Y%m%dT%H%M%S.%f')}-{request_id}"
 
 
 def _invalid(request: ServiceRequest, event: RequestEvent, role: ActorRole) -> InvalidTransition:
@@ -126,7 +123,7 @@ class BookingService:
             history=[creation],
             created_at=now,
             updated_at=now,
-            created_key=_created_key(now, request_id),
+            created_key=sortable_key(now, request_id),
         )
         field, delay = DEADLINES_ON_ENTRY[RequestState.requested]
         setattr(request, field, now + delay)

@@ -8,6 +8,7 @@ from shared_models.documents.bookings import (
     TimeWindow,
     Transition,
 )
+from shared_models.documents.chat import Conversation, LastMessage, Message
 from shared_models.documents.leases import JobLease
 from shared_models.documents.outbox import OutboxEvent
 from shared_models.documents.providers import ProviderProfile, ServiceArea
@@ -15,9 +16,12 @@ from shared_models.documents.sessions import RevokedSession
 from shared_models.documents.users import User
 
 __all__ = [
+    "Conversation",
     "DomainEvent",
     "GeoPoint",
     "JobLease",
+    "LastMessage",
+    "Message",
     "Money",
     "OutboxEvent",
     "ProviderProfile",

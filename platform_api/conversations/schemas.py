@@ -1,0 +1,86 @@
+"""Conversation and message models for the REST API (history loading; live traffic is on the socket)."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared_models.conversations import i_blocked, sides
+from shared_models.documents import Conversation, LastMessage, Message
+
+
+class StartConversation(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"provider_id": "6650f0c2a1b2c3d4e5f60718"}]}
+    )
+
+    provider_id: str | None = Field(default=None, description="Customers: the provider to talk to.")
+    request_id: str | None = Field(
+        default=None,
+        description="Either party: the booking to talk about (its other party is the counterpart).",
+    )
+
+
+class ConversationOut(BaseModel):
+    id: str
+    customer_id: str
+    provider_user_id: str
+    provider_id: str
+    counterpart_id: str
+    request_id: str | None
+    last_message: LastMessage | None
+    unread: int
+    blocked: bool = Field(description="True when either side has blocked the other: no messages pass.")
+    blocked_by_me: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, conversation: Conversation, user_id: str, unread: int) -> "ConversationOut":
+        side = sides(conversation, user_id)
+        assert side is not None
+        return cls(
+            id=str(conversation.id),
+            customer_id=conversation.customer_id,
+            provider_user_id=conversation.provider_user_id,
+            provider_id=conversation.provider_id,
+            counterpart_id=side.other,
+            request_id=conversation.request_id,
+            last_message=conversation.last_message,
+            unread=unread,
+            blocked=conversation.customer_blocked or conversation.provider_blocked,
+            blocked_by_me=i_blocked(conversation, user_id),
+            created_at=conversation.created_at,
+        )
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationOut]
+    next_cursor: str | None
+
+
+class MessageOut(BaseModel):
+    id: str
+    conversation_id: str
+    sender_id: str
+    body: str
+    attachments: list[str]
+    client_id: str
+    created_at: datetime
+    cursor: str = Field(description="Pass as `before` to load older messages.")
+
+    @classmethod
+    def of(cls, message: Message) -> "MessageOut":
+        return cls(
+            id=str(message.id),
+            conversation_id=message.conversation_id,
+            sender_id=message.sender_id,
+            body="" if message.deleted_at else message.body,
+            attachments=[] if message.deleted_at else message.attachments,
+            client_id=message.client_id,
+            created_at=message.created_at,
+            cursor=message.seq_key,
+        )
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut] = Field(description="Newest first.")
+    next_cursor: str | None

@@ -1,0 +1,34 @@
+"""Starting conversations from the platform's side (who may talk to whom); the rest is shared_models.conversations."""
+
+from datetime import datetime
+
+from platform_api.bookings.service import Actor, booking_service
+from platform_api.errors import Unprocessable
+from platform_api.providers.service import provider_service
+from shared_models import conversations
+from shared_models.documents import Conversation, User
+from shared_models.enums import Role
+
+
+class ConversationService:
+    async def start(
+        self, user: User, provider_id: str | None, request_id: str | None, now: datetime
+    ) -> tuple[Conversation, bool]:
+        if request_id is not None:
+            request = await booking_service.get_for_party(request_id, Actor.of(user))
+            if request is None:
+                raise Unprocessable("No such request of yours.", code="request_not_found", field="request_id")
+            return await conversations.start(
+                request.customer_id, request.provider_user_id, request.provider_id, request_id, now
+            )
+        if user.role is not Role.customer:
+            raise Unprocessable("Providers start a conversation from a request.", field="request_id")
+        if provider_id is None:
+            raise Unprocessable("Name the provider to talk to.", field="provider_id")
+        profile = await provider_service.get(provider_id)
+        if profile is None:
+            raise Unprocessable("No such provider.", code="provider_not_found", field="provider_id")
+        return await conversations.start(str(user.id), profile.owner_id, str(profile.id), None, now)
+
+
+conversation_service = ConversationService()
