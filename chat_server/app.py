@@ -4,6 +4,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import socketio
+from limits import parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -11,7 +15,9 @@ from starlette.routing import Route
 
 from chat_server import internal
 from chat_server.config import ChatSettings
-from chat_server.events import connection
+from chat_server.events import connection, conversations, messages, typing
+from chat_server.events.base import ChatContext
+from chat_server.state import MemoryState, RedisState, StateStore
 from shared_models import connect, init_models
 from shared_models.clock import Clock, SystemClock
 from shared_models.logs import configure_logging
@@ -23,13 +29,21 @@ class ChatApp(socketio.ASGIApp):  # type: ignore[misc]
 
     sio: socketio.AsyncServer
     http: Starlette
+    ctx: ChatContext
 
 
 def create_app(settings: ChatSettings | None = None, clock: Clock | None = None) -> ChatApp:
     settings = settings or ChatSettings()
     settings.check_secrets()
     clock = clock or SystemClock()
+    # With Redis, rooms, presence, engagement and rate limits are shared by every instance.
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    state: StateStore = RedisState(settings.redis_url) if settings.redis_url else MemoryState()
+    storage = (
+        storage_from_string(f"async+{settings.redis_url}", implementation="redispy")
+        if settings.redis_url
+        else MemoryStorage()
+    )
     sio = socketio.AsyncServer(
         async_mode="asgi",
         cors_allowed_origins=settings.chat_cors_origins,
@@ -37,7 +51,16 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         logger=False,
         engineio_logger=False,
     )
-    connection.register(sio, settings, clock)
+    ctx = ChatContext(
+        sio=sio,
+        settings=settings,
+        clock=clock,
+        state=state,
+        limiter=MovingWindowRateLimiter(storage),
+        rates={"message:send": parse(settings.chat_message_rate), "typing": parse(settings.chat_typing_rate)},
+    )
+    for family in (connection, conversations, messages, typing):
+        family.register(ctx)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,6 +70,7 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         try:
             yield
         finally:
+            await state.close()
             await client.close()
 
     async def healthz(_: Request) -> JSONResponse:
@@ -68,6 +92,7 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
     app = ChatApp(sio, other_asgi_app=http)
     app.sio = sio
     app.http = http
+    app.ctx = ctx
     return app
 
 

@@ -13,3 +13,6 @@ class ChatSettings(CommonSettings):
     )
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     redis_url: str | None = None
+    # Per-user limits (the `limits` notation): beyond them the event is acked with `rate_limited`.
+    chat_message_rate: str = "30/10 seconds"
+    chat_typing_rate: str = "20/10 seconds"

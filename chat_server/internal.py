@@ -8,12 +8,14 @@ from collections.abc import Awaitable, Callable
 
 import socketio
 import structlog
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from chat_server.config import ChatSettings
-from chat_server.events.connection import session_room, user_room
+from chat_server.events.base import session_room, user_room
+from chat_server.protocol import SERVER_EVENTS
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +49,25 @@ def routes(sio: socketio.AsyncServer, settings: ChatSettings) -> list[Route]:
 
         return handler
 
+    async def deliver(request: Request) -> JSONResponse:
+        """POST {event, data}: emit a server->client event of the catalogue to every device of a user."""
+        if not authorized(request):
+            return refuse()
+        try:
+            body = await request.json()
+            event = body["event"]
+            model = SERVER_EVENTS[event]
+            data = model.model_validate(body.get("data")).model_dump(mode="json")
+        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+            return JSONResponse(
+                {"error": {"code": "invalid_payload", "message": f"Unknown event or bad data: {exc}"[:300]}},
+                status_code=422,
+            )
+        await sio.emit(event, data, to=user_room(request.path_params["user_id"]))
+        return JSONResponse({"delivered": True})
+
     return [
+        Route("/internal/users/{user_id}/events", deliver, methods=["POST"]),
         Route("/internal/sessions/{jti}/disconnect", disconnect("jti", session_room), methods=["POST"]),
         Route("/internal/users/{user_id}/disconnect", disconnect("user_id", user_room), methods=["POST"]),
     ]

@@ -6,19 +6,11 @@ from typing import Any
 import socketio
 import structlog
 
-from chat_server.config import ChatSettings
-from shared_models.clock import Clock
+from chat_server.events import presence
+from chat_server.events.base import ChatContext, session_room, user_room
 from shared_models.sessions import SessionError, authenticate
 
 log = structlog.get_logger(__name__)
-
-
-def user_room(user_id: str) -> str:
-    return f"user:{user_id}"
-
-
-def session_room(jti: str) -> str:
-    return f"session:{jti}"
 
 
 def _token_from(environ: dict[str, Any], auth: Any, cookie_name: str) -> str | None:
@@ -35,7 +27,9 @@ def _token_from(environ: dict[str, Any], auth: Any, cookie_name: str) -> str | N
     return morsel.value if morsel is not None and morsel.value else None
 
 
-def register(sio: socketio.AsyncServer, settings: ChatSettings, clock: Clock) -> None:
+def register(ctx: ChatContext) -> None:
+    sio, settings = ctx.sio, ctx.settings
+
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = _token_from(environ, auth, settings.session_cookie_name)
         if token is None:
@@ -43,7 +37,7 @@ def register(sio: socketio.AsyncServer, settings: ChatSettings, clock: Clock) ->
                 "not_authenticated", {"code": "not_authenticated", "message": "A session token is required."}
             )
         try:
-            user, claims = await authenticate(token, settings.jwt_secret.get_secret_value(), clock)
+            user, claims = await authenticate(token, settings.jwt_secret.get_secret_value(), ctx.clock)
         except SessionError as exc:
             log.info("socket.refused", sid=sid, code=exc.code)
             raise socketio.exceptions.ConnectionRefusedError(
@@ -61,9 +55,13 @@ def register(sio: socketio.AsyncServer, settings: ChatSettings, clock: Clock) ->
         )
         await sio.enter_room(sid, user_room(user_id))
         await sio.enter_room(sid, session_room(claims.jti))
+        await presence.connected(ctx, sid, user_id)
         log.info("socket.connected", sid=sid, user_id=user_id)
 
     async def disconnect(sid: str, reason: Any = None) -> None:
+        session = await sio.get_session(sid)
+        if session and "user_id" in session:
+            await presence.disconnected(ctx, sid, session["user_id"])
         log.info("socket.disconnected", sid=sid, reason=str(reason))
 
     sio.on("connect", connect)

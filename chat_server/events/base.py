@@ -1,0 +1,75 @@
+"""What every event handler shares: the context, and the wrapper that validates, rate-limits and acks."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import socketio
+import structlog
+from limits import RateLimitItem
+from limits.aio.strategies import MovingWindowRateLimiter
+from pydantic import ValidationError
+
+from chat_server.config import ChatSettings
+from chat_server.protocol import CLIENT_EVENTS, Payload, error
+from chat_server.state import StateStore
+from shared_models.clock import Clock
+from shared_models.conversations import ChatError
+
+log = structlog.get_logger(__name__)
+P = TypeVar("P", bound=Payload)
+Ack = dict[str, Any]
+
+
+@dataclass
+class ChatContext:
+    sio: socketio.AsyncServer
+    settings: ChatSettings
+    clock: Clock
+    state: StateStore
+    limiter: MovingWindowRateLimiter
+    rates: dict[str, RateLimitItem]
+
+
+def user_room(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+def session_room(jti: str) -> str:
+    return f"session:{jti}"
+
+
+def conversation_room(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+Handler = Callable[[ChatContext, str, dict[str, Any], Any], Awaitable[Ack]]
+
+
+def on(ctx: ChatContext, event: str, rate: str | None = None) -> Callable[[Handler], Handler]:
+    """Register a client->server event: a bad payload, a limit or any failure becomes an error ack."""
+    model = CLIENT_EVENTS[event]
+
+    def register(handler: Handler) -> Handler:
+        async def entry(sid: str, data: Any = None) -> Ack:
+            session = await ctx.sio.get_session(sid)
+            try:
+                payload = model.model_validate(data)
+            except ValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
+                where = ".".join(str(p) for p in first.get("loc", ())) or "payload"
+                return error("invalid_payload", f"{where}: {first.get('msg')}")
+            if rate is not None and not await ctx.limiter.hit(ctx.rates[rate], rate, session["user_id"]):
+                return error("rate_limited")
+            try:
+                return await handler(ctx, sid, session, payload)
+            except ChatError as exc:
+                return error(exc.code, exc.message)
+            except Exception:
+                log.exception("socket.event_failed", socket_event=event, sid=sid)
+                return error("internal_error")
+
+        ctx.sio.on(event, entry)
+        return handler
+
+    return register

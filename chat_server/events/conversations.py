@@ -1,0 +1,25 @@
+"""conversation:join / conversation:leave — the conversation screen opening and closing."""
+
+from typing import Any
+
+from chat_server.events.base import Ack, ChatContext, conversation_room, on
+from chat_server.protocol import JoinPayload, LeavePayload, ok
+from shared_models import conversations
+from shared_models.conversations import ChatError
+
+
+def register(ctx: ChatContext) -> None:
+    @on(ctx, "conversation:join")
+    async def join(ctx: ChatContext, sid: str, session: dict[str, Any], payload: JoinPayload) -> Ack:
+        conversation = await conversations.get_for_participant(payload.conversationId, session["user_id"])
+        if conversation is None:
+            raise ChatError("not_found", "No such conversation among yours.")
+        await ctx.sio.enter_room(sid, conversation_room(payload.conversationId))
+        await ctx.state.engage(payload.conversationId, session["user_id"], sid)
+        return ok(conversationId=payload.conversationId)
+
+    @on(ctx, "conversation:leave")
+    async def leave(ctx: ChatContext, sid: str, session: dict[str, Any], payload: LeavePayload) -> Ack:
+        await ctx.sio.leave_room(sid, conversation_room(payload.conversationId))
+        await ctx.state.disengage(payload.conversationId, session["user_id"], sid)
+        return ok(conversationId=payload.conversationId)

@@ -1,0 +1,113 @@
+"""The Socket.IO protocol as code: every event, its payload schema, and the ack error codes.
+
+PROTOCOL.md documents exactly this catalogue; a test fails when the two, or the registered handlers, disagree.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared_models.documents.chat import MAX_BODY
+
+ObjectIdStr = Field(pattern=r"^[0-9a-f]{24}$")
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# ---- client -> server (each answered by an ack) ----
+class JoinPayload(Payload):
+    conversationId: str = ObjectIdStr
+
+
+class LeavePayload(Payload):
+    conversationId: str = ObjectIdStr
+
+
+class SendPayload(Payload):
+    conversationId: str = ObjectIdStr
+    clientId: str = Field(min_length=1, max_length=64)
+    body: str = Field(min_length=1, max_length=MAX_BODY)
+    attachments: list[str] = Field(default_factory=list, max_length=10)
+
+
+class ReadPayload(Payload):
+    conversationId: str = ObjectIdStr
+    messageId: str = ObjectIdStr
+
+
+class TypingPayload(Payload):
+    conversationId: str = ObjectIdStr
+    isTyping: bool
+
+
+# ---- server -> client ----
+class MessageNew(Payload):
+    id: str
+    conversationId: str
+    senderId: str
+    body: str
+    attachments: list[str]
+    clientId: str
+    createdAt: datetime
+    cursor: str
+
+
+class MessageReceipt(Payload):
+    conversationId: str
+    readerId: str
+    upToMessageId: str
+    readAt: datetime
+
+
+class TypingUpdate(Payload):
+    conversationId: str
+    userId: str
+    isTyping: bool
+
+
+class PresenceUpdate(Payload):
+    userId: str
+    online: bool
+
+
+class NotificationNew(Payload):
+    id: str
+    type: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+    createdAt: datetime
+
+
+CLIENT_EVENTS: dict[str, type[Payload]] = {
+    "conversation:join": JoinPayload,
+    "conversation:leave": LeavePayload,
+    "message:send": SendPayload,
+    "message:read": ReadPayload,
+    "typing": TypingPayload,
+}
+SERVER_EVENTS: dict[str, type[Payload]] = {
+    "message:new": MessageNew,
+    "message:receipt": MessageReceipt,
+    "typing:update": TypingUpdate,
+    "presence:update": PresenceUpdate,
+    "notification:new": NotificationNew,
+}
+ACK_ERRORS: dict[str, str] = {
+    "invalid_payload": "The payload does not match the event's schema.",
+    "not_found": "No such conversation or message among yours.",
+    "blocked": "One of you has blocked the other.",
+    "rate_limited": "Too many events; slow down.",
+    "duplicate_client_id": "This clientId was already used for another message.",
+    "internal_error": "Something failed on our side; retry.",
+}
+
+
+def ok(**fields: Any) -> dict[str, Any]:
+    return {"ok": True, **fields}
+
+
+def error(code: str, message: str | None = None) -> dict[str, Any]:
+    assert code in ACK_ERRORS, code
+    return {"ok": False, "error": {"code": code, "message": message or ACK_ERRORS[code]}}
