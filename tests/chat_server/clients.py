@@ -1,0 +1,114 @@
+"""Chat clients with one async interface: the official JS client (node, scripted) and python-socketio's."""
+
+import asyncio
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import socketio
+
+JS_DRIVER = Path(__file__).resolve().parent.parent / "js" / "driver.mjs"
+WAIT = 10.0
+
+
+class Inbox:
+    """Server->client events in arrival order, awaited by name (no sleeps: each wait is for an event)."""
+
+    def __init__(self) -> None:
+        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    def put(self, event: str, data: Any) -> None:
+        self.events.put_nowait((event, data))
+
+    async def next(self, within: float = WAIT) -> tuple[str, Any]:
+        return await asyncio.wait_for(self.events.get(), within)
+
+    async def expect(self, event: str, skip: frozenset[str] | None = None, within: float = WAIT) -> Any:
+        """The next event, not counting those in `skip` (presence by default), must be `event`: anything else
+        arriving first is a failure, so this proves ordering and absence too."""
+        if skip is None:
+            skip = frozenset() if event == "presence:update" else frozenset({"presence:update"})
+        while True:
+            name, data = await self.next(within)
+            if name not in skip:
+                assert name == event, f"expected {event}, got {name}: {data}"
+                return data
+
+    def empty(self) -> bool:
+        return self.events.empty()
+
+
+class JsClient:
+    def __init__(self) -> None:
+        self.inbox = Inbox()
+        self.proc: asyncio.subprocess.Process | None = None
+        self.acks: dict[int, asyncio.Future[Any]] = {}
+        self.ids = itertools.count()
+        self.status: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.reader: asyncio.Task[None] | None = None
+
+    async def connect(self, url: str, token: str) -> dict[str, Any]:
+        self.proc = await asyncio.create_subprocess_exec(
+            "node", str(JS_DRIVER), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        self.reader = asyncio.create_task(self._read())
+        await self._send({"op": "connect", "url": url, "token": token})
+        return await asyncio.wait_for(self.status.get(), WAIT)
+
+    async def _read(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        while line := await self.proc.stdout.readline():
+            msg = json.loads(line)
+            if msg["type"] == "ack":
+                self.acks.pop(msg["id"]).set_result(msg["data"])
+            elif msg["type"] == "event":
+                self.inbox.put(msg["event"], msg["data"])
+            else:
+                self.status.put_nowait(msg)
+
+    async def _send(self, command: dict[str, Any]) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(command) + "\n").encode())
+        await self.proc.stdin.drain()
+
+    async def emit(self, event: str, data: Any) -> Any:
+        return await self._emit({"op": "emit", "event": event, "data": data})
+
+    async def emit_raw(self, event: str, *args: Any) -> Any:
+        return await self._emit({"op": "emit_raw", "event": event, "args": list(args)})
+
+    async def _emit(self, command: dict[str, Any]) -> Any:
+        ack_id = next(self.ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.acks[ack_id] = future
+        await self._send({**command, "id": ack_id})
+        return await asyncio.wait_for(future, WAIT + 2)
+
+    async def close(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            await self._send({"op": "close"})
+            await asyncio.wait_for(self.proc.wait(), WAIT)
+        if self.reader is not None:
+            await self.reader
+
+
+class PyClient:
+    def __init__(self) -> None:
+        self.inbox = Inbox()
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio.on("*", self._any)
+
+    async def _any(self, event: str, data: Any = None) -> None:
+        self.inbox.put(event, data)
+
+    async def connect(self, url: str, token: str) -> dict[str, Any]:
+        await self.sio.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=WAIT)
+        return {"type": "connect"}
+
+    async def emit(self, event: str, data: Any) -> Any:
+        return await self.sio.call(event, data, timeout=WAIT)
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()

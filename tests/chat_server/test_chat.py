@@ -1,0 +1,305 @@
+"""End to end over real processes, with the official JS client: messages, receipts, typing, presence, blocking."""
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from shared_models.enums import Role
+from tests.chat_server.clients import JsClient, PyClient
+from tests.conftest import TEST_INTERNAL_TOKEN, LiveStack
+from tests.factories import API, Account, account_of, register_payload
+
+pytestmark = pytest.mark.e2e
+Client = JsClient | PyClient
+
+
+@dataclass
+class Chat:
+    rest: httpx.AsyncClient
+    customer: Account
+    provider: Account
+    conversation_id: str
+    clients: list[Client]
+    url: str
+
+    async def connect(self, account: Account, kind: type[Client] = JsClient, join: bool = True) -> Client:
+        client = kind()
+        status = await client.connect(self.url, account.token)
+        assert status["type"] == "connect", status
+        self.clients.append(client)
+        if join:
+            ack = await client.emit("conversation:join", {"conversationId": self.conversation_id})
+            assert ack == {"ok": True, "conversationId": self.conversation_id}
+        return client
+
+    async def conversation(self, account: Account) -> dict[str, Any]:
+        response = await self.rest.get(f"{API}/conversations/{self.conversation_id}", headers=account.bearer)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+async def new_account(rest: httpx.AsyncClient, role: Role) -> Account:
+    response = await rest.post(f"{API}/auth/register", json=register_payload(role))
+    assert response.status_code == 201, response.text
+    return account_of(response.json())
+
+
+async def open_conversation(rest: httpx.AsyncClient, customer: Account, provider: Account) -> str:
+    response = await rest.post(
+        f"{API}/conversations", json={"provider_id": provider.body["provider"]["id"]}, headers=customer.bearer
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+@pytest.fixture
+async def chat(live_stack: LiveStack) -> AsyncIterator[Chat]:
+    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=20) as rest:
+        customer = await new_account(rest, Role.customer)
+        provider = await new_account(rest, Role.provider)
+        conversation_id = await open_conversation(rest, customer, provider)
+        state = Chat(rest, customer, provider, conversation_id, [], live_stack.chat_url)
+        yield state
+        for client in state.clients:
+            await client.close()
+
+
+def send(conversation_id: str, body: str, client_id: str | None = None) -> dict[str, Any]:
+    return {"conversationId": conversation_id, "clientId": client_id or uuid.uuid4().hex, "body": body}
+
+
+async def test_two_users_chat_in_order_and_history_loads_over_rest(chat: Chat) -> None:
+    alice = await chat.connect(chat.customer)
+    bob = await chat.connect(chat.provider)
+    bodies = [f"message {i}" for i in range(6)]
+    for body in bodies:
+        ack = await alice.emit("message:send", send(chat.conversation_id, body))
+        assert ack["ok"] is True and ack["duplicate"] is False and ack["message"]["body"] == body
+    received = [await bob.inbox.expect("message:new") for _ in bodies]
+    assert [m["body"] for m in received] == bodies
+    assert {m["senderId"] for m in received} == {chat.customer.id}
+    reply = await bob.emit("message:send", send(chat.conversation_id, "hello back"))
+    assert (await alice.inbox.expect("message:new"))["id"] == reply["message"]["id"]
+
+    history = await chat.rest.get(
+        f"{API}/conversations/{chat.conversation_id}/messages",
+        params={"limit": 4},
+        headers=chat.provider.bearer,
+    )
+    page = history.json()
+    assert [m["body"] for m in page["items"]] == ["hello back", "message 5", "message 4", "message 3"]
+    older = await chat.rest.get(
+        f"{API}/conversations/{chat.conversation_id}/messages",
+        params={"limit": 4, "before": page["next_cursor"]},
+        headers=chat.provider.bearer,
+    )
+    assert [m["body"] for m in older.json()["items"]] == ["message 2", "message 1", "message 0"]
+    assert older.json()["next_cursor"] is None
+
+
+async def test_resend_with_the_same_client_id_stores_one_message(chat: Chat) -> None:
+    alice = await chat.connect(chat.customer)
+    bob = await chat.connect(chat.provider)
+    first = await alice.emit("message:send", send(chat.conversation_id, "once", client_id="c-1"))
+    again = await alice.emit("message:send", send(chat.conversation_id, "once", client_id="c-1"))
+    assert again["duplicate"] is True and again["message"]["id"] == first["message"]["id"]
+    await alice.emit("message:send", send(chat.conversation_id, "sentinel"))
+    assert (await bob.inbox.expect("message:new"))["body"] == "once"
+    assert (await bob.inbox.expect("message:new"))["body"] == "sentinel"  # no second copy in between
+    history = await chat.rest.get(
+        f"{API}/conversations/{chat.conversation_id}/messages", headers=chat.customer.bearer
+    )
+    assert [m["body"] for m in history.json()["items"]] == ["sentinel", "once"]
+
+
+async def test_read_moves_the_senders_receipt_and_the_unread_count(chat: Chat) -> None:
+    alice = await chat.connect(chat.customer)
+    bob = await chat.connect(chat.provider)
+    ids = [
+        (await alice.emit("message:send", send(chat.conversation_id, f"m{i}")))["message"]["id"]
+        for i in range(3)
+    ]
+    for _ in ids:
+        await bob.inbox.expect("message:new")
+    assert (await chat.conversation(chat.provider))["unread"] == 3
+    assert (await chat.conversation(chat.customer))["unread"] == 0
+    ack = await bob.emit("message:read", {"conversationId": chat.conversation_id, "messageId": ids[1]})
+    assert ack == {"ok": True, "upToMessageId": ids[1]}
+    receipt = await alice.inbox.expect("message:receipt")
+    assert receipt["upToMessageId"] == ids[1] and receipt["readerId"] == chat.provider.id
+    assert (await chat.conversation(chat.provider))["unread"] == 1
+    # reading an older message never moves the marker back
+    await bob.emit("message:read", {"conversationId": chat.conversation_id, "messageId": ids[0]})
+    assert (await chat.conversation(chat.provider))["unread"] == 1
+    await bob.emit("message:read", {"conversationId": chat.conversation_id, "messageId": ids[2]})
+    assert (await chat.conversation(chat.provider))["unread"] == 0
+    listing = await chat.rest.get(f"{API}/conversations", headers=chat.provider.bearer)
+    assert listing.json()["items"][0]["last_message"]["preview"] == "m2"
+
+
+async def test_typing_reaches_only_the_counterpart(chat: Chat) -> None:
+    alice = await chat.connect(chat.customer)
+    bob = await chat.connect(chat.provider)
+    # A third user in another conversation with Alice must see none of this conversation's typing.
+    carol_account = await new_account(chat.rest, Role.provider)
+    other_id = await open_conversation(chat.rest, chat.customer, carol_account)
+    carol = await chat.connect(carol_account, join=False)
+    assert (await carol.inbox.expect("presence:update")) == {"userId": chat.customer.id, "online": True}
+    ack = await alice.emit("typing", {"conversationId": chat.conversation_id, "isTyping": True})
+    assert ack == {"ok": True}
+    assert await bob.inbox.expect("typing:update") == {
+        "conversationId": chat.conversation_id,
+        "userId": chat.customer.id,
+        "isTyping": True,
+    }
+    await alice.emit("message:send", send(other_id, "to carol"))
+    assert (await carol.inbox.expect("message:new", skip=frozenset()))[
+        "body"
+    ] == "to carol"  # no typing:update first
+    while not alice.inbox.empty():  # the typist does not hear itself
+        name, _ = await alice.inbox.next()
+        assert name == "presence:update"
+
+
+async def test_presence_goes_offline_only_when_the_last_device_disconnects(chat: Chat) -> None:
+    alice = await chat.connect(chat.customer, join=False)
+    phone = await chat.connect(chat.provider, PyClient, join=False)
+    assert await alice.inbox.expect("presence:update") == {"userId": chat.provider.id, "online": True}
+    laptop = await chat.connect(chat.provider, JsClient)
+    await phone.close()
+    await laptop.emit("message:send", send(chat.conversation_id, "still here"))
+    assert (await alice.inbox.expect("message:new", skip=frozenset()))[
+        "body"
+    ] == "still here"  # no "offline" first
+    await laptop.close()
+    assert await alice.inbox.expect("presence:update") == {"userId": chat.provider.id, "online": False}
+
+
+async def test_a_stranger_cannot_join_read_or_send_and_gets_404_over_rest(chat: Chat) -> None:
+    stranger_account = await new_account(chat.rest, Role.customer)
+    stranger = await chat.connect(stranger_account, join=False)
+    for event, data in (
+        ("conversation:join", {"conversationId": chat.conversation_id}),
+        ("message:send", send(chat.conversation_id, "let me in")),
+        ("message:read", {"conversationId": chat.conversation_id, "messageId": "6650f0c2a1b2c3d4e5f60718"}),
+        ("typing", {"conversationId": chat.conversation_id, "isTyping": True}),
+    ):
+        ack = await stranger.emit(event, data)
+        assert ack["ok"] is False and ack["error"]["code"] == "not_found", (event, ack)
+    for path in ("", "/messages"):
+        response = await chat.rest.get(
+            f"{API}/conversations/{chat.conversation_id}{path}", headers=stranger_account.bearer
+        )
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "conversation_not_found"
+    assert (
+        await chat.rest.put(
+            f"{API}/conversations/{chat.conversation_id}/block", headers=stranger_account.bearer
+        )
+    ).status_code == 404
+
+
+MALFORMED: list[tuple[str, Any]] = [
+    ("conversation:join", {}),
+    ("conversation:join", {"conversationId": "not-an-id"}),
+    ("conversation:join", "just a string"),
+    ("conversation:leave", {"conversationId": 42}),
+    ("message:send", {"conversationId": "6650f0c2a1b2c3d4e5f60718", "body": "no client id"}),
+    ("message:send", {"conversationId": "6650f0c2a1b2c3d4e5f60718", "clientId": "x", "body": ""}),
+    ("message:send", {"conversationId": "6650f0c2a1b2c3d4e5f60718", "clientId": "x", "body": "y" * 4001}),
+    (
+        "message:send",
+        {"conversationId": "6650f0c2a1b2c3d4e5f60718", "clientId": "x", "body": "z", "extra": 1},
+    ),
+    ("message:read", {"conversationId": "6650f0c2a1b2c3d4e5f60718"}),
+    ("message:read", [1, 2, 3]),
+    ("typing", {"conversationId": "6650f0c2a1b2c3d4e5f60718", "isTyping": "maybe"}),
+    ("typing", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("event", "payload"), MALFORMED, ids=[f"{e}-{i}" for i, (e, _) in enumerate(MALFORMED)]
+)
+async def test_malformed_payloads_get_invalid_payload_acks(
+    chat: Chat, live_stack: LiveStack, event: str, payload: Any
+) -> None:
+    client = await chat.connect(chat.customer, join=False)
+    assert isinstance(client, JsClient)
+    ack = await client.emit_raw(event, payload)
+    assert ack["ok"] is False and ack["error"]["code"] == "invalid_payload", ack
+    assert ack["error"]["message"]
+    log = live_stack.chat.log_path
+    assert log is not None and "Traceback" not in log.read_text() and "event_failed" not in log.read_text()
+
+
+async def test_blocking_really_blocks_and_unblocking_resumes(chat: Chat) -> None:
+    alice = await chat.connect(chat.customer)
+    bob = await chat.connect(chat.provider)
+    blocked = await chat.rest.put(
+        f"{API}/conversations/{chat.conversation_id}/block", headers=chat.provider.bearer
+    )
+    assert blocked.status_code == 200 and blocked.json()["blocked_by_me"] is True
+    for sender in (alice, bob):
+        ack = await sender.emit("message:send", send(chat.conversation_id, "anyone there?"))
+        assert ack["ok"] is False and ack["error"]["code"] == "blocked"
+    await alice.emit(
+        "typing", {"conversationId": chat.conversation_id, "isTyping": True}
+    )  # hidden, not forwarded
+    unblocked = await chat.rest.delete(
+        f"{API}/conversations/{chat.conversation_id}/block", headers=chat.provider.bearer
+    )
+    assert unblocked.json()["blocked"] is False
+    ack = await alice.emit("message:send", send(chat.conversation_id, "back again"))
+    assert ack["ok"] is True
+    assert (await bob.inbox.expect("message:new"))["body"] == "back again"  # no typing from the block period
+    history = await chat.rest.get(
+        f"{API}/conversations/{chat.conversation_id}/messages", headers=chat.customer.bearer
+    )
+    assert [m["body"] for m in history.json()["items"]] == ["back again"]
+
+
+async def test_sending_too_fast_is_rate_limited(chat: Chat) -> None:
+    alice = await chat.connect(chat.customer)
+    codes = []
+    for i in range(32):
+        ack = await alice.emit("message:send", send(chat.conversation_id, f"spam {i}"))
+        codes.append("ok" if ack["ok"] else ack["error"]["code"])
+    assert codes[:30] == ["ok"] * 30
+    assert codes[30:] == ["rate_limited", "rate_limited"]
+
+
+async def test_internal_api_delivers_catalogue_events_and_refuses_bad_secrets(
+    chat: Chat, live_stack: LiveStack
+) -> None:
+    bob = await chat.connect(chat.provider, join=False)
+    url = f"{live_stack.chat_url}/internal/users/{chat.provider.id}/events"
+    event = {
+        "event": "notification:new",
+        "data": {"id": "n1", "type": "request_created", "createdAt": "2026-01-01T00:00:00Z"},
+    }
+    async with httpx.AsyncClient(timeout=10) as client:
+        for headers in ({}, {"X-Internal-Token": "wrong"}):
+            refused = await client.post(url, json=event, headers=headers)
+            assert refused.status_code == 401
+        good = {"X-Internal-Token": TEST_INTERNAL_TOKEN}
+        bad = await client.post(url, json={"event": "message:hack", "data": {}}, headers=good)
+        assert bad.status_code == 422
+        delivered = await client.post(url, json=event, headers=good)
+        assert delivered.status_code == 200
+    notification = await bob.inbox.expect("notification:new")
+    assert notification["id"] == "n1" and notification["type"] == "request_created"
+
+
+@pytest.mark.parametrize("kind", [JsClient, PyClient], ids=["js", "python"])
+async def test_both_clients_speak_the_same_protocol(chat: Chat, kind: Callable[[], Client]) -> None:
+    alice = await chat.connect(chat.customer, kind)  # type: ignore[arg-type]
+    bob = await chat.connect(chat.provider, JsClient)
+    ack = await alice.emit("message:send", send(chat.conversation_id, "hi"))
+    assert ack["ok"] is True
+    assert (await bob.inbox.expect("message:new"))["body"] == "hi"

@@ -1,0 +1,30 @@
+// The official socket.io-client, scripted by a Python test over stdin/stdout (one JSON object per line).
+//   in:  {"op": "connect", "url": ..., "token": ...} | {"op": "emit", "id": n, "event": ..., "data": ...}
+//        | {"op": "emit_raw", "id": n, "event": ..., "args": [...]} | {"op": "close"}
+//   out: {"type": "connect"} | {"type": "connect_error", "message", "data"} | {"type": "disconnect", "reason"}
+//        | {"type": "ack", "id": n, "data": ...} | {"type": "event", "event": ..., "data": ...}
+import { createInterface } from "node:readline";
+import { io } from "socket.io-client";
+
+const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+let socket = null;
+
+createInterface({ input: process.stdin }).on("line", (line) => {
+  const cmd = JSON.parse(line);
+  if (cmd.op === "connect") {
+    socket = io(cmd.url, { transports: ["websocket"], reconnection: false, auth: { token: cmd.token } });
+    socket.on("connect", () => out({ type: "connect", id: socket.id }));
+    socket.on("connect_error", (err) => out({ type: "connect_error", message: err.message, data: err.data ?? null }));
+    socket.on("disconnect", (reason) => out({ type: "disconnect", reason }));
+    socket.onAny((event, data) => out({ type: "event", event, data }));
+  } else if (cmd.op === "emit") {
+    socket.timeout(10000).emit(cmd.event, cmd.data, (err, ack) =>
+      out({ type: "ack", id: cmd.id, data: err ? { timeout: true } : ack }));
+  } else if (cmd.op === "emit_raw") {
+    socket.timeout(10000).emit(cmd.event, ...cmd.args, (err, ack) =>
+      out({ type: "ack", id: cmd.id, data: err ? { timeout: true } : ack }));
+  } else if (cmd.op === "close") {
+    socket?.close();
+    process.exit(0);
+  }
+});
