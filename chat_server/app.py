@@ -37,8 +37,16 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
     settings.check_secrets()
     clock = clock or SystemClock()
     # With Redis, rooms, presence, engagement and rate limits are shared by every instance.
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
-    state: StateStore = RedisState(settings.redis_url) if settings.redis_url else MemoryState()
+    manager = (
+        socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
+        if settings.redis_url
+        else None
+    )
+    state: StateStore = (
+        RedisState(settings.redis_url, prefix=f"chat:{settings.redis_channel}")
+        if settings.redis_url
+        else MemoryState()
+    )
     storage = (
         storage_from_string(f"async+{settings.redis_url}", implementation="redispy")
         if settings.redis_url

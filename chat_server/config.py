@@ -13,6 +13,7 @@ class ChatSettings(CommonSettings):
     )
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     redis_url: str | None = None
+    redis_channel: str = "socketio"  # the Socket.IO manager's pub/sub channel (one per deployment)
     # Per-user limits (the `limits` notation): beyond them the event is acked with `rate_limited`.
     chat_message_rate: str = "30/10 seconds"
     chat_typing_rate: str = "20/10 seconds"

@@ -1,0 +1,55 @@
+"""PROTOCOL.md, the catalogue in code and the registered handlers must agree exactly."""
+
+import re
+from pathlib import Path
+
+from chat_server.app import create_app
+from chat_server.config import ChatSettings
+from chat_server.protocol import ACK_ERRORS, CLIENT_EVENTS, SERVER_EVENTS
+
+DOC = (Path(__file__).resolve().parents[2] / "chat_server" / "PROTOCOL.md").read_text()
+
+
+def section(title: str) -> str:
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", DOC, flags=re.M | re.S)
+    assert match, f"PROTOCOL.md has no section {title!r}"
+    return match.group(1)
+
+
+def documented_events(title: str) -> set[str]:
+    return set(re.findall(r"^### `([^`]+)`", section(title), flags=re.M))
+
+
+def test_exactly_ten_events() -> None:
+    assert len(CLIENT_EVENTS) + len(SERVER_EVENTS) == 10
+
+
+def test_documented_events_match_the_catalogue() -> None:
+    assert documented_events("Client → server events") == set(CLIENT_EVENTS)
+    assert documented_events("Server → client events") == set(SERVER_EVENTS)
+
+
+def test_documented_error_codes_match_the_catalogue() -> None:
+    codes = set(re.findall(r"^\| `([a-z_]+)` \|", section("Ack error codes"), flags=re.M))
+    assert codes == set(ACK_ERRORS)
+
+
+def test_documented_payload_fields_match_the_schemas() -> None:
+    for title, catalogue in (
+        ("Client → server events", CLIENT_EVENTS),
+        ("Server → client events", SERVER_EVENTS),
+    ):
+        body = section(title)
+        for event, model in catalogue.items():
+            text = re.search(rf"^### `{re.escape(event)}`\n(.*?)(?=^### |\Z)", body, flags=re.M | re.S)
+            assert text, event
+            braces = re.search(r"\{([^}]*)\}", text.group(1))
+            assert braces, f"{event}: no payload shape documented"
+            documented = {f.strip().rstrip("?") for f in braces.group(1).split(",")}
+            assert documented == set(model.model_fields), (event, documented, set(model.model_fields))
+
+
+def test_the_server_registers_exactly_the_client_events() -> None:
+    app = create_app(ChatSettings(_env_file=None))  # type: ignore[call-arg]
+    handlers = set(app.sio.handlers["/"]) - {"connect", "disconnect"}
+    assert handlers == set(CLIENT_EVENTS)

@@ -1,0 +1,83 @@
+"""Two chat-server processes sharing the real Redis: rooms, presence and engagement cross instances."""
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from scripts import stack
+from scripts.processes import ManagedProcess, free_port
+from shared_models.enums import Role
+from tests.chat_server.clients import JsClient
+from tests.chat_server.test_chat import new_account, open_conversation, send
+from tests.conftest import REDIS_URL, LiveStack, service_env
+
+pytestmark = pytest.mark.e2e
+
+
+def redis_reachable() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except (OSError, redis.RedisError):
+        return False
+
+
+@dataclass
+class Pair:
+    a: str
+    b: str
+
+
+@pytest.fixture(scope="module")
+def two_instances(live_stack: LiveStack, run_dir: Path) -> Iterator[Pair]:
+    if not redis_reachable():
+        pytest.skip(f"no Redis at {REDIS_URL}: the scale-out tests need a real one")
+    channel = f"socketio-test-{uuid.uuid4().hex[:8]}"
+    env = {
+        **service_env(live_stack.mongodb_uri, live_stack.db_name),
+        "REDIS_URL": REDIS_URL,
+        # Each run its own Socket.IO channel, so parallel or earlier runs never cross-talk.
+        "REDIS_CHANNEL": channel,
+    }
+    procs: list[ManagedProcess] = []
+    try:
+        for _ in range(2):
+            procs.append(stack.chat(free_port(), env, run_dir / "logs").start())
+        yield Pair(*(f"http://127.0.0.1:{p.argv[p.argv.index('--port') + 1]}" for p in procs))
+    finally:
+        for proc in procs:
+            proc.stop()
+
+
+async def test_sender_on_one_instance_reaches_receiver_on_the_other(
+    two_instances: Pair, live_stack: LiveStack
+) -> None:
+    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=20) as rest:
+        customer = await new_account(rest, Role.customer)
+        provider = await new_account(rest, Role.provider)
+        conversation_id = await open_conversation(rest, customer, provider)
+    alice, bob = JsClient(), JsClient()
+    try:
+        assert (await alice.connect(two_instances.a, customer.token))["type"] == "connect"
+        assert (await bob.connect(two_instances.b, provider.token))["type"] == "connect"
+        # presence crosses instances both ways: Alice (A) hears Bob (B) come online, Bob learns Alice is on
+        assert await alice.inbox.expect("presence:update") == {"userId": provider.id, "online": True}
+        assert await bob.inbox.expect("presence:update") == {"userId": customer.id, "online": True}
+        for client in (alice, bob):
+            assert (await client.emit("conversation:join", {"conversationId": conversation_id}))["ok"] is True
+        for i in range(3):
+            assert (await alice.emit("message:send", send(conversation_id, f"a{i}")))["ok"] is True
+        assert [(await bob.inbox.expect("message:new"))["body"] for _ in range(3)] == ["a0", "a1", "a2"]
+        reply = await bob.emit("message:send", send(conversation_id, "from b"))
+        assert (await alice.inbox.expect("message:new"))["id"] == reply["message"]["id"]
+        await bob.emit("typing", {"conversationId": conversation_id, "isTyping": True})
+        assert (await alice.inbox.expect("typing:update"))["userId"] == provider.id
+        await bob.close()
+        assert await alice.inbox.expect("presence:update") == {"userId": provider.id, "online": False}
+    finally:
+        await alice.close()
+        await bob.close()
