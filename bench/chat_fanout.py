@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.chat_fanout [--pairs 50] [--messages 20]
 
 N clients (pairs of customer and provider, one conversation each) all send `messages` messages with ack;
-the other participant receives message:new. Prints deliveries/s and p50/p99 send→delivery for both servers,
-and the ratio. Ours authenticates every socket and stores every message; the reference keeps nothing.
+the other participant receives message:new. Prints deliveries/s and p50/p99 send→delivery for our server,
+the Node.js reference and the framework ceiling (bare python-socketio, bench/reference/ceiling.py), and the
+ratios. Ours authenticates every socket and stores every message; the other two keep nothing.
 Needs `npm ci --prefix bench/reference` once. Prints figures; asserts nothing about speed.
 """
 
@@ -12,6 +13,7 @@ import argparse
 import asyncio
 import json
 import subprocess
+import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -98,7 +100,7 @@ def main() -> None:
     if not (REFERENCE / "node_modules").exists():
         subprocess.run(["npm", "ci", "--prefix", str(REFERENCE), "--no-audit", "--no-fund"], check=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench-chat-"))
-    engine_port, chat_port, ref_port = free_port(), free_port(), free_port()
+    engine_port, chat_port, ref_port, ceiling_port = free_port(), free_port(), free_port(), free_port()
     env = {
         "ENVIRONMENT": "test",
         "MONGODB_URI": stack.mongodb_uri(engine_port),
@@ -118,16 +120,38 @@ def main() -> None:
                 log_path=tmp / "reference.log",
             ).start()
         )
+        procs.append(
+            ManagedProcess(
+                name="ceiling",
+                argv=[
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "bench.reference.ceiling:app",
+                    "--port",
+                    str(ceiling_port),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                ready=lambda: port_open(ceiling_port),
+                log_path=tmp / "ceiling.log",
+            ).start()
+        )
         clients = asyncio.run(make_pairs(env["MONGODB_URI"], "bench", args.pairs))
         print(
             f"{len(clients)} clients in {args.pairs} conversations, {args.messages} messages each, acked one by one"
         )
         ours = load(f"http://127.0.0.1:{chat_port}", clients, args.messages)
         reference = load(f"http://127.0.0.1:{ref_port}", clients, args.messages)
+        ceiling = load(f"http://127.0.0.1:{ceiling_port}", clients, args.messages)
         show("ours (python-socketio)", ours)
         show("reference (Node.js)", reference)
+        show("ceiling (bare p-socketio)", ceiling)
+        rate = "deliveriesPerSecond"
+        print(f"ratio ours/reference deliveries/s: {ours[rate] / reference[rate]:.2f}")
         print(
-            f"ratio ours/reference deliveries/s: {ours['deliveriesPerSecond'] / reference['deliveriesPerSecond']:.2f}"
+            f"ratio ceiling/reference: {ceiling[rate] / reference[rate]:.2f} (what no change to our handlers can beat)"
         )
     finally:
         for proc in reversed(procs):
