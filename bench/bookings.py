@@ -16,6 +16,7 @@ from pathlib import Path
 
 from beanie import PydanticObjectId
 
+from bench.fixtures import make_user
 from platform_api.bookings.schemas import CreateRequest
 from platform_api.bookings.service import Actor, booking_service
 from platform_api.bookings.state_machine import RESPOND_WINDOW
@@ -32,22 +33,8 @@ NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
 async def setup_parties() -> tuple[User, User, ProviderProfile]:
-    customer = await User(
-        email="c@bench.example.com",
-        password_hash="x",
-        role=Role.customer,
-        display_name="C",
-        created_at=NOW,
-        updated_at=NOW,
-    ).insert()
-    owner = await User(
-        email="p@bench.example.com",
-        password_hash="x",
-        role=Role.provider,
-        display_name="P",
-        created_at=NOW,
-        updated_at=NOW,
-    ).insert()
+    customer = await make_user("c@bench.example.com", Role.customer, NOW)
+    owner = await make_user("p@bench.example.com", Role.provider, NOW)
     profile = await ProviderProfile(
         owner_id=str(owner.id),
         business_name="Bench",

@@ -20,11 +20,12 @@ from pathlib import Path
 
 from beanie import PydanticObjectId
 
+from bench.fixtures import make_user
 from scripts import stack
 from scripts.processes import ManagedProcess, free_port, port_open
 from shared_models import connect, init_models
 from shared_models.clock import SystemClock
-from shared_models.documents import Conversation, User
+from shared_models.documents import Conversation
 from shared_models.enums import Role
 from shared_models.ids import sortable_key
 from shared_models.sessions import issue_token
@@ -39,22 +40,8 @@ async def make_pairs(uri: str, db: str, pairs: int) -> list[dict[str, str]]:
     now = datetime.now(UTC)
     clients: list[dict[str, str]] = []
     for i in range(pairs):
-        customer = await User(
-            email=f"c{i}@bench.example.com",
-            password_hash="x",
-            role=Role.customer,
-            display_name="C",
-            created_at=now,
-            updated_at=now,
-        ).insert()
-        provider = await User(
-            email=f"p{i}@bench.example.com",
-            password_hash="x",
-            role=Role.provider,
-            display_name="P",
-            created_at=now,
-            updated_at=now,
-        ).insert()
+        customer = await make_user(f"c{i}@bench.example.com", Role.customer, now)
+        provider = await make_user(f"p{i}@bench.example.com", Role.provider, now)
         oid = PydanticObjectId()
         await Conversation(
             id=oid,

@@ -8,22 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from beanie import PydanticObjectId
-from bson.errors import InvalidId
 from pymongo.errors import DuplicateKeyError
 
 from shared_models.documents import Conversation, LastMessage, Message
-from shared_models.ids import sortable_key
+from shared_models.errors import CodedError
+from shared_models.ids import parse_object_id, sortable_key
 
 PREVIEW_LENGTH = 140
 
 
-class ChatError(Exception):
+class ChatError(CodedError):
     """A refusal with a code clients see (`blocked`, `not_found`, ...)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -51,10 +46,8 @@ def i_blocked(conversation: Conversation, user_id: str) -> bool:
 
 
 async def get_for_participant(conversation_id: str, user_id: str) -> Conversation | None:
-    try:
-        conversation = await Conversation.get(PydanticObjectId(conversation_id))
-    except (InvalidId, TypeError):
-        return None
+    oid = parse_object_id(conversation_id)
+    conversation = await Conversation.get(oid) if oid else None
     if conversation is None or sides(conversation, user_id) is None:
         return None
     return conversation
@@ -175,10 +168,8 @@ async def mark_read(conversation: Conversation, user_id: str, message_id: str) -
     """Move the reader's marker up to `message_id` (never back); returns that message."""
     side = sides(conversation, user_id)
     assert side is not None
-    try:
-        message = await Message.get(PydanticObjectId(message_id))
-    except (InvalidId, TypeError):
-        message = None
+    oid = parse_object_id(message_id)
+    message = await Message.get(oid) if oid else None
     if message is None or message.conversation_id != str(conversation.id):
         raise ChatError("not_found", "No such message in this conversation.")
     await Conversation.get_pymongo_collection().update_one(

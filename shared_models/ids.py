@@ -9,7 +9,9 @@ strings index and match identically on MongoDB and on the engine.
 from datetime import datetime
 from typing import Annotated
 
+from beanie import PydanticObjectId
 from bson import ObjectId
+from bson.errors import InvalidId
 from pydantic import StringConstraints
 
 Ref = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
@@ -19,3 +21,11 @@ SORTABLE_KEY_PATTERN = r"^\d{8}T\d{6}\.\d{6}-[0-9a-f]{24}$"
 def sortable_key(at: datetime, oid: ObjectId) -> str:
     """A time and an id as one string that sorts by time and is unique: the basis of every cursor."""
     return f"{at.strftime('%Y%m%dT%H%M%S.%f')}-{oid}"
+
+
+def parse_object_id(value: str) -> PydanticObjectId | None:
+    """An id from a URL or a payload, or None when it is not one (callers answer 404, never 500)."""
+    try:
+        return PydanticObjectId(value)
+    except (InvalidId, TypeError):
+        return None

@@ -17,17 +17,13 @@ from pymongo.errors import DuplicateKeyError
 from shared_models.clock import Clock
 from shared_models.documents import RevokedSession, User
 from shared_models.enums import Role, UserStatus
+from shared_models.errors import CodedError
 
 ALGORITHM = "HS256"
 
 
-class SessionError(Exception):
+class SessionError(CodedError):
     """Why a token does not open a session; `code` is what clients see."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)

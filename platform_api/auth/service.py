@@ -5,8 +5,6 @@ from datetime import timedelta
 from functools import cache
 
 import structlog
-from beanie import PydanticObjectId
-from bson.errors import InvalidId
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pymongo.errors import DuplicateKeyError
@@ -19,6 +17,7 @@ from shared_models.clock import Clock
 from shared_models.documents import ProviderProfile, User
 from shared_models.documents.users import normalise_email
 from shared_models.enums import Role, UserStatus
+from shared_models.ids import parse_object_id
 from shared_models.sessions import SessionClaims, issue_token, revoke
 
 log = structlog.get_logger(__name__)
@@ -104,10 +103,8 @@ class AuthService:
         return user
 
     async def get_user(self, user_id: str) -> User | None:
-        try:
-            return await User.get(PydanticObjectId(user_id))
-        except (InvalidId, TypeError):
-            return None
+        oid = parse_object_id(user_id)
+        return await User.get(oid) if oid else None
 
     async def start_session(self, user: User, settings: Settings, clock: Clock) -> tuple[str, SessionClaims]:
         token, claims = issue_token(

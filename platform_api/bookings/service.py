@@ -13,7 +13,6 @@ from typing import Any
 
 import structlog
 from beanie import PydanticObjectId
-from bson.errors import InvalidId
 from pymongo import ReturnDocument
 
 from platform_api.billing.guards import provider_accepts_requests
@@ -33,7 +32,7 @@ from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
 from shared_models.documents import DomainEvent, Money, ServiceRequest, TimeWindow, Transition, User
 from shared_models.enums import ActorRole, RequestEvent, RequestState
-from shared_models.ids import sortable_key
+from shared_models.ids import parse_object_id, sortable_key
 
 log = structlog.get_logger(__name__)
 
@@ -136,10 +135,8 @@ class BookingService:
 
     async def get_for_party(self, request_id: str, actor: Actor) -> ServiceRequest | None:
         """The request if the actor is its customer or provider; None otherwise (so callers answer 404)."""
-        try:
-            request = await ServiceRequest.get(PydanticObjectId(request_id))
-        except (InvalidId, TypeError):
-            return None
+        oid = parse_object_id(request_id)
+        request = await ServiceRequest.get(oid) if oid else None
         if request is None or _party_role(request, actor) is None:
             return None
         return request

@@ -4,14 +4,13 @@ import re
 import secrets
 import unicodedata
 
-from beanie import PydanticObjectId
-from bson.errors import InvalidId
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.errors import Conflict
 from platform_api.providers.schemas import ProviderSignup
 from shared_models.clock import Clock
 from shared_models.documents import ProviderProfile, User
+from shared_models.ids import parse_object_id
 
 _SLUG_ATTEMPTS = 6
 
@@ -49,10 +48,8 @@ class ProviderService:
         raise Conflict("Could not allocate a unique profile address; retry.", code="slug_unavailable")
 
     async def get(self, provider_id: str) -> ProviderProfile | None:
-        try:
-            return await ProviderProfile.get(PydanticObjectId(provider_id))
-        except (InvalidId, TypeError):
-            return None
+        oid = parse_object_id(provider_id)
+        return await ProviderProfile.get(oid) if oid else None
 
     async def get_by_owner(self, owner_id: str) -> ProviderProfile | None:
         return await ProviderProfile.find_one(ProviderProfile.owner_id == owner_id)
