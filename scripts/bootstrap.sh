@@ -1,7 +1,8 @@
 # Sourced by run.sh and test.sh: make .venv with Python >= 3.11 and install the project into it.
-# Usage: source scripts/bootstrap.sh [EXTRAS]   (re-installs only when pyproject.toml changed)
+# Usage: BOOTSTRAP_EXTRAS=dev source scripts/bootstrap.sh   (re-installs only when pyproject.toml changed)
+# (A variable, not an argument: a sourced script sees its caller's "$@", e.g. run.sh's --demo.)
 set -euo pipefail
-extras="${1:-}"
+extras="${BOOTSTRAP_EXTRAS:-}"
 pick_python() {
   for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
     [ -n "$candidate" ] || continue

@@ -3,5 +3,5 @@
 # Extra arguments go to the launcher, e.g. `bash scripts/run.sh --demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/bootstrap.sh
+BOOTSTRAP_EXTRAS="" source scripts/bootstrap.sh
 exec .venv/bin/python -m scripts.dev "$@"

@@ -3,7 +3,7 @@
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k auth`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/bootstrap.sh dev
+BOOTSTRAP_EXTRAS=dev source scripts/bootstrap.sh
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "error: Node.js and npm are needed (the socket tests drive the official socket.io-client)" >&2
   exit 1

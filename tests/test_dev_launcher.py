@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -36,9 +35,9 @@ class Launcher:
         with self.output.open("wb") as out:
             proc = subprocess.Popen(
                 [
-                    sys.executable,
-                    "-m",
-                    "scripts.dev",
+                    # The README's run command itself (its install step finds everything installed already).
+                    "bash",
+                    "scripts/run.sh",
                     "--data-dir",
                     str(self.data_dir),
                     "--engine-port",
