@@ -92,7 +92,7 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         )
 
     http = Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz), *internal.routes(sio, settings)],
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz), *internal.routes(sio, settings, state)],
         lifespan=lifespan,
     )
     http.state.settings = settings

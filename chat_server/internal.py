@@ -14,20 +14,22 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from chat_server.config import ChatSettings
-from chat_server.events.base import session_room, user_room
+from chat_server.events.base import user_room
 from chat_server.protocol import SERVER_EVENTS
+from chat_server.state import StateStore
 
 log = structlog.get_logger(__name__)
 
 
-async def disconnect_room(sio: socketio.AsyncServer, room: str) -> int:
-    sids = [sid for sid, _ in sio.manager.get_participants("/", room)]
+async def disconnect_all(sio: socketio.AsyncServer, sids: list[str]) -> int:
+    # The shared state knows sockets on every instance; with the Redis manager, a disconnect for a socket
+    # held by another instance is published for that instance to carry out.
     for sid in sids:
         await sio.disconnect(sid)
     return len(sids)
 
 
-def routes(sio: socketio.AsyncServer, settings: ChatSettings) -> list[Route]:
+def routes(sio: socketio.AsyncServer, settings: ChatSettings, state: StateStore) -> list[Route]:
     def authorized(request: Request) -> bool:
         sent = request.headers.get("x-internal-token", "")
         return hmac.compare_digest(sent, settings.internal_api_token.get_secret_value())
@@ -38,13 +40,14 @@ def routes(sio: socketio.AsyncServer, settings: ChatSettings) -> list[Route]:
             status_code=401,
         )
 
-    def disconnect(param: str, room_of: Callable[[str], str]) -> Callable[[Request], Awaitable[JSONResponse]]:
+    def disconnect(
+        param: str, sockets_of: Callable[[str], Awaitable[list[str]]]
+    ) -> Callable[[Request], Awaitable[JSONResponse]]:
         async def handler(request: Request) -> JSONResponse:
             if not authorized(request):
                 return refuse()
-            key = request.path_params[param]
-            count = await disconnect_room(sio, room_of(key))
-            log.info("socket.room_disconnected", room=room_of(key), sockets=count)
+            count = await disconnect_all(sio, await sockets_of(request.path_params[param]))
+            log.info("socket.disconnected_by_platform", target=param, sockets=count)
             return JSONResponse({"disconnected": count})
 
         return handler
@@ -68,6 +71,14 @@ def routes(sio: socketio.AsyncServer, settings: ChatSettings) -> list[Route]:
 
     return [
         Route("/internal/users/{user_id}/events", deliver, methods=["POST"]),
-        Route("/internal/sessions/{jti}/disconnect", disconnect("jti", session_room), methods=["POST"]),
-        Route("/internal/users/{user_id}/disconnect", disconnect("user_id", user_room), methods=["POST"]),
+        Route(
+            "/internal/sessions/{jti}/disconnect",
+            disconnect("jti", state.sockets_of_session),
+            methods=["POST"],
+        ),
+        Route(
+            "/internal/users/{user_id}/disconnect",
+            disconnect("user_id", state.sockets_of_user),
+            methods=["POST"],
+        ),
     ]

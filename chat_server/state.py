@@ -10,13 +10,18 @@ from redis.asyncio import Redis
 
 
 class StateStore(Protocol):
-    async def add_socket(self, user_id: str, sid: str) -> bool:
-        """Record a connected socket; True if the user just came online."""
+    async def add_socket(self, user_id: str, sid: str, jti: str) -> bool:
+        """Record a connected socket (of login session `jti`); True if the user just came online."""
 
-    async def remove_socket(self, user_id: str, sid: str) -> bool:
+    async def remove_socket(self, user_id: str, sid: str, jti: str) -> bool:
         """Forget a socket; True if that was the user's last one (now offline)."""
 
     async def is_online(self, user_id: str) -> bool: ...
+
+    async def sockets_of_user(self, user_id: str) -> list[str]:
+        """Socket ids on every instance, so a disconnect reaches them wherever they are."""
+
+    async def sockets_of_session(self, jti: str) -> list[str]: ...
 
     async def engage(self, conversation_id: str, user_id: str, sid: str) -> None: ...
 
@@ -34,13 +39,18 @@ class MemoryState:
         self.sockets: dict[str, set[str]] = defaultdict(set)
         self.engaged: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.by_socket: dict[str, set[str]] = defaultdict(set)
+        self.by_session: dict[str, set[str]] = defaultdict(set)
 
-    async def add_socket(self, user_id: str, sid: str) -> bool:
+    async def add_socket(self, user_id: str, sid: str, jti: str) -> bool:
         first = not self.sockets[user_id]
         self.sockets[user_id].add(sid)
+        self.by_session[jti].add(sid)
         return first
 
-    async def remove_socket(self, user_id: str, sid: str) -> bool:
+    async def remove_socket(self, user_id: str, sid: str, jti: str) -> bool:
+        self.by_session[jti].discard(sid)
+        if not self.by_session[jti]:
+            del self.by_session[jti]
         self.sockets[user_id].discard(sid)
         if self.sockets[user_id]:
             return False
@@ -49,6 +59,12 @@ class MemoryState:
 
     async def is_online(self, user_id: str) -> bool:
         return bool(self.sockets.get(user_id))
+
+    async def sockets_of_user(self, user_id: str) -> list[str]:
+        return sorted(self.sockets.get(user_id, ()))
+
+    async def sockets_of_session(self, jti: str) -> list[str]:
+        return sorted(self.by_session.get(jti, ()))
 
     async def engage(self, conversation_id: str, user_id: str, sid: str) -> None:
         self.engaged[(conversation_id, user_id)].add(sid)
@@ -70,7 +86,7 @@ class MemoryState:
 
 
 class RedisState:
-    """Sets of socket ids per user and per (conversation, user); MULTI makes add+count one atomic step."""
+    """Sets of socket ids per user, per login session and per (conversation, user); MULTI keeps each step atomic."""
 
     def __init__(self, url: str, prefix: str = "chat") -> None:
         self.redis: Redis = Redis.from_url(url, decode_responses=True)
@@ -78,6 +94,9 @@ class RedisState:
 
     def _online(self, user_id: str) -> str:
         return f"{self.prefix}:online:{user_id}"
+
+    def _session(self, jti: str) -> str:
+        return f"{self.prefix}:session:{jti}"
 
     def _engaged(self, conversation_id: str, user_id: str) -> str:
         return f"{self.prefix}:engaged:{conversation_id}:{user_id}"
@@ -92,21 +111,31 @@ class RedisState:
                 pipe.execute_command(name, *args)
             return list(await pipe.execute())
 
-    async def add_socket(self, user_id: str, sid: str) -> bool:
-        added, count = await self._atomically(
-            ("SADD", self._online(user_id), sid), ("SCARD", self._online(user_id))
+    async def add_socket(self, user_id: str, sid: str, jti: str) -> bool:
+        online = self._online(user_id)
+        added, count, _ = await self._atomically(
+            ("SADD", online, sid), ("SCARD", online), ("SADD", self._session(jti), sid)
         )
         return bool(added) and count == 1
 
-    async def remove_socket(self, user_id: str, sid: str) -> bool:
-        removed, count = await self._atomically(
-            ("SREM", self._online(user_id), sid), ("SCARD", self._online(user_id))
+    async def remove_socket(self, user_id: str, sid: str, jti: str) -> bool:
+        online = self._online(user_id)
+        removed, count, _ = await self._atomically(
+            ("SREM", online, sid), ("SCARD", online), ("SREM", self._session(jti), sid)
         )
         return bool(removed) and count == 0
 
     async def is_online(self, user_id: str) -> bool:
         (count,) = await self._atomically(("SCARD", self._online(user_id)))
         return bool(count)
+
+    async def sockets_of_user(self, user_id: str) -> list[str]:
+        (members,) = await self._atomically(("SMEMBERS", self._online(user_id)))
+        return sorted(str(m) for m in members)
+
+    async def sockets_of_session(self, jti: str) -> list[str]:
+        (members,) = await self._atomically(("SMEMBERS", self._session(jti)))
+        return sorted(str(m) for m in members)
 
     async def engage(self, conversation_id: str, user_id: str, sid: str) -> None:
         await self._atomically(

@@ -35,10 +35,6 @@ def user_room(user_id: str) -> str:
     return f"user:{user_id}"
 
 
-def session_room(jti: str) -> str:
-    return f"session:{jti}"
-
-
 def conversation_room(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
 

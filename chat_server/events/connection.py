@@ -7,7 +7,7 @@ import socketio
 import structlog
 
 from chat_server.events import presence
-from chat_server.events.base import ChatContext, session_room, user_room
+from chat_server.events.base import ChatContext, user_room
 from shared_models.sessions import SessionError, authenticate
 
 log = structlog.get_logger(__name__)
@@ -54,14 +54,13 @@ def register(ctx: ChatContext) -> None:
             },
         )
         await sio.enter_room(sid, user_room(user_id))
-        await sio.enter_room(sid, session_room(claims.jti))
-        await presence.connected(ctx, sid, user_id)
+        await presence.connected(ctx, sid, user_id, claims.jti)
         log.info("socket.connected", sid=sid, user_id=user_id)
 
     async def disconnect(sid: str, reason: Any = None) -> None:
         session = await sio.get_session(sid)
         if session and "user_id" in session:
-            await presence.disconnected(ctx, sid, session["user_id"])
+            await presence.disconnected(ctx, sid, session["user_id"], session["jti"])
         log.info("socket.disconnected", sid=sid, reason=str(reason))
 
     sio.on("connect", connect)

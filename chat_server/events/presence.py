@@ -15,8 +15,8 @@ async def _announce(ctx: ChatContext, user_id: str, online: bool) -> None:
         await ctx.sio.emit("presence:update", update, to=user_room(counterpart))
 
 
-async def connected(ctx: ChatContext, sid: str, user_id: str) -> None:
-    if await ctx.state.add_socket(user_id, sid):
+async def connected(ctx: ChatContext, sid: str, user_id: str, jti: str) -> None:
+    if await ctx.state.add_socket(user_id, sid, jti):
         await _announce(ctx, user_id, True)
     # The new device learns who is online now; later changes arrive as they happen.
     for counterpart in await conversations.counterparts(user_id):
@@ -28,7 +28,7 @@ async def connected(ctx: ChatContext, sid: str, user_id: str) -> None:
             )
 
 
-async def disconnected(ctx: ChatContext, sid: str, user_id: str) -> None:
+async def disconnected(ctx: ChatContext, sid: str, user_id: str, jti: str) -> None:
     await ctx.state.disengage_socket(user_id, sid)
-    if await ctx.state.remove_socket(user_id, sid):
+    if await ctx.state.remove_socket(user_id, sid, jti):
         await _announce(ctx, user_id, False)

@@ -1,11 +1,13 @@
 """Two chat-server processes sharing the real Redis: rooms, presence and engagement cross instances."""
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 import redis
 
@@ -14,7 +16,7 @@ from scripts.processes import ManagedProcess, free_port
 from shared_models.enums import Role
 from tests.chat_server.clients import JsClient
 from tests.chat_server.test_chat import new_account, open_conversation, send
-from tests.conftest import REDIS_URL, LiveStack, service_env
+from tests.conftest import REDIS_URL, TEST_INTERNAL_TOKEN, LiveStack, service_env
 
 pytestmark = pytest.mark.e2e
 
@@ -81,3 +83,24 @@ async def test_sender_on_one_instance_reaches_receiver_on_the_other(
     finally:
         await alice.close()
         await bob.close()
+
+
+async def test_a_disconnect_asked_of_one_instance_drops_sockets_on_the_other(
+    two_instances: Pair, live_stack: LiveStack
+) -> None:
+    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=20) as rest:
+        customer = await new_account(rest, Role.customer)
+    on_b = JsClient()
+    try:
+        assert (await on_b.connect(two_instances.b, customer.token))["type"] == "connect"
+        jti = jwt.decode(customer.token, options={"verify_signature": False})["jti"]
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(
+                f"{two_instances.a}/internal/sessions/{jti}/disconnect",
+                headers={"X-Internal-Token": TEST_INTERNAL_TOKEN},
+            )
+        assert response.json() == {"disconnected": 1}
+        status = await asyncio.wait_for(on_b.status.get(), 10)
+        assert status == {"type": "disconnect", "reason": "io server disconnect"}
+    finally:
+        await on_b.close()
