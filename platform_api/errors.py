@@ -3,6 +3,7 @@
 Every 4xx (and the 503 of a lost database) answers `{"error": {"code", "message", "field"?}}`.
 """
 
+import re
 from typing import Any, ClassVar
 
 import structlog
@@ -118,6 +119,15 @@ _HTTP_CODES = {
 }
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the API documents for this path (the OpenAPI document knows every route)."""
+    app: FastAPI = request.app
+    for template, item in app.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\{[^/]+\}", "[^/]+", template), request.url.path):
+            return sorted(method.upper() for method in item)
+    return []
+
+
 def _field_of(loc: tuple[Any, ...]) -> str | None:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
     return ".".join(parts) or None
@@ -138,11 +148,21 @@ def install_error_handlers(app: FastAPI) -> None:
             _body("validation_error", f"{field}: {message}" if field else message, field), status_code=422
         )
 
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # A body that is not even text (e.g. invalid UTF-8): the same typed 422 as any malformed JSON.
+            return JSONResponse(
+                _body("validation_error", "The request body is not valid JSON."), status_code=422
+            )
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code
-        return JSONResponse(_body(code, message), status_code=exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; a path served by several routes
+            # (GET and POST /requests) must list them all.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return JSONResponse(_body(code, message), status_code=exc.status_code, headers=headers)
 
     # ConnectionFailure covers server-selection timeouts and dropped connections alike.
     async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:

@@ -88,3 +88,17 @@ async def test_unknown_routes_and_methods_get_typed_errors(api: httpx.AsyncClien
     wrong_method = await api.delete(f"{API}/auth/login")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+    assert wrong_method.headers["allow"] == "POST"
+    # a path served by two routes (GET and POST) lists both
+    assert (await api.delete(f"{API}/requests")).headers["allow"] == "GET, POST"
+    assert (await api.post(f"{API}/conversations/6650f0c2a1b2c3d4e5f60718/block")).headers[
+        "allow"
+    ] == "DELETE, PUT"
+
+
+async def test_a_body_that_is_not_text_is_a_typed_422(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        f"{API}/auth/login", content=b"\xff\xfe\xfa", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared_models.documents import GeoPoint, Money, ServiceRequest, TimeWindow, Transition
 from shared_models.enums import RequestEvent, RequestState, ServiceCategory
+from shared_models.ids import Ref
 
 MAX_WINDOW_DAYS = 30
 
@@ -43,7 +44,7 @@ class CreateRequest(BaseModel):
         },
     )
 
-    provider_id: str = Field(min_length=1, max_length=64)
+    provider_id: Ref = Field(description="The provider profile's id.")
     category: ServiceCategory
     description: str = Field(min_length=1, max_length=4000)
     address: str = Field(min_length=1, max_length=300)

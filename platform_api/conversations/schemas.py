@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared_models.conversations import i_blocked, sides
 from shared_models.documents import Conversation, LastMessage, Message
+from shared_models.ids import Ref
 
 
 class StartConversation(BaseModel):
@@ -13,8 +14,8 @@ class StartConversation(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"provider_id": "6650f0c2a1b2c3d4e5f60718"}]}
     )
 
-    provider_id: str | None = Field(default=None, description="Customers: the provider to talk to.")
-    request_id: str | None = Field(
+    provider_id: Ref | None = Field(default=None, description="Customers: the provider to talk to.")
+    request_id: Ref | None = Field(
         default=None,
         description="Either party: the booking to talk about (its other party is the counterpart).",
     )
