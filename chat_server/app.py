@@ -1,9 +1,11 @@
 """ASGI app factory: the Socket.IO server plus a small HTTP app (health, readiness)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import socketio
+import structlog
 from limits import parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -22,6 +24,8 @@ from shared_models import connect, init_models
 from shared_models.clock import Clock, SystemClock
 from shared_models.logs import configure_logging
 from shared_models.registry import readiness
+
+log = structlog.get_logger(__name__)
 
 
 class ChatApp(socketio.ASGIApp):  # type: ignore[misc]
@@ -43,7 +47,9 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         else None
     )
     state: StateStore = (
-        RedisState(settings.redis_url, prefix=f"chat:{settings.redis_channel}")
+        RedisState(
+            settings.redis_url, prefix=f"chat:{settings.redis_channel}", ttl=settings.presence_ttl_seconds
+        )
         if settings.redis_url
         else MemoryState()
     )
@@ -70,14 +76,25 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
     for family in (connection, conversations, messages, typing):
         family.register(ctx)
 
+    async def heartbeat() -> None:
+        # A periodic job, not synchronisation: keeps this instance's sockets counted in the shared state.
+        while True:
+            try:
+                await state.heartbeat()
+            except Exception:
+                log.exception("chat.heartbeat_failed")
+            await asyncio.sleep(settings.presence_ttl_seconds / 3)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
         app.state.mongo = client
         app.state.document_models = await init_models(client, settings.mongodb_db)
+        beating = asyncio.create_task(heartbeat())
         try:
             yield
         finally:
+            beating.cancel()
             await state.close()
             await client.close()
 

@@ -14,6 +14,8 @@ class ChatSettings(CommonSettings):
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     redis_url: str | None = None
     redis_channel: str = "socketio"  # the Socket.IO manager's pub/sub channel (one per deployment)
+    # With Redis: how long a dead instance's sockets keep counting (online, engaged); refreshed at a third of it.
+    presence_ttl_seconds: float = Field(default=60.0, ge=1)
     # Per-user limits (the `limits` notation): beyond them the event is acked with `rate_limited`.
     chat_message_rate: str = "30/10 seconds"
     chat_typing_rate: str = "20/10 seconds"

@@ -3,7 +3,9 @@
 In memory for one process; in Redis when REDIS_URL is set, so every chat-server instance sees the same truth.
 """
 
+import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -30,6 +32,9 @@ class StateStore(Protocol):
     async def disengage_socket(self, user_id: str, sid: str) -> None: ...
 
     async def is_engaged(self, conversation_id: str, user_id: str) -> bool: ...
+
+    async def heartbeat(self) -> None:
+        """Keep this instance's sockets alive in the shared state (a dead instance's expire)."""
 
     async def close(self) -> None: ...
 
@@ -81,16 +86,33 @@ class MemoryState:
     async def is_engaged(self, conversation_id: str, user_id: str) -> bool:
         return bool(self.engaged.get((conversation_id, user_id)))
 
+    async def heartbeat(self) -> None:
+        return None  # one process: its state dies with it
+
     async def close(self) -> None:
         return None
 
 
-class RedisState:
-    """Sets of socket ids per user, per login session and per (conversation, user); MULTI keeps each step atomic."""
+@dataclass
+class LocalSocket:
+    user_id: str
+    jti: str
+    conversations: set[str] = field(default_factory=set)
 
-    def __init__(self, url: str, prefix: str = "chat") -> None:
+
+class RedisState:
+    """Sorted sets of socket ids scored by expiry, per user, per login session and per (conversation, user).
+
+    Each instance refreshes the expiry of its own sockets (`heartbeat`); readers ignore expired entries, so
+    the sockets of an instance that died without a word (SIGKILL, OOM) stop counting within `ttl` seconds:
+    no user stays online, and nobody stays "engaged" (and so unnotified), forever.
+    """
+
+    def __init__(self, url: str, prefix: str = "chat", ttl: float = 60.0) -> None:
         self.redis: Redis = Redis.from_url(url, decode_responses=True)
         self.prefix = prefix
+        self.ttl = ttl
+        self.local: dict[str, LocalSocket] = {}
 
     def _online(self, user_id: str) -> str:
         return f"{self.prefix}:online:{user_id}"
@@ -101,63 +123,82 @@ class RedisState:
     def _engaged(self, conversation_id: str, user_id: str) -> str:
         return f"{self.prefix}:engaged:{conversation_id}:{user_id}"
 
-    def _socket(self, sid: str) -> str:
-        return f"{self.prefix}:socket:{sid}"
-
-    async def _atomically(self, *commands: tuple[str, ...]) -> list[Any]:
+    async def _atomically(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Run commands (NAME, key, args...) in one MULTI/EXEC and return their replies."""
         async with self.redis.pipeline(transaction=True) as pipe:
             for name, *args in commands:
                 pipe.execute_command(name, *args)
             return list(await pipe.execute())
 
+    def _keep(self, key: str, sid: str, now: float) -> list[tuple[Any, ...]]:
+        """Commands that (re)add `sid` to `key` until now + ttl and keep the key itself alive."""
+        return [("ZADD", key, now + self.ttl, sid), ("EXPIRE", key, int(self.ttl * 2) + 1)]
+
+    async def _live(self, key: str) -> list[str]:
+        (members,) = await self._atomically(("ZRANGEBYSCORE", key, time.time(), "+inf"))
+        return sorted(str(m) for m in members)
+
     async def add_socket(self, user_id: str, sid: str, jti: str) -> bool:
-        online = self._online(user_id)
-        added, count, _ = await self._atomically(
-            ("SADD", online, sid), ("SCARD", online), ("SADD", self._session(jti), sid)
+        now, online = time.time(), self._online(user_id)
+        self.local[sid] = LocalSocket(user_id, jti)
+        replies = await self._atomically(
+            ("ZREMRANGEBYSCORE", online, "-inf", now),
+            *self._keep(online, sid, now),
+            ("ZCARD", online),
+            *self._keep(self._session(jti), sid, now),
         )
+        added, count = replies[1], replies[3]
         return bool(added) and count == 1
 
     async def remove_socket(self, user_id: str, sid: str, jti: str) -> bool:
-        online = self._online(user_id)
-        removed, count, _ = await self._atomically(
-            ("SREM", online, sid), ("SCARD", online), ("SREM", self._session(jti), sid)
+        now, online = time.time(), self._online(user_id)
+        self.local.pop(sid, None)
+        removed, _, count, _ = await self._atomically(
+            ("ZREM", online, sid),
+            ("ZREMRANGEBYSCORE", online, "-inf", now),
+            ("ZCARD", online),
+            ("ZREM", self._session(jti), sid),
         )
         return bool(removed) and count == 0
 
     async def is_online(self, user_id: str) -> bool:
-        (count,) = await self._atomically(("SCARD", self._online(user_id)))
-        return bool(count)
+        return bool(await self._live(self._online(user_id)))
 
     async def sockets_of_user(self, user_id: str) -> list[str]:
-        (members,) = await self._atomically(("SMEMBERS", self._online(user_id)))
-        return sorted(str(m) for m in members)
+        return await self._live(self._online(user_id))
 
     async def sockets_of_session(self, jti: str) -> list[str]:
-        (members,) = await self._atomically(("SMEMBERS", self._session(jti)))
-        return sorted(str(m) for m in members)
+        return await self._live(self._session(jti))
 
     async def engage(self, conversation_id: str, user_id: str, sid: str) -> None:
-        await self._atomically(
-            ("SADD", self._engaged(conversation_id, user_id), sid),
-            ("SADD", self._socket(sid), conversation_id),
-        )
+        if sid in self.local:
+            self.local[sid].conversations.add(conversation_id)
+        await self._atomically(*self._keep(self._engaged(conversation_id, user_id), sid, time.time()))
 
     async def disengage(self, conversation_id: str, user_id: str, sid: str) -> None:
-        await self._atomically(
-            ("SREM", self._engaged(conversation_id, user_id), sid),
-            ("SREM", self._socket(sid), conversation_id),
-        )
+        if sid in self.local:
+            self.local[sid].conversations.discard(conversation_id)
+        await self._atomically(("ZREM", self._engaged(conversation_id, user_id), sid))
 
     async def disengage_socket(self, user_id: str, sid: str) -> None:
-        (members,) = await self._atomically(("SMEMBERS", self._socket(sid)))
-        for conversation_id in members:
-            await self._atomically(("SREM", self._engaged(str(conversation_id), user_id), sid))
-        await self._atomically(("DEL", self._socket(sid)))
+        socket = self.local.get(sid)
+        if socket is not None and socket.conversations:
+            await self._atomically(*(("ZREM", self._engaged(c, user_id), sid) for c in socket.conversations))
+            socket.conversations.clear()
 
     async def is_engaged(self, conversation_id: str, user_id: str) -> bool:
-        (count,) = await self._atomically(("SCARD", self._engaged(conversation_id, user_id)))
-        return bool(count)
+        return bool(await self._live(self._engaged(conversation_id, user_id)))
+
+    async def heartbeat(self) -> None:
+        now = time.time()
+        commands: list[tuple[Any, ...]] = []
+        for sid, socket in list(self.local.items()):
+            commands += self._keep(self._online(socket.user_id), sid, now)
+            commands += self._keep(self._session(socket.jti), sid, now)
+            for conversation_id in socket.conversations:
+                commands += self._keep(self._engaged(conversation_id, socket.user_id), sid, now)
+        if commands:
+            await self._atomically(*commands)
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import jwt
 import pytest
 import redis
 
+from chat_server.state import RedisState
 from scripts import stack
 from scripts.processes import ManagedProcess, free_port
 from shared_models.enums import Role
@@ -104,3 +105,58 @@ async def test_a_disconnect_asked_of_one_instance_drops_sockets_on_the_other(
         assert status == {"type": "disconnect", "reason": "io server disconnect"}
     finally:
         await on_b.close()
+
+
+async def test_a_killed_instances_sockets_stop_counting_and_live_ones_are_kept_alive(
+    two_instances: Pair, live_stack: LiveStack, run_dir: Path
+) -> None:
+    channel = f"socketio-ttl-{uuid.uuid4().hex[:8]}"
+    env = {
+        **service_env(live_stack.mongodb_uri, live_stack.db_name),
+        "REDIS_URL": REDIS_URL,
+        "REDIS_CHANNEL": channel,
+        "PRESENCE_TTL_SECONDS": "1",
+    }
+    instance = stack.chat(free_port(), env, run_dir / "logs").start()
+    reader = RedisState(REDIS_URL, prefix=f"chat:{channel}", ttl=1)
+    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=20) as rest:
+        customer = await new_account(rest, Role.customer)
+        provider = await new_account(rest, Role.provider)
+        conversation_id = await open_conversation(rest, customer, provider)
+    client = JsClient()
+    try:
+        url = f"http://127.0.0.1:{instance.argv[instance.argv.index('--port') + 1]}"
+        assert (await client.connect(url, customer.token))["type"] == "connect"
+        assert (await client.emit("conversation:join", {"conversationId": conversation_id}))["ok"] is True
+        assert await reader.is_online(customer.id) and await reader.is_engaged(conversation_id, customer.id)
+
+        key = reader._online(customer.id)
+        first = (await reader.redis.zrange(key, 0, -1, withscores=True))[0][1]  # type: ignore[misc]
+
+        async def refreshed() -> bool:
+            scores = await reader.redis.zrange(key, 0, -1, withscores=True)  # type: ignore[misc]
+            return bool(scores) and scores[0][1] > first
+
+        await wait_for(refreshed, "the heartbeat to extend the live socket's expiry")
+        instance.kill()  # SIGKILL: no disconnect handler runs, nothing is cleaned up
+
+        async def gone() -> bool:
+            return not await reader.is_online(customer.id) and not await reader.is_engaged(
+                conversation_id, customer.id
+            )
+
+        await wait_for(gone, "the dead instance's socket to stop counting")
+    finally:
+        await client.close()
+        instance.stop()
+        await reader.close()
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], what: str, within: float = 15) -> None:
+    """Poll state in Redis (another process's doing: there is no event to await) until it holds."""
+    try:
+        async with asyncio.timeout(within):
+            while not await condition():
+                await asyncio.sleep(0.1)  # noqa: ASYNC110
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
