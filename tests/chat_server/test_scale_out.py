@@ -156,7 +156,7 @@ async def wait_for(condition: Callable[[], Awaitable[bool]], what: str, within: 
     """Poll state in Redis (another process's doing: there is no event to await) until it holds."""
     try:
         async with asyncio.timeout(within):
-            while not await condition():
-                await asyncio.sleep(0.1)  # noqa: ASYNC110
+            while not await condition():  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
     except TimeoutError:
         raise AssertionError(f"timed out waiting for {what}") from None
