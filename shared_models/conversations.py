@@ -4,6 +4,7 @@ Every read is scoped by participant, so a caller who is not in a conversation ge
 and every write is a single-document atomic operation.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,11 @@ from shared_models.errors import CodedError
 from shared_models.ids import parse_object_id, sortable_key
 
 PREVIEW_LENGTH = 140
+
+
+def media_prefix(user_id: str) -> str:
+    """Where a user's uploads live in object storage; the media issue issues presigned posts under it."""
+    return f"media/{user_id}/"
 
 
 class ChatError(CodedError):
@@ -128,6 +134,14 @@ async def send(
     """Store a message once per (sender, client_id); returns it and whether it is new."""
     if blocked_between(conversation):
         raise ChatError("blocked", "Messages between you and this user are blocked.")
+    # Only your own uploads: another user's object key must never ride along (its download links follow).
+    foreign = [
+        key for key in attachments if not re.fullmatch(rf"{media_prefix(sender_id)}[A-Za-z0-9._/-]+", key)
+    ]
+    if foreign:
+        raise ChatError(
+            "invalid_payload", f"attachments must be your own uploads under {media_prefix(sender_id)}"
+        )
     oid = PydanticObjectId()
     message = Message(
         id=oid,

@@ -167,7 +167,7 @@ class BookingService:
             raise NotFound("No such request.", code="request_not_found")
         if quote is not None and event is not RequestEvent.accept:
             raise Unprocessable("Only accepting a request sets its quote.", field="quote")
-        if event is RequestEvent.accept:
+        if event is RequestEvent.accept and actor.role is ActorRole.provider:
             profile = await provider_service.get(request.provider_id)
             if profile is None or not await provider_accepts_requests(profile):
                 raise Forbidden(

@@ -303,3 +303,19 @@ async def test_both_clients_speak_the_same_protocol(chat: Chat, kind: Callable[[
     ack = await alice.emit("message:send", send(chat.conversation_id, "hi"))
     assert ack["ok"] is True
     assert (await bob.inbox.expect("message:new"))["body"] == "hi"
+
+
+async def test_attachments_must_be_the_senders_own_uploads(chat: Chat) -> None:
+    alice = await chat.connect(chat.customer)
+    bob = await chat.connect(chat.provider)
+    mine = f"media/{chat.customer.id}/photo-1.jpg"
+    ok_ack = await alice.emit(
+        "message:send", {**send(chat.conversation_id, "see photo"), "attachments": [mine]}
+    )
+    assert ok_ack["ok"] is True and ok_ack["message"]["attachments"] == [mine]
+    assert (await bob.inbox.expect("message:new"))["attachments"] == [mine]
+    for key in (f"media/{chat.provider.id}/their-invoice.pdf", "media/../secrets", "anything.jpg"):
+        refused = await alice.emit(
+            "message:send", {**send(chat.conversation_id, "sneaky"), "attachments": [key]}
+        )
+        assert refused["ok"] is False and refused["error"]["code"] == "invalid_payload", key

@@ -231,6 +231,10 @@ async def test_the_subscription_guard_gates_accepting_and_new_requests(
     monkeypatch.setattr(bookings, "provider_accepts_requests", unsubscribed)
     refused = await api.post(f"{API}/requests/{rid}/accept", headers=p.provider.bearer)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "subscription_required"
+    by_customer = await api.post(f"{API}/requests/{rid}/accept", headers=p.customer.bearer)
+    assert (
+        by_customer.json()["error"]["code"] == "invalid_transition"
+    )  # not theirs to do, subscription or not
     declined = await api.post(f"{API}/requests/{rid}/decline", headers=p.provider.bearer)
     assert declined.status_code == 200  # saying no needs no subscription
     new = await api.post(
