@@ -136,7 +136,9 @@ async def send(
         raise ChatError("blocked", "Messages between you and this user are blocked.")
     # Only your own uploads: another user's object key must never ride along (its download links follow).
     foreign = [
-        key for key in attachments if not re.fullmatch(rf"{media_prefix(sender_id)}[A-Za-z0-9._/-]+", key)
+        key
+        for key in attachments
+        if ".." in key or not re.fullmatch(rf"{media_prefix(sender_id)}[A-Za-z0-9._/-]+", key)
     ]
     if foreign:
         raise ChatError(

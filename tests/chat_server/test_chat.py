@@ -314,7 +314,13 @@ async def test_attachments_must_be_the_senders_own_uploads(chat: Chat) -> None:
     )
     assert ok_ack["ok"] is True and ok_ack["message"]["attachments"] == [mine]
     assert (await bob.inbox.expect("message:new"))["attachments"] == [mine]
-    for key in (f"media/{chat.provider.id}/their-invoice.pdf", "media/../secrets", "anything.jpg"):
+    theirs = f"media/{chat.provider.id}/their-invoice.pdf"
+    for key in (
+        theirs,
+        f"media/{chat.customer.id}/../{chat.provider.id}/x.pdf",
+        "media/../secrets",
+        "anything.jpg",
+    ):
         refused = await alice.emit(
             "message:send", {**send(chat.conversation_id, "sneaky"), "attachments": [key]}
         )
