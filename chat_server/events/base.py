@@ -13,8 +13,10 @@ from pydantic import ValidationError
 from chat_server.config import ChatSettings
 from chat_server.protocol import CLIENT_EVENTS, Payload, error
 from chat_server.state import StateStore
+from shared_models import conversations
 from shared_models.clock import Clock
 from shared_models.conversations import ChatError
+from shared_models.documents import Conversation
 
 log = structlog.get_logger(__name__)
 P = TypeVar("P", bound=Payload)
@@ -37,6 +39,14 @@ def user_room(user_id: str) -> str:
 
 def conversation_room(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
+
+
+async def participant_conversation(session: dict[str, Any], conversation_id: str) -> Conversation:
+    """The conversation if the socket's user takes part in it; otherwise the `not_found` ack."""
+    conversation = await conversations.get_for_participant(conversation_id, session["user_id"])
+    if conversation is None:
+        raise ChatError("not_found", "No such conversation among yours.")
+    return conversation
 
 
 Handler = Callable[[ChatContext, str, dict[str, Any], Any], Awaitable[Ack]]

@@ -2,18 +2,14 @@
 
 from typing import Any
 
-from chat_server.events.base import Ack, ChatContext, conversation_room, on
+from chat_server.events.base import Ack, ChatContext, conversation_room, on, participant_conversation
 from chat_server.protocol import JoinPayload, LeavePayload, ok
-from shared_models import conversations
-from shared_models.conversations import ChatError
 
 
 def register(ctx: ChatContext) -> None:
     @on(ctx, "conversation:join")
     async def join(ctx: ChatContext, sid: str, session: dict[str, Any], payload: JoinPayload) -> Ack:
-        conversation = await conversations.get_for_participant(payload.conversationId, session["user_id"])
-        if conversation is None:
-            raise ChatError("not_found", "No such conversation among yours.")
+        await participant_conversation(session, payload.conversationId)  # authorizes, or not_found
         await ctx.sio.enter_room(sid, conversation_room(payload.conversationId))
         await ctx.state.engage(payload.conversationId, session["user_id"], sid)
         return ok(conversationId=payload.conversationId)

@@ -2,18 +2,10 @@
 
 from typing import Any
 
-from chat_server.events.base import Ack, ChatContext, on, user_room
+from chat_server.events.base import Ack, ChatContext, on, participant_conversation, user_room
 from chat_server.protocol import MessageNew, MessageReceipt, ReadPayload, SendPayload, ok
 from shared_models import conversations
-from shared_models.conversations import ChatError
-from shared_models.documents import Conversation, Message
-
-
-async def _conversation(session: dict[str, Any], conversation_id: str) -> Conversation:
-    conversation = await conversations.get_for_participant(conversation_id, session["user_id"])
-    if conversation is None:
-        raise ChatError("not_found", "No such conversation among yours.")
-    return conversation
+from shared_models.documents import Message
 
 
 def message_new(message: Message) -> dict[str, Any]:
@@ -32,7 +24,7 @@ def message_new(message: Message) -> dict[str, Any]:
 def register(ctx: ChatContext) -> None:
     @on(ctx, "message:send", rate="message:send")
     async def send(ctx: ChatContext, sid: str, session: dict[str, Any], payload: SendPayload) -> Ack:
-        conversation = await _conversation(session, payload.conversationId)
+        conversation = await participant_conversation(session, payload.conversationId)
         message, created = await conversations.send(
             conversation,
             session["user_id"],
@@ -51,7 +43,7 @@ def register(ctx: ChatContext) -> None:
 
     @on(ctx, "message:read")
     async def read(ctx: ChatContext, sid: str, session: dict[str, Any], payload: ReadPayload) -> Ack:
-        conversation = await _conversation(session, payload.conversationId)
+        conversation = await participant_conversation(session, payload.conversationId)
         message = await conversations.mark_read(conversation, session["user_id"], payload.messageId)
         side = conversations.sides(conversation, session["user_id"])
         assert side is not None

@@ -2,18 +2,15 @@
 
 from typing import Any
 
-from chat_server.events.base import Ack, ChatContext, on, user_room
+from chat_server.events.base import Ack, ChatContext, on, participant_conversation, user_room
 from chat_server.protocol import TypingPayload, TypingUpdate, ok
 from shared_models import conversations
-from shared_models.conversations import ChatError
 
 
 def register(ctx: ChatContext) -> None:
     @on(ctx, "typing", rate="typing")
     async def typing(ctx: ChatContext, sid: str, session: dict[str, Any], payload: TypingPayload) -> Ack:
-        conversation = await conversations.get_for_participant(payload.conversationId, session["user_id"])
-        if conversation is None:
-            raise ChatError("not_found", "No such conversation among yours.")
+        conversation = await participant_conversation(session, payload.conversationId)
         side = conversations.sides(conversation, session["user_id"])
         assert side is not None
         if not conversations.blocked_between(conversation):  # hidden, not refused, across a block

@@ -50,7 +50,7 @@ class OutboxService:
                 if any(e.get("code") != DUPLICATE_KEY for e in errors):
                     raise
                 added -= len(errors)  # already there: a retry, or the sweeper finishing a crash's work
-        await asyncio.gather(*(self._clear(r) for r in requests))
+        await asyncio.gather(*(self._clear(r) for r in requests if r.pending_events))
         return added
 
     async def _clear(self, request: ServiceRequest) -> None:
