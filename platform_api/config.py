@@ -1,8 +1,12 @@
 """Platform settings, read once from the environment at start-up and passed down (see .env.example)."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from shared_models.settings import CommonSettings, Environment
+
+# Local stand-in values: the fake Stripe accepts any `sk_` key; production refuses these (check_secrets).
+DEV_STRIPE_SECRET_KEY = "sk_test_local_stand_in"  # noqa: S105
+DEV_STRIPE_WEBHOOK_SECRET = "whsec_dev_only_0123456789abcdef0123456789abcdef"  # noqa: S105
 
 
 class Settings(CommonSettings):
@@ -31,6 +35,34 @@ class Settings(CommonSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     mail_from: str = "Marketplace <no-reply@marketplace.local>"
+    # Stripe. Unset STRIPE_API_BASE means the real Stripe; locally it is the fake (scripts.stripe_fake).
+    stripe_secret_key: SecretStr = SecretStr(DEV_STRIPE_SECRET_KEY)
+    stripe_webhook_secret: SecretStr = SecretStr(DEV_STRIPE_WEBHOOK_SECRET)
+    stripe_api_base: str | None = "http://127.0.0.1:12111"
+    stripe_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Signatures older than this are refused (replay defence); Stripe's own default is 300 s.
+    stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    # Tier slots: one Stripe price id per tier. Changing a price is changing a variable, never code.
+    stripe_price_tier_basic: str | None = "price_basic_monthly"
+    stripe_price_tier_pro: str | None = "price_pro_monthly"
+    stripe_price_tier_premium: str | None = "price_premium_monthly"
+    billing_success_url: str = "http://localhost:5173/billing/success?session_id={CHECKOUT_SESSION_ID}"
+    billing_cancel_url: str = "http://localhost:5173/billing"
+    billing_portal_return_url: str = "http://localhost:5173/billing"
+    webhook_ledger_retention_days: int = Field(default=90, ge=1)
+    # How often stored subscription state is compared with Stripe's (drift check); 0 turns it off.
+    billing_drift_check_hours: float = Field(default=24.0, ge=0)
+
+    def check_secrets(self) -> None:
+        super().check_secrets()
+        if self.environment is not Environment.production:
+            return
+        if self.stripe_secret_key.get_secret_value() == DEV_STRIPE_SECRET_KEY:
+            raise ValueError("STRIPE_SECRET_KEY must be set in production")
+        if self.stripe_webhook_secret.get_secret_value() == DEV_STRIPE_WEBHOOK_SECRET:
+            raise ValueError("STRIPE_WEBHOOK_SECRET must be set in production")
+        if self.stripe_api_base and "stripe.com" not in self.stripe_api_base:
+            raise ValueError("STRIPE_API_BASE must be unset (or Stripe's own) in production")
 
     @property
     def secure_cookies(self) -> bool:

@@ -9,6 +9,9 @@ from fastapi.responses import JSONResponse
 
 from platform_api.admin.router import router as admin_router
 from platform_api.auth.router import router as auth_router
+from platform_api.billing.router import router as billing_router
+from platform_api.billing.stripe_api import stripe_client
+from platform_api.billing.webhook import StripeWebhook
 from platform_api.bookings.router import router as bookings_router
 from platform_api.config import Settings
 from platform_api.conversations.router import router as conversations_router
@@ -32,6 +35,10 @@ OPENAPI_TAGS = [
         "name": "chat",
         "description": "Conversations and message history (live traffic: the chat server's Socket.IO).",
     },
+    {
+        "name": "billing",
+        "description": "Provider subscriptions on Stripe: checkout, portal, the stored state, Stripe's webhook.",
+    },
     {"name": "admin", "description": "The admin console. Every route needs the admin role."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -47,6 +54,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.mongo = client
         app.state.document_models = await init_models(client, settings.mongodb_db)
         app.state.realtime = RealtimeClient(settings)
+        app.state.stripe = stripe_client(settings)
+        app.state.stripe_webhook = StripeWebhook(settings, app.state.stripe, app.state.clock)
         scheduler = JobRunner(settings, app.state.clock).build() if settings.scheduler_enabled else None
         if scheduler is not None:
             scheduler.start()
@@ -75,7 +84,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         allow_methods=["*"],
         allow_headers=["Authorization", "Content-Type", settings.csrf_header_name, "X-Request-ID"],
     )
-    for router in (auth_router, providers_router, bookings_router, conversations_router, admin_router):
+    for router in (
+        auth_router,
+        providers_router,
+        bookings_router,
+        conversations_router,
+        billing_router,
+        admin_router,
+    ):
         app.include_router(router, prefix=settings.api_prefix)
 
     @app.get("/healthz", tags=["health"], summary="Liveness: the process is up")

@@ -12,6 +12,8 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pymongo.errors import DuplicateKeyError
 
+from platform_api.billing.stripe_api import stripe_client
+from platform_api.billing.webhook import StripeWebhook
 from platform_api.bookings.service import SweepResult, booking_service
 from platform_api.config import Settings
 from platform_api.outbox.service import outbox_service
@@ -20,6 +22,7 @@ from shared_models.documents import JobLease
 
 log = structlog.get_logger(__name__)
 BOOKING_SWEEP = "bookings.sweep"
+BILLING_DRIFT_CHECK = "billing.drift_check"
 
 
 async def acquire_lease(name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
@@ -42,6 +45,7 @@ class JobRunner:
         self.settings = settings
         self.clock = clock
         self.holder = holder or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self.stripe_webhook = StripeWebhook(settings, stripe_client(settings), clock)
 
     async def sweep_bookings(self) -> SweepResult | None:
         """One tick: expire / auto-confirm what is due, then finish any interrupted outbox moves."""
@@ -51,7 +55,19 @@ class JobRunner:
             return None
         result = await booking_service.sweep_due(now, self.settings.sweep_batch_size)
         await outbox_service.publish_stale(now)
+        await self.stripe_webhook.publish_stale(now)
         return result
+
+    async def check_billing_drift(self) -> int | None:
+        """Daily: stored subscriptions against Stripe's, repaired through the webhook handler."""
+        hours = self.settings.billing_drift_check_hours
+        if not await acquire_lease(
+            BILLING_DRIFT_CHECK, self.holder, timedelta(hours=hours / 2), self.clock.now()
+        ):
+            return None
+        repaired = await self.stripe_webhook.check_drift()
+        log.info("billing.drift_check", repaired=repaired)
+        return repaired
 
     def build(self) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone="UTC")
@@ -65,4 +81,14 @@ class JobRunner:
             coalesce=True,
             misfire_grace_time=None,
         )
+        if self.settings.billing_drift_check_hours > 0:
+            scheduler.add_job(
+                self.check_billing_drift,
+                "interval",
+                hours=self.settings.billing_drift_check_hours,
+                id=BILLING_DRIFT_CHECK,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
         return scheduler

@@ -3,7 +3,8 @@
     python -m scripts.dev [--demo]
 
 Starts nx-27017 (data under .data/, kept between runs) unless MONGODB_URI points at a MongoDB, the moto S3
-server with the media bucket, the SMTP sink, the platform API and the chat server. Ctrl-C stops them all.
+server with the media bucket, the SMTP sink, the local Stripe stand-in (unless STRIPE_API_BASE points
+elsewhere), the platform API and the chat server. Ctrl-C stops them all.
 """
 
 import argparse
@@ -49,7 +50,7 @@ async def _seed(settings: Settings) -> None:
     client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
     try:
         await init_models(client, settings.mongodb_db)
-        logins = await seed_demo(SystemClock())
+        logins = await seed_demo(SystemClock(), settings)
     finally:
         await client.close()
     print(f"\nDemo accounts (password for all: {DEMO_PASSWORD}):")
@@ -96,6 +97,20 @@ def main(argv: list[str] | None = None) -> int:
             start(stack.s3(_port_of(settings.s3_endpoint_url, 9000), logs))
         if settings.smtp_host in ("127.0.0.1", "localhost"):
             start(stack.smtp_sink(settings.smtp_port, data / "mail", logs))
+        if settings.stripe_api_base and urlparse(settings.stripe_api_base).hostname in (
+            "127.0.0.1",
+            "localhost",
+        ):
+            webhook_url = f"http://127.0.0.1:{settings.port}{settings.api_prefix}/billing/webhook"
+            start(
+                stack.stripe_fake(
+                    _port_of(settings.stripe_api_base, 12111),
+                    logs,
+                    webhook_url,
+                    settings.stripe_webhook_secret.get_secret_value(),
+                    data / "stripe.json",
+                )
+            )
         os.environ.update(env)
         settings = Settings()
         if settings.s3_endpoint_url:
@@ -122,6 +137,7 @@ Everything is up (logs in {logs}):
   Chat server      {settings.chat_url}  (Socket.IO; health at {settings.chat_url}/healthz)
   Database         {settings.mongodb_uri}
   S3 (moto)        {settings.s3_endpoint_url}  bucket {settings.s3_bucket}
+  Stripe (local)   {settings.stripe_api_base}  (complete a checkout: python -m scripts.stripe_dev complete SESSION_ID)
   Mail sink        smtp://{settings.smtp_host}:{settings.smtp_port}  → {data / "mail"}
 Press Ctrl-C to stop.""",
         flush=True,

@@ -6,14 +6,20 @@ from datetime import timedelta
 
 from platform_api.auth.schemas import RegisterRequest
 from platform_api.auth.service import auth_service
+from platform_api.billing import subscriptions
+from platform_api.billing.service import billing_service
+from platform_api.billing.stripe_api import stripe_client
+from platform_api.billing.webhook import StripeWebhook
 from platform_api.bookings.schemas import CreateRequest, TimeWindowIn
 from platform_api.bookings.service import Actor, booking_service
+from platform_api.config import Settings
 from platform_api.errors import Conflict
 from platform_api.providers.schemas import ProviderSignup
 from platform_api.providers.service import provider_service
+from scripts.stripe_fake.control import complete_checkout
 from shared_models.clock import Clock
 from shared_models.documents import GeoPoint, Money, ServiceArea, ServiceRequest, User
-from shared_models.enums import RequestEvent, Role, ServiceCategory
+from shared_models.enums import RequestEvent, Role, ServiceCategory, SubscriptionTier
 
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 - published on purpose: demo data only
 
@@ -44,7 +50,7 @@ DEMO_PROVIDERS = [
 ]
 
 
-async def seed_demo(clock: Clock) -> list[DemoLogin]:
+async def seed_demo(clock: Clock, settings: Settings) -> list[DemoLogin]:
     logins = [DemoLogin(Role.admin, "admin@demo.example.com", "admin console")]
     with contextlib.suppress(Conflict):  # seeded before: a second run reuses the data
         await auth_service.create_admin("admin@demo.example.com", DEMO_PASSWORD, "Demo Admin", clock)
@@ -73,8 +79,34 @@ async def seed_demo(clock: Clock) -> list[DemoLogin]:
         with contextlib.suppress(Conflict):
             await auth_service.register(signup, clock)
         logins.append(DemoLogin(signup.role, str(signup.email), signup.display_name))
+    await _subscribe_providers(clock, settings)
     await _seed_requests(clock)
     return logins
+
+
+DEMO_TIERS = {
+    "sparkle@demo.example.com": SubscriptionTier.premium,
+    "fixit@demo.example.com": SubscriptionTier.pro,
+    "volt@demo.example.com": SubscriptionTier.basic,
+}
+
+
+async def _subscribe_providers(clock: Clock, settings: Settings) -> None:
+    """Each demo provider pays at (the local) Checkout; the events go through the real webhook handler."""
+    assert settings.stripe_api_base, "demo seeding needs the local Stripe stand-in"
+    client = stripe_client(settings)
+    webhook = StripeWebhook(settings, client, clock)
+    for email, tier in DEMO_TIERS.items():
+        owner = await User.find_one(User.email == email)
+        assert owner is not None
+        profile = await provider_service.get_by_owner(str(owner.id))
+        assert profile is not None
+        current = await subscriptions.get_for_provider(str(profile.id))
+        if current is not None and current.entitled:
+            continue
+        session = await billing_service.checkout(profile, owner, tier, settings, client, clock)
+        for event in await complete_checkout(settings.stripe_api_base, session.session_id):
+            await webhook.ingest(event, source="seed")
 
 
 async def _seed_requests(clock: Clock) -> None:

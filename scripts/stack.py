@@ -52,6 +52,28 @@ def smtp_sink(port: int, maildir: Path, log_dir: Path) -> ManagedProcess:
     )
 
 
+def stripe_fake(
+    port: int,
+    log_dir: Path,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    state_file: Path | None = None,
+) -> ManagedProcess:
+    """The local Stripe stand-in (the SDK's API base points at it); delivers signed webhooks to `webhook_url`."""
+    argv = [sys.executable, "-m", "scripts.stripe_fake", "--port", str(port)]
+    if webhook_url:
+        argv += ["--webhook-url", webhook_url]
+    if state_file:
+        argv += ["--state-file", str(state_file)]
+    return ManagedProcess(
+        name="stripe-fake",
+        argv=argv,
+        env={"STRIPE_WEBHOOK_SECRET": webhook_secret} if webhook_secret else None,
+        ready=lambda: http_ok(f"http://127.0.0.1:{port}/healthz"),
+        log_path=log_dir / f"stripe-fake-{port}.log",
+    )
+
+
 def platform(port: int, env: dict[str, str], log_dir: Path) -> ManagedProcess:
     return _uvicorn_service("platform", "platform_api.main:app_from_env", port, env, log_dir)
 

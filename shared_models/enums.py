@@ -61,3 +61,25 @@ class ActorRole(StrEnum):
     provider = "provider"
     admin = "admin"
     system = "system"
+
+
+class SubscriptionTier(StrEnum):
+    """Subscription tiers; which Stripe price is which tier is configuration (price slots), never code."""
+
+    basic = "basic"
+    pro = "pro"
+    premium = "premium"
+    unknown = "unknown"  # a price in no configured slot: recorded, flagged, never a crash
+
+
+class SubscriptionStatus(StrEnum):
+    """Stripe's subscription statuses, as Stripe names them."""
+
+    incomplete = "incomplete"
+    incomplete_expired = "incomplete_expired"
+    trialing = "trialing"
+    active = "active"
+    past_due = "past_due"
+    canceled = "canceled"
+    unpaid = "unpaid"
+    paused = "paused"

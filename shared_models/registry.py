@@ -6,14 +6,18 @@ from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient
 
 from shared_models.documents import (
+    BillingCustomer,
     Conversation,
     JobLease,
     Message,
     OutboxEvent,
+    ProcessedStripeEvent,
     ProviderProfile,
+    ProviderSubscription,
     RevokedSession,
     ServiceRequest,
     User,
+    WebhookDelivery,
 )
 
 DOCUMENT_MODELS: tuple[type[Document], ...] = (
@@ -25,6 +29,10 @@ DOCUMENT_MODELS: tuple[type[Document], ...] = (
     JobLease,
     Conversation,
     Message,
+    ProviderSubscription,
+    BillingCustomer,
+    ProcessedStripeEvent,
+    WebhookDelivery,
 )
 
 

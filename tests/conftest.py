@@ -21,6 +21,7 @@ from scripts import stack
 from scripts.processes import ManagedProcess, free_port
 from shared_models.clock import ManualClock
 from shared_models.settings import Environment
+from tests.factories import TEST_STRIPE_WEBHOOK_SECRET
 
 TEST_JWT_SECRET = "test-secret-for-the-suite-only-0123456789abcdef"
 TEST_INTERNAL_TOKEN = "test-internal-token-for-the-suite-0123456789"
@@ -50,6 +51,15 @@ def engine(run_dir: Path) -> Iterator[Engine]:
     proc.stop()
 
 
+@pytest.fixture(scope="session")
+def stripe_api(run_dir: Path) -> Iterator[str]:
+    """The local Stripe stand-in, one per session; tests sign and deliver its events themselves."""
+    port = free_port()
+    proc = stack.stripe_fake(port, run_dir / "logs").start()
+    yield f"http://127.0.0.1:{port}"
+    proc.stop()
+
+
 @pytest.fixture
 async def db_name(engine: Engine) -> AsyncIterator[str]:
     name = f"t_{uuid.uuid4().hex[:12]}"
@@ -64,7 +74,7 @@ def clock() -> ManualClock:
     return ManualClock(datetime.now(UTC).replace(microsecond=0))
 
 
-def service_env(uri: str, db: str) -> dict[str, str]:
+def service_env(uri: str, db: str, stripe_api: str | None = None) -> dict[str, str]:
     """What a real service process of the suite runs with (no .env file of the developer leaks in)."""
     return {
         "ENVIRONMENT": "test",
@@ -74,11 +84,14 @@ def service_env(uri: str, db: str) -> dict[str, str]:
         "INTERNAL_API_TOKEN": TEST_INTERNAL_TOKEN,
         "LOG_LEVEL": "WARNING",
         "SCHEDULER_ENABLED": "false",
+        "STRIPE_WEBHOOK_SECRET": TEST_STRIPE_WEBHOOK_SECRET,
+        # No Stripe call may leave the machine: without the stand-in, a port nothing listens on.
+        "STRIPE_API_BASE": stripe_api or f"http://127.0.0.1:{free_port()}",
     }
 
 
 @pytest.fixture
-def settings(engine: Engine, db_name: str) -> Settings:
+def settings(engine: Engine, db_name: str, stripe_api: str) -> Settings:
     return Settings(
         _env_file=None,
         environment=Environment.test,
@@ -89,6 +102,8 @@ def settings(engine: Engine, db_name: str) -> Settings:
         # In-process apps have no chat server: a port nothing listens on (never a developer's running one).
         chat_internal_url=f"http://127.0.0.1:{free_port()}",
         scheduler_enabled=False,  # tests drive the jobs themselves, with the injected clock
+        stripe_api_base=stripe_api,
+        stripe_webhook_secret=TEST_STRIPE_WEBHOOK_SECRET,  # type: ignore[arg-type]
     )
 
 
@@ -151,14 +166,15 @@ class LiveStack:
     chat_url: str
     mongodb_uri: str
     db_name: str
+    stripe_api: str
 
 
 @pytest.fixture(scope="session")
-def live_stack(engine: Engine, run_dir: Path) -> Iterator[LiveStack]:
+def live_stack(engine: Engine, run_dir: Path, stripe_api: str) -> Iterator[LiveStack]:
     # One database for the session's real processes; tests keep apart by using their own accounts.
     db = f"e2e_{uuid.uuid4().hex[:8]}"
     platform_port, chat_port = free_port(), free_port()
-    env = {**service_env(engine.uri, db), "CHAT_INTERNAL_URL": f"http://127.0.0.1:{chat_port}"}
+    env = {**service_env(engine.uri, db, stripe_api), "CHAT_INTERNAL_URL": f"http://127.0.0.1:{chat_port}"}
     platform = stack.platform(platform_port, env, run_dir / "logs").start()
     try:
         chat = stack.chat(chat_port, env, run_dir / "logs").start()
@@ -172,6 +188,7 @@ def live_stack(engine: Engine, run_dir: Path) -> Iterator[LiveStack]:
         f"http://127.0.0.1:{chat_port}",
         engine.uri,
         db,
+        stripe_api,
     )
     chat.stop()
     platform.stop()

@@ -1,13 +1,41 @@
 """Admin console routes (OpenAPI tag `admin`); every one needs the admin role."""
 
-from fastapi import APIRouter
+from enum import StrEnum
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Query
 
 from platform_api.auth.schemas import UserOut
 from platform_api.auth.service import auth_service
+from platform_api.billing import subscriptions
+from platform_api.billing.router import WebhookDep
+from platform_api.billing.schemas import (
+    DeliveryOut,
+    DeliveryPage,
+    DeliverySummary,
+    SubscriptionOut,
+    WebhookAck,
+)
+from platform_api.billing.service import billing_service
+from platform_api.billing.stripe_api import StripeUnavailable
 from platform_api.deps import AdminSession
-from platform_api.errors import Forbidden, NotFound, Unauthorized, error_responses
+from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.providers.service import provider_service
+from shared_models.documents import WebhookDelivery
+from shared_models.ids import SORTABLE_KEY_PATTERN, parse_object_id
 
 router = APIRouter(prefix="/admin", tags=["admin"])
+log = structlog.get_logger(__name__)
+
+
+class DeliveryOutcome(StrEnum):
+    received = "received"
+    processed = "processed"
+    duplicate = "duplicate"
+    ignored = "ignored"
+    rejected = "rejected"
+    failed = "failed"
 
 
 @router.get(
@@ -21,3 +49,65 @@ async def get_user(user_id: str, session: AdminSession) -> UserOut:
     if user is None:
         raise NotFound("No such user.", code="user_not_found")
     return UserOut.of(user)
+
+
+@router.get(
+    "/billing/webhooks",
+    summary="The Stripe webhook ledger: every delivery, newest first",
+    response_model=DeliveryPage,
+    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+)
+async def list_webhook_deliveries(
+    session: AdminSession,
+    outcome: DeliveryOutcome | None = None,
+    cursor: Annotated[str | None, Query(pattern=SORTABLE_KEY_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> DeliveryPage:
+    items, next_cursor = await billing_service.deliveries(outcome.value if outcome else None, cursor, limit)
+    return DeliveryPage(items=[DeliverySummary.of(d) for d in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/billing/webhooks/{delivery_id}",
+    summary="One webhook delivery, raw: headers, body, outcome, error and traceback",
+    response_model=DeliveryOut,
+    responses=error_responses(Unauthorized, Forbidden, NotFound),
+)
+async def get_webhook_delivery(delivery_id: str, session: AdminSession) -> DeliveryOut:
+    oid = parse_object_id(delivery_id)
+    delivery = await WebhookDelivery.get(oid) if oid else None
+    if delivery is None:
+        raise NotFound("No such delivery.", code="delivery_not_found")
+    return DeliveryOut.full(delivery)
+
+
+@router.post(
+    "/billing/webhooks/{delivery_id}/reprocess",
+    summary="Run a recorded delivery's event through the webhook handler again",
+    description="Only deliveries whose signature was valid; the result is a new ledger entry "
+    "(`source: reprocess`). Safe: the handler re-reads Stripe and applies each change once.",
+    response_model=WebhookAck,
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, StripeUnavailable),
+)
+async def reprocess_webhook_delivery(
+    delivery_id: str, session: AdminSession, webhook: WebhookDep
+) -> WebhookAck:
+    outcome = await webhook.reprocess(delivery_id)
+    if outcome is None:
+        raise NotFound("No such delivery.", code="delivery_not_found")
+    log.info(
+        "admin.webhook_reprocess", admin_id=session.user_id, delivery_id=delivery_id, outcome=outcome.status
+    )
+    return WebhookAck(outcome=outcome.status, detail=outcome.detail)
+
+
+@router.get(
+    "/providers/{provider_id}/subscription",
+    summary="A provider's subscription as Stripe last confirmed it (read-only)",
+    response_model=SubscriptionOut,
+    responses=error_responses(Unauthorized, Forbidden, NotFound),
+)
+async def provider_subscription(provider_id: str, session: AdminSession) -> SubscriptionOut:
+    if await provider_service.get(provider_id) is None:
+        raise NotFound("No such provider.", code="provider_not_found")
+    return SubscriptionOut.of(await subscriptions.get_for_provider(provider_id))

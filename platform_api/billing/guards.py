@@ -1,12 +1,14 @@
 """Subscription guards other domains ask before letting a provider do business."""
 
+from platform_api.billing import subscriptions
 from shared_models.documents import ProviderProfile
 
 
 async def provider_accepts_requests(provider: ProviderProfile) -> bool:
-    """May this provider receive and accept booking requests?
+    """May this provider receive and accept booking requests (and appear in search)?
 
-    The one place the booking lifecycle asks. Until the Stripe subscriptions issue lands, every provider
-    counts as subscribed; that issue replaces this body with a read of the stored subscription state.
+    Yes while its subscription, as the Stripe webhook last recorded it, is in good standing
+    (active, trialing, or past_due while Stripe retries the charge).
     """
-    return True
+    subscription = await subscriptions.get_for_provider(str(provider.id))
+    return subscription is not None and subscription.entitled

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import structlog
 from pymongo.errors import BulkWriteError
 
-from shared_models.documents import OutboxEvent, ServiceRequest
+from shared_models.documents import DomainEvent, OutboxEvent, ServiceRequest
 
 log = structlog.get_logger(__name__)
 
@@ -28,30 +28,42 @@ class OutboxService:
 
     async def publish_many(self, requests: list[ServiceRequest], now: datetime) -> int:
         """The same for a batch, in one unordered insert (a sweep of thousands costs one round trip here)."""
+        added = await self.append(
+            [
+                ("service_request", str(request.id), event)
+                for request in requests
+                for event in request.pending_events
+            ],
+            now,
+        )
+        await asyncio.gather(*(self._clear(r) for r in requests if r.pending_events))
+        return added
+
+    async def append(self, events: list[tuple[str, str, DomainEvent]], now: datetime) -> int:
+        """Insert (aggregate type, aggregate id, event) triples, each at most once by event id; returns how
+        many were new. The aggregate's own writer clears its pending list afterwards."""
         records = [
             OutboxEvent(
                 event_id=event.id,
                 type=event.type,
-                aggregate_type="service_request",
-                aggregate_id=str(request.id),
+                aggregate_type=aggregate_type,
+                aggregate_id=aggregate_id,
                 occurred_at=event.occurred_at,
                 payload=event.payload,
                 recorded_at=now,
             ).model_dump(by_alias=True, exclude={"id", "revision_id"})
-            for request in requests
-            for event in request.pending_events
+            for aggregate_type, aggregate_id, event in events
         ]
-        added = len(records)
-        if records:
-            try:
-                await OutboxEvent.get_pymongo_collection().insert_many(records, ordered=False)
-            except BulkWriteError as exc:
-                errors = exc.details.get("writeErrors", [])
-                if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                    raise
-                added -= len(errors)  # already there: a retry, or the sweeper finishing a crash's work
-        await asyncio.gather(*(self._clear(r) for r in requests if r.pending_events))
-        return added
+        if not records:
+            return 0
+        try:
+            await OutboxEvent.get_pymongo_collection().insert_many(records, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            return len(records) - len(errors)  # already there: a retry, or a sweeper finishing a crash's work
+        return len(records)
 
     async def _clear(self, request: ServiceRequest) -> None:
         # Only clear what we published: if a newer transition landed meanwhile (version moved), its events

@@ -1,5 +1,11 @@
 """Beanie documents, one module per aggregate."""
 
+from shared_models.documents.billing import (
+    BillingCustomer,
+    ProcessedStripeEvent,
+    ProviderSubscription,
+    WebhookDelivery,
+)
 from shared_models.documents.bookings import (
     DomainEvent,
     GeoPoint,
@@ -16,6 +22,7 @@ from shared_models.documents.sessions import RevokedSession
 from shared_models.documents.users import User
 
 __all__ = [
+    "BillingCustomer",
     "Conversation",
     "DomainEvent",
     "GeoPoint",
@@ -24,11 +31,14 @@ __all__ = [
     "Message",
     "Money",
     "OutboxEvent",
+    "ProcessedStripeEvent",
     "ProviderProfile",
+    "ProviderSubscription",
     "RevokedSession",
     "ServiceArea",
     "ServiceRequest",
     "TimeWindow",
     "Transition",
     "User",
+    "WebhookDelivery",
 ]

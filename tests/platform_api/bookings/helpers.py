@@ -10,7 +10,7 @@ from platform_api.bookings.schemas import CreateRequest
 from platform_api.bookings.service import Actor, booking_service
 from shared_models.documents import ServiceRequest, User
 from shared_models.enums import RequestEvent, RequestState, Role
-from tests.factories import API, Account, register
+from tests.factories import API, Account, register, register_subscribed
 
 # How to reach each state from `requested`: the events, in order, and who triggers them.
 PATHS: dict[RequestState, list[tuple[RequestEvent, str]]] = {
@@ -53,9 +53,9 @@ class Parties:
 async def make_parties(api: httpx.AsyncClient) -> Parties:
     return Parties(
         customer=await register(api, Role.customer),
-        provider=await register(api, Role.provider),
+        provider=await register_subscribed(api),
         other_customer=await register(api, Role.customer),
-        other_provider=await register(api, Role.provider),
+        other_provider=await register_subscribed(api),
     )
 
 

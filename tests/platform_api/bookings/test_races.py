@@ -14,16 +14,16 @@ from shared_models.clock import ManualClock
 from shared_models.documents import JobLease, OutboxEvent, ServiceRequest
 from shared_models.enums import RequestEvent, RequestState, Role
 from tests.conftest import LiveStack
-from tests.factories import API, Account, register_sync
+from tests.factories import API, Account, register, register_subscribed
 from tests.platform_api.bookings.helpers import actors, create_direct, make_parties, request_payload
 
 
-def book_live(live_stack: LiveStack) -> tuple[Account, Account, str]:
-    with httpx.Client(base_url=live_stack.platform_url, timeout=30) as sync:
-        customer = register_sync(sync, Role.customer)
-        provider = register_sync(sync, Role.provider)
+async def book_live(live_stack: LiveStack) -> tuple[Account, Account, str]:
+    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=30) as client:
+        customer = await register(client, Role.customer)
+        provider = await register_subscribed(client)
         payload = request_payload(provider.body["provider"]["id"], datetime.now(UTC))
-        created = sync.post(f"{API}/requests", json=payload, headers=customer.bearer)
+        created = await client.post(f"{API}/requests", json=payload, headers=customer.bearer)
         assert created.status_code == 201, created.text
         return customer, provider, created.json()["id"]
 
@@ -31,7 +31,7 @@ def book_live(live_stack: LiveStack) -> tuple[Account, Account, str]:
 @pytest.mark.e2e
 async def test_fifty_concurrent_accepts_one_winner(live_stack: LiveStack) -> None:
     """Against the real uvicorn process: 50 simultaneous HTTP accepts of one request."""
-    customer, provider, rid = await asyncio.to_thread(book_live, live_stack)
+    customer, provider, rid = await book_live(live_stack)
     async with httpx.AsyncClient(
         base_url=live_stack.platform_url, timeout=60, limits=httpx.Limits(max_connections=50)
     ) as client:

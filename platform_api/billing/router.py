@@ -1,0 +1,122 @@
+"""Billing routes: the provider's checkout, portal and read-only subscription; Stripe's webhook."""
+
+from typing import Annotated
+
+import stripe
+from fastapi import APIRouter, Depends, Request
+
+from platform_api.billing import subscriptions
+from platform_api.billing.schemas import (
+    CheckoutRequest,
+    CheckoutSessionOut,
+    PortalSessionOut,
+    SubscriptionOut,
+    WebhookAck,
+)
+from platform_api.billing.service import billing_service
+from platform_api.billing.stripe_api import StripeUnavailable
+from platform_api.billing.webhook import InvalidSignature, StripeWebhook, WebhookFailed
+from platform_api.deps import AuthSession, ClockDep, ProviderSession, SettingsDep
+from platform_api.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+    error_responses,
+)
+from platform_api.providers.service import provider_service
+from shared_models.documents import ProviderProfile
+from shared_models.enums import SubscriptionTier
+
+router = APIRouter(prefix="/billing", tags=["billing"])
+
+MAX_WEBHOOK_BODY = 1024 * 1024  # Stripe's events are a few KB; anything near this is not Stripe
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    default_code = "payload_too_large"
+    description = "The body is larger than any Stripe event"
+
+
+def get_stripe(request: Request) -> stripe.StripeClient:
+    client: stripe.StripeClient = request.app.state.stripe
+    return client
+
+
+def get_webhook(request: Request) -> StripeWebhook:
+    webhook: StripeWebhook = request.app.state.stripe_webhook
+    return webhook
+
+
+StripeDep = Annotated[stripe.StripeClient, Depends(get_stripe)]
+WebhookDep = Annotated[StripeWebhook, Depends(get_webhook)]
+
+
+async def own_profile(session: AuthSession) -> ProviderProfile:
+    profile = await provider_service.get_by_owner(session.user_id)
+    if profile is None:
+        raise NotFound("This provider has no profile.", code="profile_not_found")
+    return profile
+
+
+@router.post(
+    "/checkout-session",
+    summary="Start a subscription: a Stripe Checkout session for a tier (providers)",
+    description="Creates (or reuses) the provider's Stripe customer. The subscription is recorded when "
+    "Stripe's webhook confirms it, never by this call. Already subscribed → 409 `already_subscribed` "
+    "(change tiers in the billing portal).",
+    response_model=CheckoutSessionOut,
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, StripeUnavailable),
+)
+async def create_checkout_session(
+    body: CheckoutRequest, session: ProviderSession, settings: SettingsDep, client: StripeDep, clock: ClockDep
+) -> CheckoutSessionOut:
+    profile = await own_profile(session)
+    return await billing_service.checkout(
+        profile, session.user, SubscriptionTier(body.tier), settings, client, clock
+    )
+
+
+@router.post(
+    "/portal-session",
+    summary="Open Stripe's billing portal: change tier, payment method, cancel (providers)",
+    response_model=PortalSessionOut,
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, StripeUnavailable),
+)
+async def create_portal_session(
+    session: ProviderSession, settings: SettingsDep, client: StripeDep
+) -> PortalSessionOut:
+    return await billing_service.portal(await own_profile(session), settings, client)
+
+
+@router.get(
+    "/subscription",
+    summary="My subscription as last confirmed by Stripe (read-only)",
+    response_model=SubscriptionOut,
+    responses=error_responses(Unauthorized, Forbidden, NotFound),
+)
+async def my_subscription(session: ProviderSession) -> SubscriptionOut:
+    profile = await own_profile(session)
+    return SubscriptionOut.of(await subscriptions.get_for_provider(str(profile.id)))
+
+
+@router.post(
+    "/webhook",
+    summary="Stripe's webhook endpoint (signed by Stripe; not for clients)",
+    description="Verifies `Stripe-Signature`; anything unsigned, forged or stale → 400 with no effect. "
+    "Each event applies once; a failure answers 5xx so Stripe retries.",
+    response_model=WebhookAck,
+    responses=error_responses(InvalidSignature, PayloadTooLarge, WebhookFailed, StripeUnavailable),
+)
+async def stripe_webhook(request: Request, webhook: WebhookDep) -> WebhookAck:
+    declared = request.headers.get("content-length", "0")
+    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BODY:
+        raise PayloadTooLarge("The body is larger than any Stripe event.")
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BODY:
+        raise PayloadTooLarge("The body is larger than any Stripe event.")
+    outcome = await webhook.receive(body, request.headers)
+    return WebhookAck(outcome=outcome.status, detail=outcome.detail)

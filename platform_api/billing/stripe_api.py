@@ -1,0 +1,44 @@
+"""The Stripe client (the real SDK; its API base is the local stand-in in dev and tests) and its failures
+mapped to our typed errors."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import stripe
+import structlog
+from stripe._base_address import BaseAddresses
+
+from platform_api.config import Settings
+from platform_api.errors import ServiceUnavailable
+
+log = structlog.get_logger(__name__)
+
+
+class StripeUnavailable(ServiceUnavailable):
+    default_code = "stripe_unavailable"
+
+
+def stripe_client(settings: Settings) -> stripe.StripeClient:
+    base: BaseAddresses = {"api": settings.stripe_api_base} if settings.stripe_api_base else {}
+    return stripe.StripeClient(
+        settings.stripe_secret_key.get_secret_value(),
+        base_addresses=base,
+        http_client=stripe.HTTPXClient(timeout=settings.stripe_timeout_seconds, allow_sync_methods=True),
+        # The SDK retries connection errors and 409/5xx answers with idempotency keys of its own.
+        max_network_retries=2,
+    )
+
+
+@contextmanager
+def stripe_errors(action: str) -> Iterator[None]:
+    """Stripe down, slow or refusing our key: a typed 503 the caller can retry, never a 500."""
+    try:
+        yield
+    except (
+        stripe.APIConnectionError,
+        stripe.RateLimitError,
+        stripe.AuthenticationError,
+        stripe.APIError,
+    ) as exc:
+        log.warning("stripe.unavailable", action=action, error=str(exc)[:200])
+        raise StripeUnavailable(f"Stripe could not be reached to {action}; retry shortly.") from exc
