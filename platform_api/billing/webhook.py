@@ -278,9 +278,10 @@ class StripeWebhook:
             outcome = await self.process(event, force=force)
         except Exception as exc:
             await self._finish(delivery, started, "failed", error=f"{type(exc).__name__}: {exc}"[:2000])
-            log.exception("billing.webhook_failed", event_id=event["id"], event_type=event["type"])
-            if isinstance(exc, AppError):
+            if isinstance(exc, AppError):  # e.g. Stripe unreachable: expected now and then, retried
+                log.warning("billing.webhook_failed", event_id=event["id"], error=exc.message)
                 raise
+            log.exception("billing.webhook_failed", event_id=event["id"], event_type=event["type"])
             raise WebhookFailed("The event could not be processed; it is safe to deliver again.") from exc
         await self._finish(delivery, started, outcome.status, detail=outcome.detail)
         log.info(

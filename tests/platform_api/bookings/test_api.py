@@ -3,12 +3,14 @@
 from datetime import timedelta
 
 import httpx
-import pytest
 
+from platform_api.billing import subscriptions
+from scripts.stripe_fake.control import change_subscription
 from shared_models.clock import ManualClock
 from shared_models.documents import OutboxEvent, ServiceRequest
+from shared_models.enums import Role
 from tests.conftest import ClientFactory
-from tests.factories import API
+from tests.factories import API, deliver, register, subscribe
 from tests.platform_api.bookings.helpers import book, make_parties, request_payload
 
 
@@ -145,7 +147,10 @@ async def test_only_customers_create_requests_and_input_is_validated(
         )
         assert response.status_code == 422, (overrides, response.text)
         assert response.json()["error"]["field"] == field, (overrides, response.json())
-    assert await ServiceRequest.count() == 0 and await OutboxEvent.find({"aggregate_type": "service_request"}).count() == 0
+    assert (
+        await ServiceRequest.count() == 0
+        and await OutboxEvent.find({"aggregate_type": "service_request"}).count() == 0
+    )
 
 
 async def test_cancelling_an_accepted_request_needs_a_reason(
@@ -217,27 +222,41 @@ async def test_listing_filters_by_state_and_pages_with_a_stable_cursor(
 
 
 async def test_the_subscription_guard_gates_accepting_and_new_requests(
-    api: httpx.AsyncClient, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    api: httpx.AsyncClient, clock: ManualClock, stripe_api: str
 ) -> None:
-    """The billing issue feeds `provider_accepts_requests`; here we prove the lifecycle asks it."""
-    import platform_api.bookings.service as bookings
-
+    """Only the Stripe webhook moves the guard: cancelled at Stripe → no accepting, no new requests;
+    subscribed again → both work."""
     p = await make_parties(api)
     rid = (await book(api, p, clock.now()))["id"]
+    current = await subscriptions.get_for_provider(p.provider_id)
+    assert current is not None
+    for event in await change_subscription(stripe_api, current.stripe_subscription_id, "cancel"):
+        assert (await deliver(api, event)).status_code == 200
 
-    async def unsubscribed(_: object) -> bool:
-        return False
-
-    monkeypatch.setattr(bookings, "provider_accepts_requests", unsubscribed)
     refused = await api.post(f"{API}/requests/{rid}/accept", headers=p.provider.bearer)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "subscription_required"
     by_customer = await api.post(f"{API}/requests/{rid}/accept", headers=p.customer.bearer)
     assert (
         by_customer.json()["error"]["code"] == "invalid_transition"
     )  # not theirs to do, subscription or not
-    declined = await api.post(f"{API}/requests/{rid}/decline", headers=p.provider.bearer)
-    assert declined.status_code == 200  # saying no needs no subscription
-    new = await api.post(
-        f"{API}/requests", json=request_payload(p.provider_id, clock.now()), headers=p.customer.bearer
-    )
+    payload = request_payload(p.provider_id, clock.now())
+    new = await api.post(f"{API}/requests", json=payload, headers=p.customer.bearer)
     assert new.status_code == 409 and new.json()["error"]["code"] == "provider_unavailable"
+
+    await subscribe(api, p.provider, "pro")
+    accepted = await api.post(f"{API}/requests/{rid}/accept", headers=p.provider.bearer)
+    assert accepted.status_code == 200, accepted.text
+    again = await api.post(f"{API}/requests", json=payload, headers=p.customer.bearer)
+    assert again.status_code == 201
+
+
+async def test_a_provider_who_never_subscribed_cannot_be_booked(
+    api: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    customer = await register(api, Role.customer)
+    provider = await register(api, Role.provider)
+    payload = request_payload(provider.body["provider"]["id"], clock.now())
+    refused = await api.post(f"{API}/requests", json=payload, headers=customer.bearer)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "provider_unavailable"
+    await subscribe(api, provider)
+    assert (await api.post(f"{API}/requests", json=payload, headers=customer.bearer)).status_code == 201

@@ -1,0 +1,68 @@
+"""The single-writer contract of subscription state, checked on the source (like an import-linter contract).
+
+Only `platform_api/billing/webhook.py` may write `ProviderSubscription`. Only it and the read-only module
+`platform_api/billing/subscriptions.py` may name the document at all (besides its definition and the
+registry); the read-only module may call no write method; and no module may reach the collection by name.
+"""
+
+import ast
+from pathlib import Path
+
+DOCUMENT = "ProviderSubscription"
+COLLECTION = "provider_subscriptions"
+WRITER = "platform_api/billing/webhook.py"
+READER = "platform_api/billing/subscriptions.py"
+DEFINITIONS = frozenset(
+    {"shared_models/documents/billing.py", "shared_models/documents/__init__.py", "shared_models/registry.py"}
+)
+PACKAGES = ("platform_api", "chat_server", "shared_models", "scripts", "bench")
+# Beanie's and PyMongo's writing calls (and the raw collection, which would allow any of them).
+WRITE_CALLS = frozenset(
+    {
+        "insert", "insert_one", "insert_many", "save", "save_changes", "replace", "replace_one",
+        "replace_many", "update", "update_one", "update_many", "upsert", "set", "unset", "inc",
+        "current_date", "push", "pull", "add_to_set", "rename", "max", "min", "mul", "delete",
+        "delete_one", "delete_many", "delete_all", "find_one_and_update", "find_one_and_replace",
+        "find_one_and_delete", "bulk_write", "get_pymongo_collection", "get_motor_collection", "sync",
+        "drop", "drop_collection",
+    }
+)  # fmt: skip
+
+
+def _names_document(tree: ast.AST) -> list[int]:
+    lines = []
+    for node in ast.walk(tree):
+        if (
+            (isinstance(node, ast.ImportFrom) and any(alias.name == DOCUMENT for alias in node.names))
+            or (isinstance(node, ast.Attribute) and node.attr == DOCUMENT)
+            or (isinstance(node, ast.Constant) and node.value == DOCUMENT)
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def violations(root: Path, packages: tuple[str, ...] = PACKAGES) -> list[str]:
+    found: list[str] = []
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            if rel == WRITER:
+                continue
+            tree = ast.parse(path.read_text(), filename=rel)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and node.value == COLLECTION and rel not in DEFINITIONS:
+                    found.append(f"{rel}:{node.lineno}: reaches the {COLLECTION} collection by name")
+            if rel in DEFINITIONS:
+                continue
+            named = _names_document(tree)
+            if named and rel != READER:
+                found.append(f"{rel}:{named[0]}: uses {DOCUMENT}; read it through {READER}")
+            if rel == READER:
+                for node in ast.walk(tree):
+                    if (
+                        isinstance(node, ast.Call)
+                        and isinstance(node.func, ast.Attribute)
+                        and node.func.attr in WRITE_CALLS
+                    ):
+                        found.append(f"{rel}:{node.lineno}: the read-only module calls .{node.func.attr}()")
+    return found

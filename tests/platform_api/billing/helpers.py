@@ -1,0 +1,50 @@
+"""Billing test helpers: a provider mid-checkout, reading Stripe's (the stand-in's) own view."""
+
+from typing import Any
+
+import httpx
+
+from platform_api.billing import subscriptions
+from platform_api.billing.subscriptions import SubscriptionView
+from scripts.stripe_fake.control import complete_checkout
+from tests.factories import Account, checkout
+
+
+async def stripe_get(stripe_api: str, path: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=stripe_api) as client:
+        response = await client.get(path, headers={"Authorization": "Bearer sk_test_suite"})
+    response.raise_for_status()
+    found: dict[str, Any] = response.json()
+    return found
+
+
+async def paid_checkout(
+    api: httpx.AsyncClient, provider: Account, tier: str = "basic"
+) -> list[dict[str, Any]]:
+    """The provider pays; Stripe's events are returned undelivered, for the test to deliver as it likes."""
+    session_id, stripe_api = await checkout(api, provider, tier)
+    return await complete_checkout(stripe_api, session_id)
+
+
+def subscription_id(events: list[dict[str, Any]]) -> str:
+    created = next(e for e in events if e["type"] == "customer.subscription.created")
+    sub_id: str = created["data"]["object"]["id"]
+    return sub_id
+
+
+async def stored(provider: Account) -> SubscriptionView | None:
+    return await subscriptions.get_for_provider(provider.body["provider"]["id"])
+
+
+def matches_stripe(view: SubscriptionView | None, sub: dict[str, Any]) -> bool:
+    """The stored state equals Stripe's object on every field we keep."""
+    item = sub["items"]["data"][0]
+    return (
+        view is not None
+        and view.stripe_subscription_id == sub["id"]
+        and view.status == sub["status"]
+        and view.price_id == item["price"]["id"]
+        and view.cancel_at_period_end == sub["cancel_at_period_end"]
+        and view.current_period_end is not None
+        and int(view.current_period_end.timestamp()) == item["current_period_end"]
+    )
