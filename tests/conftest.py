@@ -170,25 +170,31 @@ class LiveStack:
 
 
 @pytest.fixture(scope="session")
-def live_stack(engine: Engine, run_dir: Path, stripe_api: str) -> Iterator[LiveStack]:
+def live_stack(engine: Engine, run_dir: Path) -> Iterator[LiveStack]:
     # One database for the session's real processes; tests keep apart by using their own accounts.
     db = f"e2e_{uuid.uuid4().hex[:8]}"
-    platform_port, chat_port = free_port(), free_port()
+    platform_port, chat_port, stripe_port = free_port(), free_port(), free_port()
+    # Its own Stripe stand-in, delivering signed webhooks to this platform, as the dev launcher wires it.
+    webhook_url = f"http://127.0.0.1:{platform_port}/api/v1/billing/webhook"
+    stripe = stack.stripe_fake(stripe_port, run_dir / "logs", webhook_url, TEST_STRIPE_WEBHOOK_SECRET).start()
+    stripe_api = f"http://127.0.0.1:{stripe_port}"
     env = {**service_env(engine.uri, db, stripe_api), "CHAT_INTERNAL_URL": f"http://127.0.0.1:{chat_port}"}
-    platform = stack.platform(platform_port, env, run_dir / "logs").start()
+    started = [stripe]
     try:
-        chat = stack.chat(chat_port, env, run_dir / "logs").start()
+        started.append(stack.platform(platform_port, env, run_dir / "logs").start())
+        started.append(stack.chat(chat_port, env, run_dir / "logs").start())
     except BaseException:
-        platform.stop()
+        for proc in reversed(started):
+            proc.stop()
         raise
     yield LiveStack(
-        platform,
-        chat,
+        started[1],
+        started[2],
         f"http://127.0.0.1:{platform_port}",
         f"http://127.0.0.1:{chat_port}",
         engine.uri,
         db,
         stripe_api,
     )
-    chat.stop()
-    platform.stop()
+    for proc in reversed(started):
+        proc.stop()

@@ -121,3 +121,14 @@ async def register_subscribed(client: httpx.AsyncClient, tier: str = "basic", **
     provider = await register(client, Role.provider, **overrides)
     await subscribe(client, provider, tier)
     return provider
+
+
+async def make_admin(client: httpx.AsyncClient, clock: Any, email: str | None = None) -> Account:
+    """Admins are never self-registered: created by the service (as `scripts.create_admin` does), then logged in."""
+    from platform_api.auth.service import auth_service
+
+    email = email or unique_email("admin")
+    await auth_service.create_admin(email, PASSWORD, "Admin", clock)
+    response = await client.post(f"{API}/auth/login", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return account_of(response.json())

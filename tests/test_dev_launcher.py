@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 class Launcher:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.ports = {name: free_port() for name in ("engine", "platform", "chat", "s3", "smtp")}
+        self.ports = {name: free_port() for name in ("engine", "platform", "chat", "s3", "smtp", "stripe")}
         self.env = {
             **os.environ,
             "PORT": str(self.ports["platform"]),
@@ -27,6 +28,7 @@ class Launcher:
             "CHAT_INTERNAL_URL": f"http://127.0.0.1:{self.ports['chat']}",
             "S3_ENDPOINT_URL": f"http://127.0.0.1:{self.ports['s3']}",
             "SMTP_PORT": str(self.ports["smtp"]),
+            "STRIPE_API_BASE": f"http://127.0.0.1:{self.ports['stripe']}",
         }
         self.env.pop("MONGODB_URI", None)
         self.output = data_dir / "launcher.out"
@@ -77,6 +79,39 @@ def demo_request_states(base: str) -> list[str]:
     return [item["state"] for item in page["items"]]
 
 
+def subscribe_as_the_readme_says(launcher: Launcher, base: str) -> str:
+    """README: checkout session → simulated completion (dev command) → signed webhook → the stored tier."""
+    registered = httpx.post(
+        f"{base}/api/v1/auth/register",
+        json={
+            "email": "new-provider@example.com",
+            "password": DEMO_PASSWORD,
+            "role": "provider",
+            "display_name": "Nia",
+            "provider": {"business_name": "Nia's Gardens", "categories": ["gardening"]},
+        },
+        timeout=10,
+    )
+    assert registered.status_code == 201, registered.text
+    bearer = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+    session = httpx.post(f"{base}/api/v1/billing/checkout-session", json={"tier": "pro"}, headers=bearer)
+    assert session.status_code == 200, session.text
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.stripe_dev", "complete", session.json()["session_id"]],
+        cwd=ROOT,
+        env=launcher.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0 and "checkout.session.completed" in done.stdout, done.stderr
+    subscription = httpx.get(f"{base}/api/v1/billing/subscription", headers=bearer).json()
+    assert subscription["status"] == "active", subscription
+    tier: str = subscription["tier"]
+    return tier
+
+
 def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -> None:
     launcher = Launcher(tmp_path)
     base = f"http://127.0.0.1:{launcher.ports['platform']}"
@@ -92,6 +127,7 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
         buckets = httpx.get(f"http://127.0.0.1:{launcher.ports['s3']}/moto-api/data.json").json()
         assert "marketplace-media" in json.dumps(buckets)
         assert demo_request_states(base) == ["completed", "accepted", "requested"]
+        assert subscribe_as_the_readme_says(launcher, base) == "pro"
     finally:
         code = launcher.stop(proc)
     assert code == 0, launcher.text()

@@ -263,7 +263,7 @@ class StripeWebhook:
     ) -> Outcome:
         """Handle a verified event (from a delivery, the replay script, a re-process or the drift check)."""
         delivery = self._ledger(
-            raw if raw is not None else json.dumps(event),
+            raw if raw is not None else json.dumps(event, default=str),  # the SDK reads decimals as Decimal
             headers or {},
             source,
             signature_valid=True,
@@ -333,6 +333,7 @@ class StripeWebhook:
                 ProviderSubscription.provider_id == str(provider.id)
             )
             if current is not None and event_id in current.applied_event_ids and not force:
+                await self._publish(current, now)  # finish what a crash after the state write left pending
                 return Outcome("duplicate")
             # Fetched after the version was read: the state written is never older than the version it replaces.
             fetched = await self._retrieve(sub_id)
