@@ -53,6 +53,14 @@ class Settings(CommonSettings):
     # How often stored subscription state is compared with Stripe's (drift check); 0 turns it off.
     billing_drift_check_hours: float = Field(default=24.0, ge=0)
 
+    # Geocoding: the offline gazetteer unless MAPBOX_TOKEN is set.
+    mapbox_token: SecretStr | None = None
+    mapbox_api_url: str = "https://api.mapbox.com"
+    geocoder_timeout_seconds: float = Field(default=5.0, gt=0)
+    geocode_cache_seconds: int = Field(default=7 * 24 * 3600, ge=0)
+    # Mixed into the daily tie-break of search ranking, so the rotation cannot be predicted from outside.
+    search_ranking_salt: SecretStr = SecretStr("")
+
     def check_secrets(self) -> None:
         super().check_secrets()
         if self.environment is not Environment.production:

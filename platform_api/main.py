@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -19,6 +20,8 @@ from platform_api.errors import install_error_handlers
 from platform_api.providers.router import router as providers_router
 from platform_api.realtime import RealtimeClient
 from platform_api.scheduler import JobRunner
+from platform_api.search.geocoding import CachedGeocoder, Geocoder, MapboxGeocoder, OfflineGeocoder
+from platform_api.search.router import router as search_router
 from shared_models import connect, init_models
 from shared_models.clock import Clock, SystemClock
 from shared_models.logs import configure_logging
@@ -39,9 +42,21 @@ OPENAPI_TAGS = [
         "name": "billing",
         "description": "Provider subscriptions on Stripe: checkout, portal, the stored state, Stripe's webhook.",
     },
+    {"name": "search", "description": "Find providers who serve a location, fairly ranked."},
     {"name": "admin", "description": "The admin console. Every route needs the admin role."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
+
+
+def build_geocoder(settings: Settings) -> Geocoder:
+    """Mapbox when a token is configured, else the offline gazetteer (no key, no network)."""
+    if settings.mapbox_token is not None and settings.mapbox_token.get_secret_value():
+        return MapboxGeocoder(
+            settings.mapbox_token.get_secret_value(),
+            settings.mapbox_api_url,
+            settings.geocoder_timeout_seconds,
+        )
+    return OfflineGeocoder()
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -56,6 +71,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.realtime = RealtimeClient(settings)
         app.state.stripe = stripe_client(settings)
         app.state.stripe_webhook = StripeWebhook(settings, app.state.stripe, app.state.clock)
+        geocoder = build_geocoder(settings)
+        app.state.geocoder = CachedGeocoder(
+            geocoder, timedelta(seconds=settings.geocode_cache_seconds), app.state.clock
+        )
         scheduler = JobRunner(settings, app.state.clock).build() if settings.scheduler_enabled else None
         if scheduler is not None:
             scheduler.start()
@@ -65,6 +84,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             await app.state.realtime.aclose()
+            if isinstance(geocoder, MapboxGeocoder):
+                await geocoder.aclose()
             await client.close()
 
     app = FastAPI(
@@ -90,6 +111,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         bookings_router,
         conversations_router,
         billing_router,
+        search_router,
         admin_router,
     ):
         app.include_router(router, prefix=settings.api_prefix)

@@ -8,13 +8,17 @@ from pymongo import AsyncMongoClient
 from shared_models.documents import (
     BillingCustomer,
     Conversation,
+    GeocodeCache,
     JobLease,
     Message,
     OutboxEvent,
     ProcessedStripeEvent,
+    ProviderCoverage,
     ProviderProfile,
     ProviderSubscription,
     RevokedSession,
+    SearchEvent,
+    SearchImpression,
     ServiceRequest,
     User,
     WebhookDelivery,
@@ -33,6 +37,10 @@ DOCUMENT_MODELS: tuple[type[Document], ...] = (
     BillingCustomer,
     ProcessedStripeEvent,
     WebhookDelivery,
+    ProviderCoverage,
+    SearchEvent,
+    SearchImpression,
+    GeocodeCache,
 )
 
 

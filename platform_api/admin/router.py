@@ -1,5 +1,6 @@
 """Admin console routes (OpenAPI tag `admin`); every one needs the admin role."""
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -22,6 +23,8 @@ from platform_api.billing.stripe_api import StripeUnavailable
 from platform_api.deps import AdminSession
 from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
 from platform_api.providers.service import provider_service
+from platform_api.search.schemas import FairnessReport, TierExposure
+from platform_api.search.service import search_service
 from shared_models.documents import WebhookDelivery
 from shared_models.ids import SORTABLE_KEY_PATTERN, parse_object_id
 
@@ -111,3 +114,36 @@ async def provider_subscription(provider_id: str, session: AdminSession) -> Subs
     if await provider_service.get(provider_id) is None:
         raise NotFound("No such provider.", code="provider_not_found")
     return SubscriptionOut.of(await subscriptions.get_for_provider(provider_id))
+
+
+@router.get(
+    "/search/fairness",
+    summary="Search exposure per tier against each tier's share of eligible providers",
+    description="Over the searches in [since, until): each tier's share of impressions (providers shown) "
+    "beside its share of the providers that matched those searches.",
+    response_model=FairnessReport,
+    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+)
+async def search_fairness(session: AdminSession, since: datetime, until: datetime) -> FairnessReport:
+    if since.tzinfo is None or until.tzinfo is None:
+        raise Unprocessable("Give since and until with a time zone (e.g. ...Z).", field="since")
+    if until <= since:
+        raise Unprocessable("until must be after since.", field="until")
+    searches, per_tier = await search_service.fairness(since, until)
+    shown_total = sum(shown for shown, _ in per_tier.values())
+    eligible_total = sum(eligible for _, eligible in per_tier.values())
+    return FairnessReport(
+        since=since,
+        until=until,
+        searches=searches,
+        tiers=[
+            TierExposure(
+                tier=tier,
+                impressions=shown,
+                exposure_share=shown / shown_total if shown_total else 0.0,
+                eligible=eligible,
+                eligible_share=eligible / eligible_total if eligible_total else 0.0,
+            )
+            for tier, (shown, eligible) in per_tier.items()
+        ],
+    )

@@ -5,6 +5,7 @@ but never write it (the single-writer contract test checks both).
 """
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -28,8 +29,28 @@ class SubscriptionView(BaseModel, frozen=True):
 
 async def get_for_provider(provider_id: str) -> SubscriptionView | None:
     doc = await ProviderSubscription.find_one(ProviderSubscription.provider_id == provider_id)
-    if doc is None:
-        return None
+    return _view(doc) if doc is not None else None
+
+
+def lookup_stage(local_field: str, as_field: str) -> dict[str, Any]:
+    """An aggregation `$lookup` joining each row to its provider's subscription (by provider id), so a search
+    reads the authoritative state in the same round trip (index-served on both engines)."""
+    return {
+        "$lookup": {
+            "from": ProviderSubscription.get_collection_name(),
+            "localField": local_field,
+            "foreignField": "provider_id",
+            "as": as_field,
+        }
+    }
+
+
+def view_of_joined(rows: list[dict[str, Any]]) -> SubscriptionView | None:
+    """The view of what `lookup_stage` joined (none, or the one document)."""
+    return _view(ProviderSubscription.model_validate(rows[0])) if rows else None
+
+
+def _view(doc: ProviderSubscription) -> SubscriptionView:
     return SubscriptionView(
         provider_id=doc.provider_id,
         provider_user_id=doc.provider_user_id,

@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter
 
-from platform_api.deps import ProviderSession
-from platform_api.errors import Forbidden, NotFound, Unauthorized, error_responses
-from platform_api.providers.schemas import ProviderProfileOut
+from platform_api.deps import ClockDep, ProviderSession
+from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.providers.schemas import ProviderProfileOut, ProviderUpdate
 from platform_api.providers.service import provider_service
 
 router = APIRouter(prefix="/providers", tags=["providers"])
@@ -21,6 +21,20 @@ async def my_profile(session: ProviderSession) -> ProviderProfileOut:
     if profile is None:
         raise NotFound("This provider has no profile.", code="profile_not_found")
     return ProviderProfileOut.of(profile)
+
+
+@router.patch(
+    "/me",
+    summary="Edit the signed-in provider's profile (a new service area is re-indexed for search)",
+    description="Within the subscription tier's limits (categories, service radius): beyond them → 422 "
+    "`tier_limit`.",
+    response_model=ProviderProfileOut,
+    responses=error_responses(Unauthorized, Forbidden, Conflict, Unprocessable),
+)
+async def edit_my_profile(
+    body: ProviderUpdate, session: ProviderSession, clock: ClockDep
+) -> ProviderProfileOut:
+    return ProviderProfileOut.of(await provider_service.update(session.user_id, body, clock))
 
 
 @router.get(

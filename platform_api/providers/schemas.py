@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared_models.documents import ProviderProfile, ServiceArea
+from shared_models.documents import Money, ProviderProfile, ServiceArea
 from shared_models.enums import ServiceCategory
 
 
@@ -19,6 +19,7 @@ class ProviderSignup(BaseModel):
     service_area: ServiceArea | None = Field(
         default=None, examples=[{"lat": 51.5072, "lng": -0.1276, "radius_km": 10}]
     )
+    price_from: Money | None = Field(default=None, examples=[{"amount_minor": 4500, "currency": "GBP"}])
 
     @field_validator("business_name")
     @classmethod
@@ -34,6 +35,35 @@ class ProviderSignup(BaseModel):
         return list(dict.fromkeys(value))
 
 
+class ProviderUpdate(BaseModel):
+    """A partial edit of the signed-in provider's profile; omitted fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    business_name: str | None = Field(default=None, min_length=2, max_length=120)
+    categories: list[ServiceCategory] | None = Field(default=None, max_length=12)
+    description: str | None = Field(default=None, max_length=4000)
+    service_area: ServiceArea | None = Field(
+        default=None, description="Centre and radius; changing it re-indexes the provider for search."
+    )
+    price_from: Money | None = Field(default=None, examples=[{"amount_minor": 4500, "currency": "GBP"}])
+
+    @field_validator("business_name")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        return ProviderSignup._strip(value) if value is not None else None
+
+    @field_validator("categories")
+    @classmethod
+    def _unique(cls, value: list[ServiceCategory] | None) -> list[ServiceCategory] | None:
+        return list(dict.fromkeys(value)) if value is not None else None
+
+
+class RatingOut(BaseModel):
+    count: int
+    mean: float | None
+
+
 class ProviderProfileOut(BaseModel):
     id: str
     business_name: str
@@ -41,6 +71,8 @@ class ProviderProfileOut(BaseModel):
     categories: list[ServiceCategory]
     description: str
     service_area: ServiceArea | None
+    price_from: Money | None
+    rating: RatingOut
     created_at: datetime
 
     @classmethod
@@ -52,5 +84,7 @@ class ProviderProfileOut(BaseModel):
             categories=profile.categories,
             description=profile.description,
             service_area=profile.service_area,
+            price_from=profile.price_from,
+            rating=RatingOut(count=profile.rating_count, mean=profile.rating_mean),
             created_at=profile.created_at,
         )

@@ -4,13 +4,21 @@ import re
 import secrets
 import unicodedata
 
+import structlog
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from platform_api.errors import Conflict
-from platform_api.providers.schemas import ProviderSignup
+from platform_api.billing import subscriptions
+from platform_api.billing.tiers import ENTITLEMENTS
+from platform_api.errors import Conflict, Unprocessable
+from platform_api.providers.schemas import ProviderSignup, ProviderUpdate
+from platform_api.search.coverage import cover
 from shared_models.clock import Clock
-from shared_models.documents import ProviderProfile, User
+from shared_models.documents import ProviderCoverage, ProviderProfile, User
 from shared_models.ids import parse_object_id
+
+log = structlog.get_logger(__name__)
+_EDIT_ATTEMPTS = 5
 
 _SLUG_ATTEMPTS = 6
 
@@ -37,15 +45,83 @@ class ProviderService:
                 categories=signup.categories,
                 description=signup.description,
                 service_area=signup.service_area,
+                price_from=signup.price_from,
                 created_at=now,
                 updated_at=now,
             )
             try:
-                return await profile.insert()
+                await profile.insert()
             except DuplicateKeyError:
                 if await self.get_by_owner(str(owner.id)) is not None:
                     raise Conflict("This provider already has a profile.", code="profile_exists") from None
+                continue
+            await self.index_area(profile)
+            return profile
         raise Conflict("Could not allocate a unique profile address; retry.", code="slug_unavailable")
+
+    async def update(self, owner_id: str, changes: ProviderUpdate, clock: Clock) -> ProviderProfile:
+        """Edit the owner's profile (compare-and-set on its version); a new area is re-indexed for search."""
+        updates = changes.model_dump(exclude_unset=True)
+        for _ in range(_EDIT_ATTEMPTS):
+            profile = await self.get_by_owner(owner_id)
+            if profile is None:
+                raise Conflict("This provider has no profile.", code="profile_not_found")
+            await self._check_entitlements(profile, changes)
+            edited: ProviderProfile = profile.model_copy(update={k: getattr(changes, k) for k in updates})
+            edited.version = profile.version + 1
+            edited.updated_at = clock.now()
+            if "service_area" in updates and changes.service_area != profile.service_area:
+                edited.area_version = profile.area_version + 1
+            replaced = await ProviderProfile.get_pymongo_collection().find_one_and_replace(
+                {"_id": profile.id, "version": profile.version},
+                edited.model_dump(by_alias=True, exclude={"id", "revision_id"}),
+                return_document=ReturnDocument.AFTER,
+            )
+            if replaced is None:
+                continue  # a concurrent edit won: apply ours to the newer profile
+            if edited.area_version != profile.area_version:
+                await self.index_area(edited)
+            log.info("provider.updated", provider_id=str(profile.id), fields=sorted(updates))
+            return edited
+        raise Conflict("The profile is being edited elsewhere; retry.", code="concurrent_update")
+
+    async def _check_entitlements(self, profile: ProviderProfile, changes: ProviderUpdate) -> None:
+        """A subscribed provider's edits stay within its tier (search also caps the reach by tier)."""
+        subscription = await subscriptions.get_for_provider(str(profile.id))
+        if subscription is None or not subscription.entitled:
+            return
+        allowed = ENTITLEMENTS[subscription.tier]
+        if changes.categories is not None and len(changes.categories) > allowed.max_categories:
+            raise Unprocessable(
+                f"The {subscription.tier.value} tier allows {allowed.max_categories} categories.",
+                code="tier_limit",
+                field="categories",
+            )
+        area = changes.service_area
+        if area is not None and area.radius_km > allowed.max_service_radius_km:
+            raise Unprocessable(
+                f"The {subscription.tier.value} tier allows a radius of {allowed.max_service_radius_km:g} km.",
+                code="tier_limit",
+                field="service_area.radius_km",
+            )
+
+    async def index_area(self, profile: ProviderProfile) -> int:
+        """(Re-)index the area as coverage rows: add the new version's rows, then drop older versions'.
+        In between, search sees both and keeps only rows of the profile's current version."""
+        pid = str(profile.id)
+        area = profile.service_area
+        if area is not None:
+            rows = [
+                ProviderCoverage(
+                    cell=cell, provider_id=pid, owner_id=profile.owner_id, area_version=profile.area_version
+                )
+                for cell in cover(area.lat, area.lng, area.radius_km)
+            ]
+            await ProviderCoverage.insert_many(rows)
+        await ProviderCoverage.find(
+            {"provider_id": pid, "area_version": {"$lt": profile.area_version}}
+        ).delete()
+        return 0 if area is None else len(rows)
 
     async def get(self, provider_id: str) -> ProviderProfile | None:
         oid = parse_object_id(provider_id)
@@ -58,6 +134,9 @@ class ProviderService:
         return await ProviderProfile.find_one(ProviderProfile.slug == slug)
 
     async def delete_for_owner(self, owner_id: str) -> None:
+        profile = await self.get_by_owner(owner_id)
+        if profile is not None:
+            await ProviderCoverage.find(ProviderCoverage.provider_id == str(profile.id)).delete()
         await ProviderProfile.find(ProviderProfile.owner_id == owner_id).delete()
 
 

@@ -17,7 +17,8 @@ from shared_models.documents.bookings import (
 from shared_models.documents.chat import Conversation, LastMessage, Message
 from shared_models.documents.leases import JobLease
 from shared_models.documents.outbox import OutboxEvent
-from shared_models.documents.providers import ProviderProfile, ServiceArea
+from shared_models.documents.providers import ProviderCoverage, ProviderProfile, ServiceArea
+from shared_models.documents.search import GeocodeCache, SearchEvent, SearchImpression
 from shared_models.documents.sessions import RevokedSession
 from shared_models.documents.users import User
 
@@ -26,15 +27,19 @@ __all__ = [
     "Conversation",
     "DomainEvent",
     "GeoPoint",
+    "GeocodeCache",
     "JobLease",
     "LastMessage",
     "Message",
     "Money",
     "OutboxEvent",
     "ProcessedStripeEvent",
+    "ProviderCoverage",
     "ProviderProfile",
     "ProviderSubscription",
     "RevokedSession",
+    "SearchEvent",
+    "SearchImpression",
     "ServiceArea",
     "ServiceRequest",
     "TimeWindow",

@@ -5,7 +5,9 @@ from typing import Annotated
 
 from beanie import Document, Indexed
 from pydantic import BaseModel, Field
+from pymongo import ASCENDING, IndexModel
 
+from shared_models.documents.bookings import Money
 from shared_models.enums import ServiceCategory
 from shared_models.ids import Ref
 
@@ -23,8 +25,40 @@ class ProviderProfile(Document):
     categories: list[ServiceCategory] = Field(default_factory=list)
     description: str = Field(default="", max_length=4000)
     service_area: ServiceArea | None = None
+    version: int = 0  # compare-and-set of profile edits
+    # Bumped by every change of the area; coverage rows of an older version are stale and ignored.
+    area_version: int = 0
+    price_from: Money | None = None  # "from £X": what search's max-price filter compares
+    # The published-review aggregate (count and sum of stars), updated atomically by the reviews domain.
+    rating_count: int = 0
+    rating_sum: int = 0
     created_at: datetime
     updated_at: datetime
 
+    @property
+    def rating_mean(self) -> float | None:
+        return self.rating_sum / self.rating_count if self.rating_count else None
+
     class Settings:
         name = "provider_profiles"
+
+
+class ProviderCoverage(Document):
+    """One H3 cell of a provider's service area: search finds providers by one equality on `cell`.
+
+    A row per cell rather than a list field on the profile: the embedded engine cannot serve (and, with an
+    index on the field, does not even answer) array-membership equality.
+    """
+
+    cell: str
+    provider_id: Ref
+    owner_id: Ref
+    area_version: int
+
+    class Settings:
+        name = "provider_coverage"
+        indexes = [
+            IndexModel([("cell", ASCENDING)]),
+            IndexModel([("provider_id", ASCENDING)]),
+            IndexModel([("provider_id", ASCENDING), ("area_version", ASCENDING)]),
+        ]

@@ -1,0 +1,66 @@
+"""Service areas as H3 cells: which cells a provider's disk touches, and which cells a point falls in.
+
+Resolution by radius. A disk is indexed at the resolution whose average hexagon edge is about a quarter to
+an eighth of the radius (see `BANDS`): fine enough that the cells around the rim add little beyond the disk
+(few false candidates for the exact check), coarse enough that one area is 15-120 cells (one coverage row
+each). Six bands span radii from metres to 200 km; a query point therefore looks up its own cell at each of
+the six resolutions — six index-served equality lookups whatever the number of providers — and the exact
+haversine distance then keeps only providers whose disk really contains the point.
+
+Completeness: a cell is indexed when its centre lies within radius + (the cell's own circumradius, +1 %) of
+the disk's centre. Any point p of the disk lies in some cell X, and by the triangle inequality
+dist(centre, centre(X)) <= dist(centre, p) + dist(p, centre(X)) <= radius + circumradius(X), so X is indexed.
+Cells are walked outward from the centre cell (breadth-first), which works the same at the poles, across
+the antimeridian and around H3's pentagons.
+"""
+
+import math
+from collections import deque
+
+import h3
+
+EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG); used for every distance in the product
+
+# (largest radius in km, H3 resolution); average edge: res 9 ≈ 0.20 km … res 4 ≈ 26 km.
+BANDS: tuple[tuple[float, int], ...] = ((1.5, 9), (4.0, 8), (11.0, 7), (30.0, 6), (80.0, 5), (200.0, 4))
+RESOLUTIONS = tuple(res for _, res in BANDS)
+
+
+def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def resolution_for(radius_km: float) -> int:
+    for limit, res in BANDS:
+        if radius_km <= limit:
+            return res
+    raise ValueError(f"radius {radius_km} km is beyond the largest band ({BANDS[-1][0]} km)")
+
+
+def _circumradius_km(cell: str) -> float:
+    lat, lng = h3.cell_to_latlng(cell)
+    return max(haversine_km(lat, lng, vlat, vlng) for vlat, vlng in h3.cell_to_boundary(cell))
+
+
+def cover(lat: float, lng: float, radius_km: float) -> list[str]:
+    """Every cell (at the radius' resolution) that any point of the disk lies in; sorted, deterministic."""
+    start = h3.latlng_to_cell(lat, lng, resolution_for(radius_km))
+    seen, found, queue = {start}, [start], deque([start])
+    while queue:
+        for neighbour in h3.grid_disk(queue.popleft(), 1):
+            if neighbour in seen:
+                continue
+            seen.add(neighbour)
+            clat, clng = h3.cell_to_latlng(neighbour)
+            if haversine_km(lat, lng, clat, clng) <= radius_km + _circumradius_km(neighbour) * 1.01:
+                found.append(neighbour)
+                queue.append(neighbour)
+    return sorted(found)
+
+
+def cells_of(lat: float, lng: float) -> list[str]:
+    """The point's cell at every indexed resolution: what a search looks up."""
+    return [h3.latlng_to_cell(lat, lng, res) for res in RESOLUTIONS]

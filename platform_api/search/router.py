@@ -1,0 +1,80 @@
+"""Search routes: providers who serve a location, by coordinates or by place name."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from platform_api.billing.tiers import ENTITLEMENTS
+from platform_api.deps import ClockDep, SettingsDep
+from platform_api.errors import Unprocessable, error_responses
+from platform_api.providers.schemas import RatingOut
+from platform_api.search.geocoding import CachedGeocoder, GeocoderUnavailable, UnknownLocation
+from platform_api.search.schemas import LocationOut, ProviderHit, SearchPage
+from platform_api.search.service import InvalidCursor, SearchQuery, search_service
+from shared_models.enums import ServiceCategory
+
+router = APIRouter(prefix="/search", tags=["search"])
+
+
+@router.get(
+    "/providers",
+    summary="Providers who serve a location (by lat/lng or a place name), fairly ranked",
+    description="Only providers whose subscription is in good standing appear. Results are grouped by tier "
+    "and interleaved so every tier with matches gets a guaranteed share of the top positions; inside a tier, "
+    "by distance and rating, ties rotated daily. `total` counts every match; page with `next_cursor`. "
+    "Unknown place → 422 `unknown_location`; geocoder down → 503 `geocoder_unavailable`.",
+    response_model=SearchPage,
+    responses=error_responses(Unprocessable, UnknownLocation, InvalidCursor, GeocoderUnavailable),
+)
+async def search_providers(
+    request: Request,
+    settings: SettingsDep,
+    clock: ClockDep,
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    lng: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    q: Annotated[str | None, Query(min_length=2, max_length=200, description="A place: city, region")] = None,
+    category: ServiceCategory | None = None,
+    min_rating: Annotated[float | None, Query(ge=1, le=5)] = None,
+    max_price: Annotated[int | None, Query(ge=0, description="In minor units of `currency`")] = None,
+    currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
+    max_distance_km: Annotated[float | None, Query(gt=0, le=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> SearchPage:
+    if (lat is None) != (lng is None):
+        raise Unprocessable(
+            "Give both lat and lng, or a place name in q.", field="lng" if lng is None else "lat"
+        )
+    if max_price is not None and currency is None:
+        raise Unprocessable("max_price needs the currency it is in.", field="currency")
+    label: str | None = None
+    if lat is None or lng is None:
+        if q is None:
+            raise Unprocessable("Give lat and lng, or a place name in q.", field="q")
+        geocoder: CachedGeocoder = request.app.state.geocoder
+        place = await geocoder.locate(q)
+        lat, lng, label = place.lat, place.lng, place.label
+    query = SearchQuery(lat, lng, category, min_rating, max_price, currency, max_distance_km)
+    salt = settings.search_ranking_salt.get_secret_value()
+    result = await search_service.search(query, cursor, limit, salt, clock.now())
+    items = [
+        ProviderHit(
+            position=result.offset + i + 1,
+            provider_id=m.candidate.provider_id,
+            slug=m.profile.slug,
+            business_name=m.profile.business_name,
+            categories=m.profile.categories,
+            distance_km=round(m.candidate.distance_km, 3),
+            tier=m.subscription.tier,
+            badge=ENTITLEMENTS[m.subscription.tier].badge,
+            rating=RatingOut(count=m.profile.rating_count, mean=m.profile.rating_mean),
+            price_from=m.profile.price_from,
+        )
+        for i, m in enumerate(result.matches)
+    ]
+    return SearchPage(
+        location=LocationOut(lat=lat, lng=lng, label=label),
+        items=items,
+        total=result.total,
+        next_cursor=result.next_cursor,
+    )

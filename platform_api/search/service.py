@@ -1,0 +1,208 @@
+"""Provider search: candidates by H3 cell, the exact distance check, filters, fair ranking, impressions.
+
+One search costs six index-served lookups (the point's cell at each resolution band), run concurrently,
+each joined in the same aggregation to the provider's profile and subscription (`$lookup` on unique
+indexes); then everything else happens in memory on the matches. Only providers whose subscription is in
+good standing (read from the subscription document itself) ever appear.
+"""
+
+import asyncio
+import base64
+import hashlib
+import json
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from platform_api.billing import subscriptions
+from platform_api.billing.subscriptions import SubscriptionView
+from platform_api.billing.tiers import ENTITLEMENTS
+from platform_api.errors import Unprocessable
+from platform_api.search.coverage import cells_of, haversine_km
+from platform_api.search.ranking import STRATA, Candidate, rank
+from shared_models.documents import Money, ProviderCoverage, ProviderProfile, SearchEvent, SearchImpression
+from shared_models.enums import ServiceCategory, SubscriptionTier
+
+log = structlog.get_logger(__name__)
+IMPRESSION_RETENTION = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    lat: float
+    lng: float
+    category: ServiceCategory | None = None
+    min_rating: float | None = None
+    max_price: int | None = None  # minor units, in `currency`
+    currency: str | None = None
+    max_distance_km: float | None = None
+
+    def fingerprint(self) -> str:
+        """What a cursor is bound to: the same query (to the metre), not another."""
+        parts = [f"{self.lat:.5f}", f"{self.lng:.5f}", self.category, self.min_rating, self.max_price]
+        parts += [self.currency, self.max_distance_km]
+        return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Match:
+    candidate: Candidate
+    profile: ProviderProfile
+    subscription: SubscriptionView
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    matches: list[Match]
+    total: int
+    offset: int
+    next_cursor: str | None
+    counts_by_tier: dict[SubscriptionTier, int]
+
+
+class InvalidCursor(Unprocessable):
+    default_code = "invalid_cursor"
+
+
+def encode_cursor(offset: int, day: str, fingerprint: str) -> str:
+    raw = json.dumps({"o": offset, "d": day, "q": fingerprint}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, fingerprint: str) -> tuple[int, str]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset, day, bound = int(data["o"]), str(data["d"]), str(data["q"])
+        datetime.strptime(day, "%Y-%m-%d")  # noqa: DTZ007 - a date label, not a moment
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidCursor("This cursor is not one this API issued.", field="cursor") from exc
+    if bound != fingerprint or offset < 0:
+        raise InvalidCursor("This cursor belongs to a different search.", field="cursor")
+    return offset, day
+
+
+def _price_ok(price: Money | None, query: SearchQuery) -> bool:
+    if query.max_price is None:
+        return True
+    return price is not None and price.currency == query.currency and price.amount_minor <= query.max_price
+
+
+class SearchService:
+    async def matches(self, query: SearchQuery) -> list[Match]:
+        rows = await asyncio.gather(*(self._rows(cell) for cell in cells_of(query.lat, query.lng)))
+        found: dict[str, Match] = {}
+        for row in (r for batch in rows for r in batch):
+            match = self._match(row, query)
+            if match is not None:
+                found[match.candidate.provider_id] = match
+        return list(found.values())
+
+    async def _rows(self, cell: str) -> list[dict[str, Any]]:
+        pipeline = [
+            {"$match": {"cell": cell}},
+            {
+                "$lookup": {
+                    "from": ProviderProfile.get_collection_name(),
+                    "localField": "owner_id",
+                    "foreignField": "owner_id",
+                    "as": "profile",
+                }
+            },
+            subscriptions.lookup_stage("provider_id", "subscription"),
+        ]
+        cursor = await ProviderCoverage.get_pymongo_collection().aggregate(pipeline)
+        rows: list[dict[str, Any]] = await cursor.to_list(None)
+        return rows
+
+    def _match(self, row: dict[str, Any], query: SearchQuery) -> Match | None:
+        subscription = subscriptions.view_of_joined(row["subscription"])
+        if subscription is None or not subscription.entitled or not row["profile"]:
+            return None
+        profile = ProviderProfile.model_validate(row["profile"][0])
+        area = profile.service_area
+        if area is None or profile.area_version != row["area_version"]:
+            return None  # a row of an older area, not yet removed by its re-index
+        if query.category is not None and query.category not in profile.categories:
+            return None
+        if query.min_rating is not None and (profile.rating_mean or 0) < query.min_rating:
+            return None
+        if not _price_ok(profile.price_from, query):
+            return None
+        distance = haversine_km(query.lat, query.lng, area.lat, area.lng)
+        # The tier's maximum bounds the area even if the tier went down after the area was set.
+        reach = min(area.radius_km, ENTITLEMENTS[subscription.tier].max_service_radius_km)
+        if distance > reach or (query.max_distance_km is not None and distance > query.max_distance_km):
+            return None
+        candidate = Candidate(
+            provider_id=str(profile.id),
+            tier=subscription.tier,
+            distance_km=distance,
+            rating_count=profile.rating_count,
+            rating_sum=profile.rating_sum,
+        )
+        return Match(candidate, profile, subscription)
+
+    async def search(
+        self, query: SearchQuery, cursor: str | None, limit: int, salt_secret: str, now: datetime
+    ) -> ResultPage:
+        fingerprint = query.fingerprint()
+        offset, day = decode_cursor(cursor, fingerprint) if cursor else (0, now.date().isoformat())
+        found = await self.matches(query)
+        by_id = {m.candidate.provider_id: m for m in found}
+        ranked = rank((m.candidate for m in found), salt=f"{day}|{salt_secret}")
+        shown = [by_id[c.provider_id] for c in ranked[offset : offset + limit]]
+        counts = Counter(m.candidate.tier for m in found)
+        next_offset = offset + len(shown)
+        next_cursor = encode_cursor(next_offset, day, fingerprint) if next_offset < len(ranked) else None
+        await self._record(shown, offset, counts, now)
+        return ResultPage(shown, len(ranked), offset, next_cursor, dict(counts))
+
+    async def _record(
+        self, shown: list[Match], offset: int, counts: Counter[SubscriptionTier], now: datetime
+    ) -> None:
+        search_id, expires = uuid.uuid4().hex, now + IMPRESSION_RETENTION
+        event = SearchEvent(
+            at=now,
+            eligible_by_tier={t.value: n for t, n in counts.items()},
+            shown_by_tier={t.value: n for t, n in Counter(m.candidate.tier for m in shown).items()},
+            expires_at=expires,
+        )
+        impressions = [
+            SearchImpression(
+                search_id=search_id,
+                provider_id=m.candidate.provider_id,
+                tier=m.candidate.tier,
+                position=offset + i + 1,
+                at=now,
+                expires_at=expires,
+            )
+            for i, m in enumerate(shown)
+        ]
+        await event.insert()
+        if impressions:
+            await SearchImpression.insert_many(impressions)
+
+    async def fairness(
+        self, since: datetime, until: datetime
+    ) -> tuple[int, dict[SubscriptionTier, tuple[int, int]]]:
+        """The searches in [since, until), and per tier: (impressions shown, providers eligible) over them."""
+        window = {"at": {"$gte": since, "$lt": until}}
+        searches = await SearchEvent.find(window).count()
+        shown_cursor = await SearchImpression.get_pymongo_collection().aggregate(
+            [{"$match": window}, {"$group": {"_id": "$tier", "n": {"$sum": 1}}}]
+        )
+        shown = {row["_id"]: int(row["n"]) for row in await shown_cursor.to_list(None)}
+        sums = {f"e_{t.value}": {"$sum": f"$eligible_by_tier.{t.value}"} for t in SubscriptionTier}
+        eligible_cursor = await SearchEvent.get_pymongo_collection().aggregate(
+            [{"$match": window}, {"$group": {"_id": None, **sums}}]
+        )
+        totals = (await eligible_cursor.to_list(None) or [{}])[0]
+        tiers = [*STRATA, SubscriptionTier.unknown]
+        return searches, {t: (shown.get(t.value, 0), int(totals.get(f"e_{t.value}") or 0)) for t in tiers}
+
+
+search_service = SearchService()
