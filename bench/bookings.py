@@ -16,7 +16,7 @@ from pathlib import Path
 
 from beanie import PydanticObjectId
 
-from bench.fixtures import make_user
+from bench.fixtures import make_user, stripe_subscription, subscribe
 from platform_api.bookings.schemas import CreateRequest
 from platform_api.bookings.service import Actor, booking_service
 from platform_api.bookings.state_machine import RESPOND_WINDOW
@@ -43,6 +43,7 @@ async def setup_parties() -> tuple[User, User, ProviderProfile]:
         created_at=NOW,
         updated_at=NOW,
     ).insert()
+    await subscribe([(profile, stripe_subscription(0, "price_basic_monthly", NOW))], NOW)
     return customer, owner, profile
 
 

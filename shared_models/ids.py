@@ -6,7 +6,7 @@ string of that id. Reason: the embedded engine (nx-27017) cannot match an Object
 strings index and match identically on MongoDB and on the engine.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from beanie import PydanticObjectId
@@ -18,9 +18,15 @@ Ref = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
 SORTABLE_KEY_PATTERN = r"^\d{8}T\d{6}\.\d{6}-[0-9a-f]{24}$"
 
 
+def time_key(at: datetime) -> str:
+    """A moment as a fixed-width string that sorts like the moment. Ranges on it work everywhere, while
+    the embedded engine's aggregation `$match` finds nothing for a range on a stored datetime."""
+    return (at.astimezone(UTC) if at.tzinfo else at).strftime("%Y%m%dT%H%M%S.%f")
+
+
 def sortable_key(at: datetime, oid: ObjectId) -> str:
     """A time and an id as one string that sorts by time and is unique: the basis of every cursor."""
-    return f"{at.strftime('%Y%m%dT%H%M%S.%f')}-{oid}"
+    return f"{time_key(at)}-{oid}"
 
 
 def parse_object_id(value: str) -> PydanticObjectId | None:

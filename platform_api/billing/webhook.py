@@ -32,13 +32,13 @@ import stripe
 import structlog
 from bson import ObjectId
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from platform_api.billing.stripe_api import StripeUnavailable, stripe_errors
 from platform_api.billing.tiers import tier_for_price
 from platform_api.config import Settings
 from platform_api.errors import AppError, BadRequest, Conflict
-from platform_api.outbox.service import STALE_AFTER, outbox_service
+from platform_api.outbox.service import DUPLICATE_KEY, STALE_AFTER, outbox_service
 from shared_models.clock import Clock
 from shared_models.documents import (
     BillingCustomer,
@@ -396,6 +396,41 @@ class StripeWebhook:
             )
             return Outcome("processed", ", ".join(changes) or None)
         raise StripeUnavailable("The subscription is changing too fast to record; Stripe will retry.")
+
+    async def backfill(self, items: list[tuple[ProviderProfile, Mapping[str, Any]]]) -> int:
+        """Record Stripe subscription objects in bulk for providers with no state yet (an initial import of
+        existing customers; the search benchmark's seed). Parsed exactly as events are; insert only, so it
+        never overwrites state the webhook wrote. Returns how many were recorded."""
+        now = self.clock.now()
+        docs = []
+        for provider, sub in items:
+            state = StripeState.of(sub, self.settings)
+            docs.append(
+                ProviderSubscription(
+                    provider_id=str(provider.id),
+                    provider_user_id=provider.owner_id,
+                    stripe_customer_id=state.customer_id,
+                    stripe_subscription_id=state.subscription_id,
+                    status=state.status,
+                    tier=state.tier,
+                    price_id=state.price_id,
+                    current_period_end=state.current_period_end,
+                    cancel_at_period_end=state.cancel_at_period_end,
+                    subscription_created=state.created,
+                    version=1,
+                    updated_at=now,
+                ).model_dump(by_alias=True, exclude={"id", "revision_id"})
+            )
+        if not docs:
+            return 0
+        try:
+            await ProviderSubscription.get_pymongo_collection().insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            return len(docs) - len(errors)
+        return len(docs)
 
     # --- outbox: the domain events ride in the document, then move to the outbox -------------------
 

@@ -1,11 +1,12 @@
 """Service areas as H3 cells: which cells a provider's disk touches, and which cells a point falls in.
 
-Resolution by radius. A disk is indexed at the resolution whose average hexagon edge is about a quarter to
-an eighth of the radius (see `BANDS`): fine enough that the cells around the rim add little beyond the disk
-(few false candidates for the exact check), coarse enough that one area is 15-120 cells (one coverage row
-each). Six bands span radii from metres to 200 km; a query point therefore looks up its own cell at each of
-the six resolutions — six index-served equality lookups whatever the number of providers — and the exact
-haversine distance then keeps only providers whose disk really contains the point.
+Resolution by radius. A disk is indexed at the resolution whose average hexagon edge is between a quarter
+and two thirds of the radius (see `BANDS`): fine enough that the cells around the rim stay a modest fringe
+beyond the disk (false candidates, dropped by the exact check), coarse enough that one area is about 10-45
+cells (one coverage row each, so 100k providers are a few million small index rows). Seven bands span radii
+from metres to 200 km; a query point therefore looks up its own cell at each of the seven resolutions —
+seven index-served equality lookups whatever the number of providers — and the exact haversine distance
+then keeps only providers whose disk really contains the point.
 
 Completeness: a cell is indexed when its centre lies within radius + (the cell's own circumradius, +1 %) of
 the disk's centre. Any point p of the disk lies in some cell X, and by the triangle inequality
@@ -21,8 +22,16 @@ import h3
 
 EARTH_RADIUS_KM = 6371.0088  # the mean radius (IUGG); used for every distance in the product
 
-# (largest radius in km, H3 resolution); average edge: res 9 ≈ 0.20 km … res 4 ≈ 26 km.
-BANDS: tuple[tuple[float, int], ...] = ((1.5, 9), (4.0, 8), (11.0, 7), (30.0, 6), (80.0, 5), (200.0, 4))
+# (largest radius in km, H3 resolution); average edge: res 9 ≈ 0.20 km … res 3 ≈ 69 km.
+BANDS: tuple[tuple[float, int], ...] = (
+    (0.8, 9),
+    (2.1, 8),
+    (5.6, 7),
+    (15.0, 6),
+    (40.0, 5),
+    (105.0, 4),
+    (200.0, 3),
+)
 RESOLUTIONS = tuple(res for _, res in BANDS)
 
 

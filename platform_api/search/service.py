@@ -26,6 +26,7 @@ from platform_api.search.coverage import cells_of, haversine_km
 from platform_api.search.ranking import STRATA, Candidate, rank
 from shared_models.documents import Money, ProviderCoverage, ProviderProfile, SearchEvent, SearchImpression
 from shared_models.enums import ServiceCategory, SubscriptionTier
+from shared_models.ids import time_key
 
 log = structlog.get_logger(__name__)
 IMPRESSION_RETENTION = timedelta(days=30)
@@ -167,6 +168,7 @@ class SearchService:
         search_id, expires = uuid.uuid4().hex, now + IMPRESSION_RETENTION
         event = SearchEvent(
             at=now,
+            at_key=time_key(now),
             eligible_by_tier={t.value: n for t, n in counts.items()},
             shown_by_tier={t.value: n for t, n in Counter(m.candidate.tier for m in shown).items()},
             expires_at=expires,
@@ -178,6 +180,7 @@ class SearchService:
                 tier=m.candidate.tier,
                 position=offset + i + 1,
                 at=now,
+                at_key=time_key(now),
                 expires_at=expires,
             )
             for i, m in enumerate(shown)
@@ -190,7 +193,7 @@ class SearchService:
         self, since: datetime, until: datetime
     ) -> tuple[int, dict[SubscriptionTier, tuple[int, int]]]:
         """The searches in [since, until), and per tier: (impressions shown, providers eligible) over them."""
-        window = {"at": {"$gte": since, "$lt": until}}
+        window = {"at_key": {"$gte": time_key(since), "$lt": time_key(until)}}
         searches = await SearchEvent.find(window).count()
         shown_cursor = await SearchImpression.get_pymongo_collection().aggregate(
             [{"$match": window}, {"$group": {"_id": "$tier", "n": {"$sum": 1}}}]

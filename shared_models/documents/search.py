@@ -13,6 +13,7 @@ class SearchEvent(Document):
     """One served results page: how many matching providers each tier had, and how many it showed."""
 
     at: datetime
+    at_key: str  # `time_key(at)`: what time ranges filter on
     eligible_by_tier: dict[str, int]
     shown_by_tier: dict[str, int]
     expires_at: datetime  # TTL
@@ -20,7 +21,7 @@ class SearchEvent(Document):
     class Settings:
         name = "search_events"
         indexes = [
-            IndexModel([("at", ASCENDING)]),
+            IndexModel([("at_key", ASCENDING)]),
             IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
         ]
 
@@ -33,12 +34,13 @@ class SearchImpression(Document):
     tier: SubscriptionTier
     position: int  # 1-based, across pages
     at: datetime
+    at_key: str
     expires_at: datetime  # TTL
 
     class Settings:
         name = "search_impressions"
         indexes = [
-            IndexModel([("at", ASCENDING)]),
+            IndexModel([("at_key", ASCENDING)]),
             IndexModel([("provider_id", ASCENDING)]),
             IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
         ]
