@@ -2,11 +2,18 @@
 
     .venv/bin/python -m bench.search [--sizes 10000 100000] [--queries 300]
 
-Providers are spread over a metro area (London, 30 %) and a country (Great Britain, 70 %), with radii of
-2-15 km in the metro and 5-40 km elsewhere, three tiers and 5 % cancelled subscriptions. Each size gets its
-own database. Queries are typical app searches: a point in the metro (70 %) or the country, a category
-filter half the time, the first page of 20 — through the search service (candidates, joins, ranking,
-impressions), without HTTP. Prints p50/p95 per size and the p95 ratio; asserts nothing about speed.
+Two spreads of providers over a metro area (London) and a country (Great Britain), three tiers and 5 %
+cancelled subscriptions, each size in its own database:
+
+- proportional: 30 % in the metro, 70 % over the country — ten times the providers means ten times the
+  providers serving any point, so every query has ~10x the matches to rank;
+- fixed-local: the metro holds 3,000 providers at every size and the rest are spread over the country
+  away from it — metro queries find the same matches at every size, so only the collection grows.
+
+Queries are typical app searches: a point in the metro (and, proportional, 30 % in the country), a
+category filter half the time, the first page of 20 — through the search service (cell lookups with the
+subscription join, filters, ranking, impressions), without HTTP. Prints p50/p95 per size and spread and
+the p95 ratios; asserts nothing about speed.
 """
 
 import argparse
@@ -22,7 +29,8 @@ from pathlib import Path
 from bson import ObjectId
 
 from bench.fixtures import stripe_subscription, subscribe
-from platform_api.search.coverage import cover
+from platform_api.providers.service import coverage_rows
+from platform_api.search.coverage import haversine_km
 from platform_api.search.service import SearchQuery, search_service
 from scripts import stack
 from scripts.processes import free_port
@@ -49,14 +57,29 @@ def country_point(rng: random.Random) -> tuple[float, float]:
     return rng.uniform(*COUNTRY[0]), rng.uniform(*COUNTRY[1])
 
 
-async def seed(size: int) -> None:
+FIXED_METRO = 3_000
+
+
+def far_from_metro(rng: random.Random) -> tuple[float, float]:
+    """A country point whose provider (radius ≤ 40 km) cannot reach a metro query (≤ 15 km from centre)."""
+    while True:
+        lat, lng = country_point(rng)
+        if haversine_km(lat, lng, *METRO) > 90:
+            return lat, lng
+
+
+async def seed(size: int, spread: str) -> None:
     rng = random.Random(size)
     categories = list(ServiceCategory)
     profiles: list[ProviderProfile] = []
     rows: list[dict[str, object]] = []
     for n in range(size):
-        in_metro = rng.random() < 0.3
-        lat, lng = metro_point(rng, 30) if in_metro else country_point(rng)
+        if spread == "proportional":
+            in_metro = rng.random() < 0.3
+            lat, lng = metro_point(rng, 30) if in_metro else country_point(rng)
+        else:
+            in_metro = n < FIXED_METRO
+            lat, lng = metro_point(rng, 30) if in_metro else far_from_metro(rng)
         radius = rng.uniform(2, 15) if in_metro else rng.uniform(5, 40)
         profile = ProviderProfile(
             id=ObjectId(),
@@ -72,12 +95,7 @@ async def seed(size: int) -> None:
             updated_at=NOW,
         )
         profiles.append(profile)
-        rows += [
-            ProviderCoverage(
-                cell=c, provider_id=str(profile.id), owner_id=profile.owner_id, area_version=0
-            ).model_dump(by_alias=True, exclude={"id", "revision_id"})
-            for c in cover(lat, lng, radius)
-        ]
+        rows += [r.model_dump(by_alias=True, exclude={"id", "revision_id"}) for r in coverage_rows(profile)]
     docs = [p.model_dump(by_alias=True, exclude={"revision_id"}) for p in profiles]
     for i in range(0, len(docs), BATCH):
         await ProviderProfile.get_pymongo_collection().insert_many(docs[i : i + BATCH], ordered=False)
@@ -93,12 +111,13 @@ async def seed(size: int) -> None:
     print(f"  seeded {size:,} providers, {len(rows):,} coverage rows ({len(rows) / size:.1f} per provider)")
 
 
-async def measure(size: int, queries: int) -> list[float]:
+async def measure(size: int, spread: str, queries: int) -> list[float]:
     rng = random.Random(7)  # the same queries for every size
     categories = list(ServiceCategory)
     plan = []
     for _ in range(queries):
-        lat, lng = metro_point(rng, 20) if rng.random() < 0.7 else country_point(rng)
+        in_metro = spread == "fixed-local" or rng.random() < 0.7
+        lat, lng = metro_point(rng, 15) if in_metro else country_point(rng)
         category = rng.choice(categories) if rng.random() < 0.5 else None
         plan.append(SearchQuery(lat=lat, lng=lng, category=category))
     for query in plan[:20]:  # warm-up: caches, connection pool
@@ -109,7 +128,7 @@ async def measure(size: int, queries: int) -> list[float]:
         page = await search_service.search(query, None, 20, "", NOW)
         timings.append((time.perf_counter() - started) * 1000)
         matches.append(page.total)
-    print(f"  {size:,}: mean matches per query {statistics.mean(matches):.0f} (max {max(matches)})")
+    print(f"  {spread} {size:,}: mean matches per query {statistics.mean(matches):.0f} (max {max(matches)})")
     return timings
 
 
@@ -124,25 +143,28 @@ async def main(sizes: list[int], queries: int) -> None:
     port = free_port()
     engine = stack.engine(port, tmp / "mongo", tmp).start()
     client = connect(stack.mongodb_uri(port), 10_000)
-    results: dict[int, list[float]] = {}
+    results: dict[tuple[str, int], list[float]] = {}
     try:
-        for size in sizes:
-            await init_models(client, f"search_{size}")
-            started = time.perf_counter()
-            await seed(size)
-            print(f"  seed time {time.perf_counter() - started:.0f} s")
-            results[size] = await measure(size, queries)
+        for spread in ("proportional", "fixed-local"):
+            for size in sizes:
+                await init_models(client, f"search_{spread.replace('-', '_')}_{size}")
+                started = time.perf_counter()
+                await seed(size, spread)
+                print(f"  seed time {time.perf_counter() - started:.0f} s")
+                results[spread, size] = await measure(size, spread, queries)
     finally:
         await client.close()
         engine.stop()
     print(f"\nsearch latency, {queries} typical queries per size (first page of 20):")
-    print(f"{'providers':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
-    for size, timings in results.items():
-        print(f"{size:>10,} {pct(timings, 0.5):>8.1f} {pct(timings, 0.95):>8.1f} {pct(timings, 0.99):>8.1f}")
-    if len(results) >= 2:
-        small, large = min(results), max(results)
-        ratio = pct(results[large], 0.95) / pct(results[small], 0.95)
-        print(f"p95 ratio {large:,} / {small:,}: {ratio:.2f} (goal ≤ 1.5)")
+    print(f"{'spread':>13} {'providers':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    for (spread, size), timings in results.items():
+        p50, p95, p99 = pct(timings, 0.5), pct(timings, 0.95), pct(timings, 0.99)
+        print(f"{spread:>13} {size:>10,} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f}")
+    if len(sizes) >= 2:
+        small, large = min(sizes), max(sizes)
+        for spread in ("proportional", "fixed-local"):
+            ratio = pct(results[spread, large], 0.95) / pct(results[spread, small], 0.95)
+            print(f"p95 ratio {large:,} / {small:,} ({spread}): {ratio:.2f} (goal ≤ 1.5)")
 
 
 if __name__ == "__main__":

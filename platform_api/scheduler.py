@@ -17,6 +17,7 @@ from platform_api.billing.webhook import StripeWebhook
 from platform_api.bookings.service import SweepResult, booking_service
 from platform_api.config import Settings
 from platform_api.outbox.service import outbox_service
+from platform_api.providers.service import provider_service
 from shared_models.clock import Clock
 from shared_models.documents import JobLease
 
@@ -56,6 +57,7 @@ class JobRunner:
         result = await booking_service.sweep_due(now, self.settings.sweep_batch_size)
         await outbox_service.publish_stale(now)
         await self.stripe_webhook.publish_stale(now)
+        await provider_service.reindex_stale(now)
         return result
 
     async def check_billing_drift(self) -> int | None:

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared_models.documents import ProviderSubscription
+from shared_models.documents.billing import ENTITLED_STATUSES
 from shared_models.enums import SubscriptionStatus, SubscriptionTier
 
 
@@ -45,9 +46,12 @@ def lookup_stage(local_field: str, as_field: str) -> dict[str, Any]:
     }
 
 
-def view_of_joined(rows: list[dict[str, Any]]) -> SubscriptionView | None:
-    """The view of what `lookup_stage` joined (none, or the one document)."""
-    return _view(ProviderSubscription.model_validate(rows[0])) if rows else None
+def standing_of_joined(rows: list[dict[str, Any]]) -> SubscriptionTier | None:
+    """From what `lookup_stage` joined: the tier if the subscription is in good standing, else None.
+    (Reads two fields of the raw row: search calls it for every candidate.)"""
+    if not rows or SubscriptionStatus(rows[0]["status"]) not in ENTITLED_STATUSES:
+        return None
+    return SubscriptionTier(rows[0]["tier"])
 
 
 def _view(doc: ProviderSubscription) -> SubscriptionView:

@@ -3,6 +3,7 @@
 import re
 import secrets
 import unicodedata
+from datetime import datetime, timedelta
 
 import structlog
 from pymongo import ReturnDocument
@@ -19,6 +20,35 @@ from shared_models.ids import parse_object_id
 
 log = structlog.get_logger(__name__)
 _EDIT_ATTEMPTS = 5
+# What search shows of a profile: a change to any of these rebuilds its coverage rows.
+LISTED_FIELDS = ("service_area", "categories", "business_name", "price_from", "rating_count", "rating_sum")
+STALE_INDEX = timedelta(seconds=30)
+
+
+def coverage_rows(profile: ProviderProfile) -> list[ProviderCoverage]:
+    """The profile's search rows: one per H3 cell of its area, each carrying what search shows."""
+    area = profile.service_area
+    if area is None:
+        return []
+    return [
+        ProviderCoverage(
+            cell=cell,
+            provider_id=str(profile.id),
+            owner_id=profile.owner_id,
+            area_version=profile.area_version,
+            lat=area.lat,
+            lng=area.lng,
+            radius_km=area.radius_km,
+            categories=profile.categories,
+            business_name=profile.business_name,
+            slug=profile.slug,
+            price_from=profile.price_from,
+            rating_count=profile.rating_count,
+            rating_sum=profile.rating_sum,
+        )
+        for cell in cover(area.lat, area.lng, area.radius_km)
+    ]
+
 
 _SLUG_ATTEMPTS = 6
 
@@ -46,6 +76,7 @@ class ProviderService:
                 description=signup.description,
                 service_area=signup.service_area,
                 price_from=signup.price_from,
+                index_pending_since=now,
                 created_at=now,
                 updated_at=now,
             )
@@ -55,7 +86,7 @@ class ProviderService:
                 if await self.get_by_owner(str(owner.id)) is not None:
                     raise Conflict("This provider already has a profile.", code="profile_exists") from None
                 continue
-            await self.index_area(profile)
+            await self.index_listing(profile)
             return profile
         raise Conflict("Could not allocate a unique profile address; retry.", code="slug_unavailable")
 
@@ -70,8 +101,9 @@ class ProviderService:
             edited: ProviderProfile = profile.model_copy(update={k: getattr(changes, k) for k in updates})
             edited.version = profile.version + 1
             edited.updated_at = clock.now()
-            if "service_area" in updates and changes.service_area != profile.service_area:
+            if any(getattr(edited, f) != getattr(profile, f) for f in LISTED_FIELDS):
                 edited.area_version = profile.area_version + 1
+                edited.index_pending_since = edited.updated_at
             replaced = await ProviderProfile.get_pymongo_collection().find_one_and_replace(
                 {"_id": profile.id, "version": profile.version},
                 edited.model_dump(by_alias=True, exclude={"id", "revision_id"}),
@@ -80,7 +112,7 @@ class ProviderService:
             if replaced is None:
                 continue  # a concurrent edit won: apply ours to the newer profile
             if edited.area_version != profile.area_version:
-                await self.index_area(edited)
+                await self.index_listing(edited)
             log.info("provider.updated", provider_id=str(profile.id), fields=sorted(updates))
             return edited
         raise Conflict("The profile is being edited elsewhere; retry.", code="concurrent_update")
@@ -105,23 +137,35 @@ class ProviderService:
                 field="service_area.radius_km",
             )
 
-    async def index_area(self, profile: ProviderProfile) -> int:
-        """(Re-)index the area as coverage rows: add the new version's rows, then drop older versions'.
-        In between, search sees both and keeps only rows of the profile's current version."""
-        pid = str(profile.id)
-        area = profile.service_area
-        if area is not None:
-            rows = [
-                ProviderCoverage(
-                    cell=cell, provider_id=pid, owner_id=profile.owner_id, area_version=profile.area_version
-                )
-                for cell in cover(area.lat, area.lng, area.radius_km)
-            ]
+    async def index_listing(self, profile: ProviderProfile) -> int:
+        """Rebuild the provider's coverage rows for `profile.area_version`; returns how many it wrote.
+
+        Drops every other version's rows, writes this version's, then checks the profile has not moved on
+        meanwhile (if it has, a newer rebuild owns the rows: ours go). Either order of two concurrent
+        rebuilds ends with only the newest version's rows. While it runs the provider is briefly missing
+        from search, never shown for an area it no longer covers."""
+        pid, version = str(profile.id), profile.area_version
+        stale = ProviderCoverage.find
+        await stale({"provider_id": pid, "area_version": {"$lt": version}}).delete()
+        await stale({"provider_id": pid, "area_version": {"$gt": version}}).delete()
+        rows = coverage_rows(profile)
+        if rows:
             await ProviderCoverage.insert_many(rows)
-        await ProviderCoverage.find(
-            {"provider_id": pid, "area_version": {"$lt": profile.area_version}}
-        ).delete()
-        return 0 if area is None else len(rows)
+        current = await ProviderProfile.get(profile.id)
+        if current is None or current.area_version != version:
+            await stale({"provider_id": pid, "area_version": version}).delete()
+            return 0
+        await ProviderProfile.get_pymongo_collection().update_one(
+            {"_id": profile.id, "area_version": version}, {"$set": {"index_pending_since": None}}
+        )
+        return len(rows)
+
+    async def reindex_stale(self, now: datetime) -> int:
+        """The sweeper: finish every rebuild a crash interrupted. Safe to run any number of times."""
+        stuck = await ProviderProfile.find({"index_pending_since": {"$lte": now - STALE_INDEX}}).to_list()
+        for profile in stuck:
+            await self.index_listing(profile)
+        return len(stuck)
 
     async def get(self, provider_id: str) -> ProviderProfile | None:
         oid = parse_object_id(provider_id)

@@ -57,21 +57,26 @@ async def search_providers(
     query = SearchQuery(lat, lng, category, min_rating, max_price, currency, max_distance_km)
     salt = settings.search_ranking_salt.get_secret_value()
     result = await search_service.search(query, cursor, limit, salt, clock.now())
-    items = [
-        ProviderHit(
-            position=result.offset + i + 1,
-            provider_id=m.candidate.provider_id,
-            slug=m.profile.slug,
-            business_name=m.profile.business_name,
-            categories=m.profile.categories,
-            distance_km=round(m.candidate.distance_km, 3),
-            tier=m.subscription.tier,
-            badge=ENTITLEMENTS[m.subscription.tier].badge,
-            rating=RatingOut(count=m.profile.rating_count, mean=m.profile.rating_mean),
-            price_from=m.profile.price_from,
+    items = []
+    for i, match in enumerate(result.matches):
+        listing, tier = match.listing(), match.candidate.tier
+        items.append(
+            ProviderHit(
+                position=result.offset + i + 1,
+                provider_id=listing.provider_id,
+                slug=listing.slug,
+                business_name=listing.business_name,
+                categories=listing.categories,
+                distance_km=round(match.candidate.distance_km, 3),
+                tier=tier,
+                badge=ENTITLEMENTS[tier].badge,
+                rating=RatingOut(
+                    count=listing.rating_count,
+                    mean=listing.rating_sum / listing.rating_count if listing.rating_count else None,
+                ),
+                price_from=listing.price_from,
+            )
         )
-        for i, m in enumerate(result.matches)
-    ]
     return SearchPage(
         location=LocationOut(lat=lat, lng=lng, label=label),
         items=items,

@@ -1,9 +1,9 @@
 """Provider search: candidates by H3 cell, the exact distance check, filters, fair ranking, impressions.
 
-One search costs six index-served lookups (the point's cell at each resolution band), run concurrently,
-each joined in the same aggregation to the provider's profile and subscription (`$lookup` on unique
-indexes); then everything else happens in memory on the matches. Only providers whose subscription is in
-good standing (read from the subscription document itself) ever appear.
+One search costs seven index-served lookups (the point's cell at each resolution band), run concurrently,
+each joined in the same aggregation to the provider's subscription (`$lookup` on its unique index); the
+coverage rows carry everything else search needs, so the rest happens in memory. Only providers whose
+subscription is in good standing (read from the subscription document itself) ever appear.
 """
 
 import asyncio
@@ -19,12 +19,11 @@ from typing import Any
 import structlog
 
 from platform_api.billing import subscriptions
-from platform_api.billing.subscriptions import SubscriptionView
 from platform_api.billing.tiers import ENTITLEMENTS
 from platform_api.errors import Unprocessable
 from platform_api.search.coverage import cells_of, haversine_km
 from platform_api.search.ranking import STRATA, Candidate, rank
-from shared_models.documents import Money, ProviderCoverage, ProviderProfile, SearchEvent, SearchImpression
+from shared_models.documents import ProviderCoverage, SearchEvent, SearchImpression
 from shared_models.enums import ServiceCategory, SubscriptionTier
 from shared_models.ids import time_key
 
@@ -52,8 +51,11 @@ class SearchQuery:
 @dataclass(frozen=True)
 class Match:
     candidate: Candidate
-    profile: ProviderProfile
-    subscription: SubscriptionView
+    row: dict[str, Any]  # the provider's coverage row, raw (validated only for the page shown)
+
+    def listing(self) -> ProviderCoverage:
+        listing: ProviderCoverage = ProviderCoverage.model_validate(self.row)
+        return listing
 
 
 @dataclass(frozen=True)
@@ -86,33 +88,27 @@ def decode_cursor(cursor: str, fingerprint: str) -> tuple[int, str]:
     return offset, day
 
 
-def _price_ok(price: Money | None, query: SearchQuery) -> bool:
+def _price_ok(price: dict[str, Any] | None, query: SearchQuery) -> bool:
     if query.max_price is None:
         return True
-    return price is not None and price.currency == query.currency and price.amount_minor <= query.max_price
+    return (
+        price is not None and price["currency"] == query.currency and price["amount_minor"] <= query.max_price
+    )
 
 
 class SearchService:
     async def matches(self, query: SearchQuery) -> list[Match]:
-        rows = await asyncio.gather(*(self._rows(cell) for cell in cells_of(query.lat, query.lng)))
-        found: dict[str, Match] = {}
-        for row in (r for batch in rows for r in batch):
-            match = self._match(row, query)
-            if match is not None:
-                found[match.candidate.provider_id] = match
-        return list(found.values())
+        batches = await asyncio.gather(*(self._rows(cell) for cell in cells_of(query.lat, query.lng)))
+        newest: dict[str, dict[str, Any]] = {}
+        for row in (r for batch in batches for r in batch):
+            seen = newest.get(row["provider_id"])
+            if seen is None or row["area_version"] > seen["area_version"]:
+                newest[row["provider_id"]] = row  # a rebuild in flight: the newer version speaks
+        return [m for m in (self._match(row, query) for row in newest.values()) if m is not None]
 
     async def _rows(self, cell: str) -> list[dict[str, Any]]:
         pipeline = [
             {"$match": {"cell": cell}},
-            {
-                "$lookup": {
-                    "from": ProviderProfile.get_collection_name(),
-                    "localField": "owner_id",
-                    "foreignField": "owner_id",
-                    "as": "profile",
-                }
-            },
             subscriptions.lookup_stage("provider_id", "subscription"),
         ]
         cursor = await ProviderCoverage.get_pymongo_collection().aggregate(pipeline)
@@ -120,32 +116,28 @@ class SearchService:
         return rows
 
     def _match(self, row: dict[str, Any], query: SearchQuery) -> Match | None:
-        subscription = subscriptions.view_of_joined(row["subscription"])
-        if subscription is None or not subscription.entitled or not row["profile"]:
+        """Cheap checks on the raw row first: most candidates of a cell are dropped here."""
+        distance = haversine_km(query.lat, query.lng, row["lat"], row["lng"])
+        if distance > row["radius_km"] or (
+            query.max_distance_km is not None and distance > query.max_distance_km
+        ):
             return None
-        profile = ProviderProfile.model_validate(row["profile"][0])
-        area = profile.service_area
-        if area is None or profile.area_version != row["area_version"]:
-            return None  # a row of an older area, not yet removed by its re-index
-        if query.category is not None and query.category not in profile.categories:
+        tier = subscriptions.standing_of_joined(row["subscription"])
+        if tier is None:
             return None
-        if query.min_rating is not None and (profile.rating_mean or 0) < query.min_rating:
-            return None
-        if not _price_ok(profile.price_from, query):
-            return None
-        distance = haversine_km(query.lat, query.lng, area.lat, area.lng)
         # The tier's maximum bounds the area even if the tier went down after the area was set.
-        reach = min(area.radius_km, ENTITLEMENTS[subscription.tier].max_service_radius_km)
-        if distance > reach or (query.max_distance_km is not None and distance > query.max_distance_km):
+        if distance > ENTITLEMENTS[tier].max_service_radius_km:
             return None
-        candidate = Candidate(
-            provider_id=str(profile.id),
-            tier=subscription.tier,
-            distance_km=distance,
-            rating_count=profile.rating_count,
-            rating_sum=profile.rating_sum,
-        )
-        return Match(candidate, profile, subscription)
+        if query.category is not None and query.category.value not in row["categories"]:
+            return None
+        if query.min_rating is not None and row["rating_sum"] < query.min_rating * max(
+            row["rating_count"], 1
+        ):
+            return None
+        if not _price_ok(row.get("price_from"), query):
+            return None
+        candidate = Candidate(row["provider_id"], tier, distance, row["rating_count"], row["rating_sum"])
+        return Match(candidate, row)
 
     async def search(
         self, query: SearchQuery, cursor: str | None, limit: int, salt_secret: str, now: datetime

@@ -26,8 +26,11 @@ class ProviderProfile(Document):
     description: str = Field(default="", max_length=4000)
     service_area: ServiceArea | None = None
     version: int = 0  # compare-and-set of profile edits
-    # Bumped by every change of the area; coverage rows of an older version are stale and ignored.
+    # Bumped by every change to what search shows (area, categories, name, price, rating): the coverage
+    # rows are rebuilt for the new version. Set with it, `index_pending_since` is cleared once they are, so
+    # a sweeper finishes any rebuild a crash interrupted.
     area_version: int = 0
+    index_pending_since: datetime | None = None
     price_from: Money | None = None  # "from £X": what search's max-price filter compares
     # The published-review aggregate (count and sum of stars), updated atomically by the reviews domain.
     rating_count: int = 0
@@ -41,19 +44,31 @@ class ProviderProfile(Document):
 
     class Settings:
         name = "provider_profiles"
+        indexes = [IndexModel([("index_pending_since", ASCENDING)])]
 
 
 class ProviderCoverage(Document):
     """One H3 cell of a provider's service area: search finds providers by one equality on `cell`.
 
     A row per cell rather than a list field on the profile: the embedded engine cannot serve (and, with an
-    index on the field, does not even answer) array-membership equality.
+    index on the field, does not even answer) array-membership equality. Each row carries what search
+    filters, ranks and shows (written only by the providers service, rebuilt on every change), so a search
+    joins nothing but the subscription state.
     """
 
     cell: str
     provider_id: Ref
     owner_id: Ref
     area_version: int
+    lat: float
+    lng: float
+    radius_km: float
+    categories: list[ServiceCategory]
+    business_name: str
+    slug: str
+    price_from: Money | None = None
+    rating_count: int = 0
+    rating_sum: int = 0
 
     class Settings:
         name = "provider_coverage"
