@@ -128,6 +128,14 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
         assert "marketplace-media" in json.dumps(buckets)
         assert demo_request_states(base) == ["completed", "accepted", "requested"]
         assert subscribe_as_the_readme_says(launcher, base) == "pro"
+        near_demo = httpx.get(
+            f"{base}/api/v1/search/providers", params={"q": "London, GB"}, timeout=10
+        ).json()
+        assert {hit["tier"] for hit in near_demo["items"]} == {
+            "premium",
+            "pro",
+            "basic",
+        }  # the demo providers
     finally:
         code = launcher.stop(proc)
     assert code == 0, launcher.text()

@@ -32,13 +32,14 @@ import stripe
 import structlog
 from bson import ObjectId
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from platform_api.billing.stripe_api import StripeUnavailable, stripe_errors
 from platform_api.billing.tiers import tier_for_price
 from platform_api.config import Settings
 from platform_api.errors import AppError, BadRequest, Conflict
-from platform_api.outbox.service import DUPLICATE_KEY, STALE_AFTER, outbox_service
+from platform_api.outbox.service import STALE_AFTER, outbox_service
+from shared_models.bulk import insert_new
 from shared_models.clock import Clock
 from shared_models.documents import (
     BillingCustomer,
@@ -124,6 +125,20 @@ class StripeState:
             created=int(sub.get("created") or 0),
         )
 
+    def fields(self, now: datetime) -> dict[str, Any]:
+        """The document's fields for this state."""
+        return {
+            "stripe_customer_id": self.customer_id,
+            "stripe_subscription_id": self.subscription_id,
+            "status": self.status,
+            "tier": self.tier,
+            "price_id": self.price_id,
+            "current_period_end": self.current_period_end,
+            "cancel_at_period_end": self.cancel_at_period_end,
+            "subscription_created": self.created,
+            "updated_at": now,
+        }
+
     def rank(self) -> tuple[bool, int]:
         return self.status not in ENDED_STATUSES, self.created
 
@@ -134,23 +149,10 @@ class StripeState:
         return self.rank() > (current.status not in ENDED_STATUSES, current.subscription_created)
 
     def differences(self, doc: ProviderSubscription) -> dict[str, tuple[Any, Any]]:
-        stored = {
-            "stripe_subscription_id": doc.stripe_subscription_id,
-            "status": doc.status,
-            "price_id": doc.price_id,
-            "tier": doc.tier,
-            "current_period_end": doc.current_period_end,
-            "cancel_at_period_end": doc.cancel_at_period_end,
-        }
-        fresh = {
-            "stripe_subscription_id": self.subscription_id,
-            "status": self.status,
-            "price_id": self.price_id,
-            "tier": self.tier,
-            "current_period_end": self.current_period_end,
-            "cancel_at_period_end": self.cancel_at_period_end,
-        }
-        return {k: (stored[k], fresh[k]) for k in stored if stored[k] != fresh[k]}
+        """Stored against fresh, field by field, for what the product reads (not bookkeeping)."""
+        fresh = self.fields(doc.updated_at)
+        compared = [k for k in fresh if k not in ("updated_at", "subscription_created", "stripe_customer_id")]
+        return {k: (getattr(doc, k), fresh[k]) for k in compared if getattr(doc, k) != fresh[k]}
 
 
 def _id_of(value: Any) -> str | None:
@@ -343,17 +345,7 @@ class StripeWebhook:
             if current is not None and not state.supersedes(current):
                 return Outcome("ignored", f"{sub_id} is superseded by {current.stripe_subscription_id}")
             derived = derive_events(current, state, provider, event_id, event_type, now)
-            fields = {
-                "stripe_customer_id": state.customer_id,
-                "stripe_subscription_id": state.subscription_id,
-                "status": state.status,
-                "tier": state.tier,
-                "price_id": state.price_id,
-                "current_period_end": state.current_period_end,
-                "cancel_at_period_end": state.cancel_at_period_end,
-                "subscription_created": state.created,
-                "updated_at": now,
-            }
+            fields = state.fields(now)
             if current is None:
                 doc = ProviderSubscription(
                     provider_id=str(provider.id),
@@ -402,35 +394,16 @@ class StripeWebhook:
         existing customers; the search benchmark's seed). Parsed exactly as events are; insert only, so it
         never overwrites state the webhook wrote. Returns how many were recorded."""
         now = self.clock.now()
-        docs = []
-        for provider, sub in items:
-            state = StripeState.of(sub, self.settings)
-            docs.append(
-                ProviderSubscription(
-                    provider_id=str(provider.id),
-                    provider_user_id=provider.owner_id,
-                    stripe_customer_id=state.customer_id,
-                    stripe_subscription_id=state.subscription_id,
-                    status=state.status,
-                    tier=state.tier,
-                    price_id=state.price_id,
-                    current_period_end=state.current_period_end,
-                    cancel_at_period_end=state.cancel_at_period_end,
-                    subscription_created=state.created,
-                    version=1,
-                    updated_at=now,
-                ).model_dump(by_alias=True, exclude={"id", "revision_id"})
-            )
-        if not docs:
-            return 0
-        try:
-            await ProviderSubscription.get_pymongo_collection().insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            return len(docs) - len(errors)
-        return len(docs)
+        docs = [
+            ProviderSubscription(
+                provider_id=str(provider.id),
+                provider_user_id=provider.owner_id,
+                version=1,
+                **StripeState.of(sub, self.settings).fields(now),
+            ).model_dump(by_alias=True, exclude={"id", "revision_id"})
+            for provider, sub in items
+        ]
+        return await insert_new(ProviderSubscription.get_pymongo_collection(), docs)
 
     # --- outbox: the domain events ride in the document, then move to the outbox -------------------
 

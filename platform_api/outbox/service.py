@@ -10,15 +10,14 @@ import asyncio
 from datetime import datetime, timedelta
 
 import structlog
-from pymongo.errors import BulkWriteError
 
+from shared_models.bulk import insert_new
 from shared_models.documents import DomainEvent, OutboxEvent, ServiceRequest
 
 log = structlog.get_logger(__name__)
 
 # The normal path publishes within milliseconds; the sweeper only takes what has waited longer than this.
 STALE_AFTER = timedelta(seconds=30)
-DUPLICATE_KEY = 11000
 
 
 class OutboxService:
@@ -54,16 +53,8 @@ class OutboxService:
             ).model_dump(by_alias=True, exclude={"id", "revision_id"})
             for aggregate_type, aggregate_id, event in events
         ]
-        if not records:
-            return 0
-        try:
-            await OutboxEvent.get_pymongo_collection().insert_many(records, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            return len(records) - len(errors)  # already there: a retry, or a sweeper finishing a crash's work
-        return len(records)
+        # Already there: a retry, or a sweeper finishing a crash's work.
+        return await insert_new(OutboxEvent.get_pymongo_collection(), records)
 
     async def _clear(self, request: ServiceRequest) -> None:
         # Only clear what we published: if a newer transition landed meanwhile (version moved), its events

@@ -1,10 +1,14 @@
 """Billing test helpers: a provider mid-checkout, reading Stripe's (the stand-in's) own view."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from platform_api.billing import subscriptions
+from platform_api.billing.stripe_api import stripe_client
 from platform_api.billing.subscriptions import SubscriptionView
 from scripts.stripe_fake.control import complete_checkout
 from tests.factories import Account, checkout
@@ -48,3 +52,16 @@ def matches_stripe(view: SubscriptionView | None, sub: dict[str, Any]) -> bool:
         and view.current_period_end is not None
         and int(view.current_period_end.timestamp()) == item["current_period_end"]
     )
+
+
+@contextmanager
+def stripe_unreachable(app: FastAPI) -> Iterator[None]:
+    """While inside, the app's webhook handler talks to a Stripe that does not answer."""
+    webhook = app.state.stripe_webhook
+    reachable = webhook.client
+    dead = app.state.settings.model_copy(update={"stripe_api_base": "http://127.0.0.1:9"})
+    webhook.client = stripe_client(dead)
+    try:
+        yield
+    finally:
+        webhook.client = reachable

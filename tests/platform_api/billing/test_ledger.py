@@ -5,12 +5,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from platform_api.billing.stripe_api import stripe_client
 from shared_models.clock import ManualClock
 from shared_models.documents import OutboxEvent, WebhookDelivery
 from shared_models.enums import Role
 from tests.factories import API, Account, deliver, make_admin, register, signed
-from tests.platform_api.billing.helpers import paid_checkout, stored
+from tests.platform_api.billing.helpers import paid_checkout, stored, stripe_unreachable
 
 
 @pytest.fixture
@@ -52,15 +51,8 @@ async def test_a_failed_delivery_is_reprocessed_through_the_same_handler(
 ) -> None:
     provider = await register(api, Role.provider)
     events = await paid_checkout(api, provider)
-    webhook = platform_app.state.stripe_webhook
-    reachable = webhook.client
-    webhook.client = stripe_client(
-        platform_app.state.settings.model_copy(update={"stripe_api_base": "http://127.0.0.1:9"})
-    )
-    try:
+    with stripe_unreachable(platform_app):
         assert (await deliver(api, events[0])).status_code == 503
-    finally:
-        webhook.client = reachable
     failed = await WebhookDelivery.find_one(WebhookDelivery.outcome == "failed")
     assert failed is not None and failed.traceback and await stored(provider) is None
 

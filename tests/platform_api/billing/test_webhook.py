@@ -19,6 +19,7 @@ from tests.platform_api.billing.helpers import (
     paid_checkout,
     stored,
     stripe_get,
+    stripe_unreachable,
     subscription_id,
 )
 
@@ -232,17 +233,8 @@ async def test_stripe_unreachable_answers_503_and_a_redelivery_succeeds(
     api: httpx.AsyncClient, platform_app: Any, provider: Account, stripe_api: str
 ) -> None:
     events = await paid_checkout(api, provider)
-    webhook = platform_app.state.stripe_webhook
-    reachable = webhook.client
-    from platform_api.billing.stripe_api import stripe_client
-
-    webhook.client = stripe_client(
-        platform_app.state.settings.model_copy(update={"stripe_api_base": "http://127.0.0.1:9"})
-    )
-    try:
+    with stripe_unreachable(platform_app):
         failed = await deliver(api, events[0])
-    finally:
-        webhook.client = reachable
     assert failed.status_code == 503 and failed.json()["error"]["code"] == "stripe_unavailable"
     assert await stored(provider) is None
     record = await WebhookDelivery.find_one(WebhookDelivery.event_id == events[0]["id"])
