@@ -1,6 +1,7 @@
 """The chat server's internal HTTP API, called by the platform only (shared-token auth, never public).
 
-It lets the platform act on live sockets: end a logged-out session's sockets, or all of a user's.
+It lets the platform act on live sockets: end a logged-out session's sockets, or all of a user's; ask who
+is online or looking at a conversation; and push notifications, each delivery once.
 """
 
 import hmac
@@ -8,17 +9,36 @@ from collections.abc import Awaitable, Callable
 
 import socketio
 import structlog
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from chat_server.config import ChatSettings
 from chat_server.events.base import user_room
-from chat_server.protocol import SERVER_EVENTS
+from chat_server.protocol import SERVER_EVENTS, NotificationNew
 from chat_server.state import StateStore
 
 log = structlog.get_logger(__name__)
+
+
+class PresenceQuery(BaseModel):
+    userId: str = Field(pattern=r"^[0-9a-f]{24}$")
+    conversationId: str | None = None
+
+
+class PresenceQueries(BaseModel):
+    queries: list[PresenceQuery] = Field(max_length=500)
+
+
+class NotificationDelivery(BaseModel):
+    deliveryId: str = Field(min_length=1, max_length=100)
+    userId: str = Field(pattern=r"^[0-9a-f]{24}$")
+    notification: NotificationNew
+
+
+class NotificationDeliveries(BaseModel):
+    deliveries: list[NotificationDelivery] = Field(max_length=500)
 
 
 async def disconnect_all(sio: socketio.AsyncServer, sids: list[str]) -> int:
@@ -69,7 +89,47 @@ def routes(sio: socketio.AsyncServer, settings: ChatSettings, state: StateStore)
         await sio.emit(event, data, to=user_room(request.path_params["user_id"]))
         return JSONResponse({"delivered": True})
 
+    async def presence(request: Request) -> JSONResponse:
+        """POST {queries: [{userId, conversationId?}]}: online (any socket) and engaged (in that conversation)."""
+        if not authorized(request):
+            return refuse()
+        try:
+            queries = PresenceQueries.model_validate(await request.json()).queries
+        except (ValueError, ValidationError) as exc:
+            return JSONResponse(
+                {"error": {"code": "invalid_payload", "message": str(exc)[:300]}}, status_code=422
+            )
+        results = [
+            {
+                "online": await state.is_online(q.userId),
+                "engaged": bool(q.conversationId) and await state.is_engaged(str(q.conversationId), q.userId),
+            }
+            for q in queries
+        ]
+        return JSONResponse({"results": results})
+
+    async def notifications(request: Request) -> JSONResponse:
+        """POST {deliveries: [{deliveryId, userId, notification}]}: push each `notification:new` once."""
+        if not authorized(request):
+            return refuse()
+        try:
+            deliveries = NotificationDeliveries.model_validate(await request.json()).deliveries
+        except (ValueError, ValidationError) as exc:
+            return JSONResponse(
+                {"error": {"code": "invalid_payload", "message": str(exc)[:300]}}, status_code=422
+            )
+        sent = 0
+        for d in deliveries:
+            if await state.first_delivery(d.deliveryId):  # a retried post pushes nothing twice
+                await sio.emit(
+                    "notification:new", d.notification.model_dump(mode="json"), to=user_room(d.userId)
+                )
+                sent += 1
+        return JSONResponse({"delivered": sent, "duplicates": len(deliveries) - sent})
+
     return [
+        Route("/internal/presence", presence, methods=["POST"]),
+        Route("/internal/notifications", notifications, methods=["POST"]),
         Route("/internal/users/{user_id}/events", deliver, methods=["POST"]),
         Route(
             "/internal/sessions/{jti}/disconnect",

@@ -76,8 +76,12 @@ class PresenceUpdate(Payload):
 class NotificationNew(Payload):
     id: str
     type: str
+    title: str
+    body: str
+    count: int = Field(ge=1)
     payload: dict[str, Any] = Field(default_factory=dict)
     createdAt: datetime
+    updatedAt: datetime
 
 
 CLIENT_EVENTS: dict[str, type[Payload]] = {

@@ -10,6 +10,8 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+DELIVERY_MEMORY_SECONDS = 24 * 3600
+
 
 class StateStore(Protocol):
     async def add_socket(self, user_id: str, sid: str, jti: str) -> bool:
@@ -33,6 +35,10 @@ class StateStore(Protocol):
 
     async def is_engaged(self, conversation_id: str, user_id: str) -> bool: ...
 
+    async def first_delivery(self, delivery_id: str) -> bool:
+        """True once per id (for a day): a notification pushed twice by a retrying relay shows once."""
+        ...
+
     async def heartbeat(self) -> None:
         """Keep this instance's sockets alive in the shared state (a dead instance's expire)."""
 
@@ -45,6 +51,7 @@ class MemoryState:
         self.engaged: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.by_socket: dict[str, set[str]] = defaultdict(set)
         self.by_session: dict[str, set[str]] = defaultdict(set)
+        self.delivered: dict[str, float] = {}
 
     async def add_socket(self, user_id: str, sid: str, jti: str) -> bool:
         first = not self.sockets[user_id]
@@ -85,6 +92,15 @@ class MemoryState:
 
     async def is_engaged(self, conversation_id: str, user_id: str) -> bool:
         return bool(self.engaged.get((conversation_id, user_id)))
+
+    async def first_delivery(self, delivery_id: str) -> bool:
+        now = time.monotonic()
+        if len(self.delivered) > 100_000:  # forget what is older than a day
+            self.delivered = {k: t for k, t in self.delivered.items() if now - t < DELIVERY_MEMORY_SECONDS}
+        if delivery_id in self.delivered:
+            return False
+        self.delivered[delivery_id] = now
+        return True
 
     async def heartbeat(self) -> None:
         return None  # one process: its state dies with it
@@ -188,6 +204,10 @@ class RedisState:
 
     async def is_engaged(self, conversation_id: str, user_id: str) -> bool:
         return bool(await self._live(self._engaged(conversation_id, user_id)))
+
+    async def first_delivery(self, delivery_id: str) -> bool:
+        key = f"{self.prefix}:delivered:{delivery_id}"
+        return bool(await self.redis.set(key, "1", nx=True, ex=DELIVERY_MEMORY_SECONDS))
 
     async def heartbeat(self) -> None:
         now = time.time()

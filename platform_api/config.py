@@ -53,6 +53,9 @@ class Settings(CommonSettings):
     # How often stored subscription state is compared with Stripe's (drift check); 0 turns it off.
     billing_drift_check_hours: float = Field(default=24.0, ge=0)
 
+    # Notifications: how often the outbox relay and the mail job run (seconds).
+    notify_relay_interval_seconds: float = Field(default=1.0, gt=0)
+    mail_interval_seconds: float = Field(default=5.0, gt=0)
     # Geocoding: the offline gazetteer unless MAPBOX_TOKEN is set.
     mapbox_token: SecretStr | None = None
     mapbox_api_url: str = "https://api.mapbox.com"

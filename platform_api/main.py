@@ -17,6 +17,7 @@ from platform_api.bookings.router import router as bookings_router
 from platform_api.config import Settings
 from platform_api.conversations.router import router as conversations_router
 from platform_api.errors import install_error_handlers
+from platform_api.notifications.router import router as notifications_router
 from platform_api.providers.router import router as providers_router
 from platform_api.realtime import RealtimeClient
 from platform_api.scheduler import JobRunner
@@ -43,6 +44,7 @@ OPENAPI_TAGS = [
         "description": "Provider subscriptions on Stripe: checkout, portal, the stored state, Stripe's webhook.",
     },
     {"name": "search", "description": "Find providers who serve a location, fairly ranked."},
+    {"name": "notifications", "description": "In-app notifications, unread counts and preferences."},
     {"name": "admin", "description": "The admin console. Every route needs the admin role."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -75,7 +77,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.geocoder = CachedGeocoder(
             geocoder, timedelta(seconds=settings.geocode_cache_seconds), app.state.clock
         )
-        scheduler = JobRunner(settings, app.state.clock).build() if settings.scheduler_enabled else None
+        scheduler = (
+            JobRunner(settings, app.state.clock, realtime=app.state.realtime).build()
+            if settings.scheduler_enabled
+            else None
+        )
         if scheduler is not None:
             scheduler.start()
         try:
@@ -112,6 +118,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         conversations_router,
         billing_router,
         search_router,
+        notifications_router,
         admin_router,
     ):
         app.include_router(router, prefix=settings.api_prefix)

@@ -1,19 +1,28 @@
-"""The platform's client for the chat server's internal API (live sockets)."""
+"""The platform's client for the chat server's internal API (live sockets, presence, notifications)."""
+
+from typing import Any
 
 import httpx
 import structlog
 
 from platform_api.config import Settings
+from shared_models.notify import Presence
 
 log = structlog.get_logger(__name__)
 
 
+class ChatUnavailable(Exception):
+    """The chat server did not answer: what needs it (notification delivery) waits and retries."""
+
+
 class RealtimeClient:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._http = httpx.AsyncClient(
             base_url=settings.chat_internal_url,
             headers={"X-Internal-Token": settings.internal_api_token.get_secret_value()},
             timeout=httpx.Timeout(2.0, connect=0.5),
+            # Connection failures are retried at once, twice; the relay backs off beyond that.
+            transport=transport or httpx.AsyncHTTPTransport(retries=2),
         )
 
     async def disconnect_session(self, jti: str) -> None:
@@ -21,6 +30,25 @@ class RealtimeClient:
 
     async def disconnect_user(self, user_id: str) -> None:
         await self._post(f"/internal/users/{user_id}/disconnect")
+
+    async def presence(self, queries: list[tuple[str, str | None]]) -> list[Presence]:
+        """(user id, conversation id or None) → whether each user is online, and engaged in that conversation."""
+        body = {"queries": [{"userId": u, "conversationId": c} for u, c in queries]}
+        results = (await self._call("/internal/presence", body))["results"]
+        return [Presence(online=bool(r["online"]), engaged=bool(r["engaged"])) for r in results]
+
+    async def push_notifications(self, deliveries: list[dict[str, Any]]) -> dict[str, Any]:
+        """Each {deliveryId, userId, notification}: pushed once by the chat server, however often posted."""
+        return await self._call("/internal/notifications", {"deliveries": deliveries})
+
+    async def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self._http.post(path, json=body)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise ChatUnavailable(f"{path}: {type(exc).__name__}") from exc
+        answer: dict[str, Any] = response.json()
+        return answer
 
     async def _post(self, path: str) -> None:
         # Best effort: the token is already revoked in the database, so a socket that survives a chat

@@ -16,14 +16,19 @@ from platform_api.billing.stripe_api import stripe_client
 from platform_api.billing.webhook import StripeWebhook
 from platform_api.bookings.service import SweepResult, booking_service
 from platform_api.config import Settings
+from platform_api.notifications.mailer import Mailer
+from platform_api.notifications.relay import NotificationRelay
 from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
+from platform_api.realtime import RealtimeClient
 from shared_models.clock import Clock
 from shared_models.documents import JobLease
 
 log = structlog.get_logger(__name__)
 BOOKING_SWEEP = "bookings.sweep"
 BILLING_DRIFT_CHECK = "billing.drift_check"
+NOTIFY_RELAY = "notifications.relay"
+MAIL = "notifications.mail"
 
 
 async def acquire_lease(name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
@@ -42,9 +47,18 @@ async def acquire_lease(name: str, holder: str, ttl: timedelta, now: datetime) -
 
 
 class JobRunner:
-    def __init__(self, settings: Settings, clock: Clock, holder: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        holder: str | None = None,
+        realtime: RealtimeClient | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.realtime = realtime or RealtimeClient(settings)
+        self.relay = NotificationRelay(self.realtime, clock)
+        self.mailer = Mailer(settings)
         self.holder = holder or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
         self.stripe_webhook = StripeWebhook(settings, stripe_client(settings), clock)
 
@@ -71,6 +85,12 @@ class JobRunner:
         log.info("billing.drift_check", repaired=repaired)
         return repaired
 
+    async def relay_notifications(self) -> int:
+        return await self.relay.drain()
+
+    async def send_mail(self) -> int:
+        return await self.mailer.send_due(self.clock.now())
+
     def build(self) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_job(
@@ -83,6 +103,11 @@ class JobRunner:
             coalesce=True,
             misfire_grace_time=None,
         )
+        for job, seconds, job_id in (
+            (self.relay_notifications, self.settings.notify_relay_interval_seconds, NOTIFY_RELAY),
+            (self.send_mail, self.settings.mail_interval_seconds, MAIL),
+        ):
+            scheduler.add_job(job, "interval", seconds=seconds, id=job_id, max_instances=1, coalesce=True)
         if self.settings.billing_drift_check_hours > 0:
             scheduler.add_job(
                 self.check_billing_drift,

@@ -8,9 +8,14 @@ from pymongo import AsyncMongoClient
 from shared_models.documents import (
     BillingCustomer,
     Conversation,
+    EmailMessage,
     GeocodeCache,
     JobLease,
     Message,
+    Notification,
+    NotificationClaim,
+    NotificationDelivery,
+    NotificationPreferences,
     OutboxEvent,
     ProcessedStripeEvent,
     ProviderCoverage,
@@ -41,6 +46,11 @@ DOCUMENT_MODELS: tuple[type[Document], ...] = (
     SearchEvent,
     SearchImpression,
     GeocodeCache,
+    Notification,
+    NotificationClaim,
+    NotificationDelivery,
+    NotificationPreferences,
+    EmailMessage,
 )
 
 

@@ -2,10 +2,46 @@
 
 from typing import Any
 
+import structlog
+
 from chat_server.events.base import Ack, ChatContext, on, participant_conversation, user_room
 from chat_server.protocol import MessageNew, MessageReceipt, ReadPayload, SendPayload, ok
 from shared_models import conversations
-from shared_models.documents import Message
+from shared_models.documents import Conversation, Message
+from shared_models.notifications import CATALOGUE, Channel
+from shared_models.notify import Presence, log_delivery, notify, realtime_payload
+
+log = structlog.get_logger(__name__)
+PREVIEW = 140
+
+
+async def notify_recipient(ctx: ChatContext, conversation: Conversation, message: Message) -> None:
+    """The new message's notification for the other participant, through the one creation path: nothing
+    if they are looking at the conversation, a push if they are connected elsewhere, else mail."""
+    side = conversations.sides(conversation, message.sender_id)
+    assert side is not None
+    recipient = side.other
+    presence = Presence(
+        online=await ctx.state.is_online(recipient),
+        engaged=await ctx.state.is_engaged(message.conversation_id, recipient),
+    )
+    preview = message.body[:PREVIEW] if message.body else f"{len(message.attachments)} attachment(s)"
+    payload = {
+        "conversation_id": message.conversation_id,
+        "sender_id": message.sender_id,
+        "recipient_id": recipient,
+        "message_id": str(message.id),
+        "preview": preview,
+    }
+    now = ctx.clock.now()
+    kind = CATALOGUE["new_message"]
+    outcome = await notify(kind, recipient, f"message:{message.id}", payload, presence, now)
+    if outcome.realtime and outcome.notification is not None and outcome.delivery_id is not None:
+        if await ctx.state.first_delivery(outcome.delivery_id):
+            await ctx.sio.emit(
+                "notification:new", realtime_payload(outcome.notification), to=user_room(recipient)
+            )
+            await log_delivery(outcome.notification, recipient, kind.key, Channel.realtime, "sent", now)
 
 
 def message_new(message: Message) -> dict[str, Any]:
@@ -39,6 +75,10 @@ def register(ctx: ChatContext) -> None:
             # the ack. A resend stores and sends nothing new.
             rooms = [user_room(conversation.customer_id), user_room(conversation.provider_user_id)]
             await ctx.sio.emit("message:new", data, to=rooms, skip_sid=sid)
+            try:
+                await notify_recipient(ctx, conversation, message)
+            except Exception:  # the message is stored and delivered: a failed notification must not fail it
+                log.exception("chat.notify_failed", message_id=str(message.id))
         return ok(message=data, duplicate=not created)
 
     @on(ctx, "message:read")

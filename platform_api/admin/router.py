@@ -22,10 +22,11 @@ from platform_api.billing.service import billing_service
 from platform_api.billing.stripe_api import StripeUnavailable
 from platform_api.deps import AdminSession
 from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.notifications.schemas import DeliveryOut as NotificationDeliveryOut
 from platform_api.providers.service import provider_service
 from platform_api.search.schemas import FairnessReport, TierExposure
 from platform_api.search.service import search_service
-from shared_models.documents import WebhookDelivery
+from shared_models.documents import NotificationDelivery, WebhookDelivery
 from shared_models.ids import SORTABLE_KEY_PATTERN, parse_object_id
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -147,3 +148,28 @@ async def search_fairness(session: AdminSession, since: datetime, until: datetim
             for tier, (shown, eligible) in per_tier.items()
         ],
     )
+
+
+class AdminDeliveryOut(NotificationDeliveryOut):
+    notification_id: str | None
+    type: str
+
+
+@router.get(
+    "/users/{user_id}/notification-deliveries",
+    summary="A user's notification delivery log, newest first: every channel attempt and its outcome",
+    response_model=list[AdminDeliveryOut],
+    responses=error_responses(Unauthorized, Forbidden, NotFound),
+)
+async def user_notification_deliveries(
+    user_id: str, session: AdminSession, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> list[AdminDeliveryOut]:
+    if await auth_service.get_user(user_id) is None:
+        raise NotFound("No such user.", code="user_not_found")
+    found = await NotificationDelivery.find({"recipient_id": user_id}).sort("-at_key").limit(limit).to_list()
+    return [
+        AdminDeliveryOut(
+            notification_id=d.notification_id, type=d.type, **NotificationDeliveryOut.of(d).model_dump()
+        )
+        for d in found
+    ]

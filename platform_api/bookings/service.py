@@ -20,6 +20,7 @@ from platform_api.bookings import repository
 from platform_api.bookings.schemas import CreateRequest
 from platform_api.bookings.state_machine import (
     DEADLINES_ON_ENTRY,
+    REMINDERS,
     SYSTEM_RULES,
     TERMINAL_STATES,
     Rule,
@@ -74,6 +75,15 @@ def _party_role(request: ServiceRequest, actor: Actor) -> ActorRole | None:
     return None
 
 
+def _reminder_time(request: ServiceRequest) -> datetime | None:
+    """When the current state's reminder is due: its deadline minus the lead (None: no reminder here)."""
+    if request.state not in REMINDERS:
+        return None
+    field, _ = DEADLINES_ON_ENTRY[request.state]
+    deadline: datetime | None = getattr(request, field)
+    return deadline - REMINDERS[request.state][1] if deadline else None
+
+
 def _invalid(request: ServiceRequest, event: RequestEvent, role: ActorRole) -> InvalidTransition:
     allowed = allowed_events(request.state, role)
     listed = ", ".join(e.value for e in allowed) or "none"
@@ -126,6 +136,7 @@ class BookingService:
         )
         field, delay = DEADLINES_ON_ENTRY[RequestState.requested]
         setattr(request, field, now + delay)
+        request.remind_at = _reminder_time(request)
         request.pending_events = [self._event("request.created", request, creation, now)]
         request.pending_since = now
         await request.insert()
@@ -229,6 +240,7 @@ class BookingService:
         if rule.target in DEADLINES_ON_ENTRY:
             field, delay = DEADLINES_ON_ENTRY[rule.target]
             setattr(after, field, now + delay)
+        after.remind_at = _reminder_time(after)
         # The compare-and-set replaces the whole document, guarded by id + state + version (+ deadline):
         # atomic on MongoDB and the engine alike. Not $set/$push: the engine stores a $push-ed subdocument
         # and a $set top-level datetime as strings (see README, "Engine notes").
@@ -332,9 +344,41 @@ class BookingService:
                 await self._publish(done, now)
                 transitioned += len(done)
                 skipped += len(outcomes) - len(done)
-        if transitioned:
-            log.info("booking.sweep", transitioned=transitioned, skipped=skipped)
+        reminded = await self.remind_due(now, batch_size)
+        if transitioned or reminded:
+            log.info("booking.sweep", transitioned=transitioned, skipped=skipped, reminded=reminded)
         return SweepResult(transitioned, skipped)
+
+    async def remind_due(self, now: datetime, batch_size: int = 200) -> int:
+        """Send every due reminder once: each is a compare-and-set (id + state + version) that clears
+        `remind_at` and records the reminder event, like a transition but with no change of state."""
+        sent = 0
+        for state, (kind, _) in REMINDERS.items():
+            while True:
+                batch = await repository.due(state, "remind_at", now, batch_size).to_list()
+                done = [r for r in await asyncio.gather(*(self._remind(r, kind, now) for r in batch)) if r]
+                await self._publish(done, now)
+                sent += len(done)
+                if len(batch) < batch_size or not done:
+                    break
+        return sent
+
+    async def _remind(self, request: ServiceRequest, kind: str, now: datetime) -> ServiceRequest | None:
+        field, _ = DEADLINES_ON_ENTRY[request.state]
+        after = request.model_copy(deep=True)
+        after.remind_at = None
+        after.version = request.version + 1
+        after.updated_at = now
+        event = self._event(kind, request, request.history[-1], now)
+        event.payload["due_at"] = getattr(request, field).isoformat()
+        after.pending_events.append(event)
+        after.pending_since = request.pending_since or now
+        raw = await ServiceRequest.get_pymongo_collection().find_one_and_replace(
+            {"_id": request.id, "state": request.state.value, "version": request.version},
+            after.model_dump(by_alias=True, exclude={"id", "revision_id"}),
+            return_document=ReturnDocument.AFTER,
+        )
+        return ServiceRequest.model_validate(raw) if raw is not None else None  # None: lost to a transition
 
 
 booking_service = BookingService()

@@ -41,6 +41,13 @@ DEADLINES_ON_ENTRY: dict[RequestState, tuple[str, timedelta]] = {
     S.completed: ("confirm_by", CONFIRM_WINDOW),
 }
 
+# Reminders before a deadline: state -> (outbox event type, how long before the deadline). One per stay in
+# the state: `remind_at` is set on entering it and cleared when the reminder goes out.
+REMINDERS: dict[RequestState, tuple[str, timedelta]] = {
+    S.requested: ("request.response_reminder", timedelta(hours=24)),
+    S.completed: ("request.confirmation_reminder", timedelta(days=2)),
+}
+
 _BY_KEY = {(r.source, r.event): r for r in TRANSITIONS}
 TERMINAL_STATES = frozenset(s for s in RequestState if not any(r.source is s for r in TRANSITIONS))
 SYSTEM_RULES = tuple(r for r in TRANSITIONS if ActorRole.system in r.actors)

@@ -4,14 +4,36 @@ from datetime import datetime
 
 from platform_api.bookings.service import Actor, booking_service
 from platform_api.errors import Unprocessable
+from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
 from shared_models import conversations
-from shared_models.documents import Conversation, User
+from shared_models.documents import Conversation, DomainEvent, User
 from shared_models.enums import Role
 
 
 class ConversationService:
     async def start(
+        self, user: User, provider_id: str | None, request_id: str | None, now: datetime
+    ) -> tuple[Conversation, bool]:
+        conversation, created = await self._start(user, provider_id, request_id, now)
+        if created:
+            # For the other party's `conversation_started` notification (the relay takes it from here).
+            side = conversations.sides(conversation, str(user.id))
+            assert side is not None
+            event = DomainEvent(
+                id=f"conversation:{conversation.id}:started",
+                type="conversation.started",
+                occurred_at=now,
+                payload={
+                    "conversation_id": str(conversation.id),
+                    "sender_id": side.me,
+                    "recipient_id": side.other,
+                },
+            )
+            await outbox_service.append([("conversation", str(conversation.id), event)], now)
+        return conversation, created
+
+    async def _start(
         self, user: User, provider_id: str | None, request_id: str | None, now: datetime
     ) -> tuple[Conversation, bool]:
         if request_id is not None:

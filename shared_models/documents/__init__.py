@@ -16,6 +16,13 @@ from shared_models.documents.bookings import (
 )
 from shared_models.documents.chat import Conversation, LastMessage, Message
 from shared_models.documents.leases import JobLease
+from shared_models.documents.notifications import (
+    EmailMessage,
+    Notification,
+    NotificationClaim,
+    NotificationDelivery,
+    NotificationPreferences,
+)
 from shared_models.documents.outbox import OutboxEvent
 from shared_models.documents.providers import ProviderCoverage, ProviderProfile, ServiceArea
 from shared_models.documents.search import GeocodeCache, SearchEvent, SearchImpression
@@ -26,12 +33,17 @@ __all__ = [
     "BillingCustomer",
     "Conversation",
     "DomainEvent",
+    "EmailMessage",
     "GeoPoint",
     "GeocodeCache",
     "JobLease",
     "LastMessage",
     "Message",
     "Money",
+    "Notification",
+    "NotificationClaim",
+    "NotificationDelivery",
+    "NotificationPreferences",
     "OutboxEvent",
     "ProcessedStripeEvent",
     "ProviderCoverage",

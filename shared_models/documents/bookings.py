@@ -63,6 +63,7 @@ class ServiceRequest(Document):
     pending_since: datetime | None = None
     respond_by: datetime | None = None
     confirm_by: datetime | None = None
+    remind_at: datetime | None = None  # when this state's reminder is due (cleared once sent)
     created_at: datetime
     updated_at: datetime
     # created_at + id as one sortable string: a stable, unique cursor served by a compound index.
@@ -82,5 +83,6 @@ class ServiceRequest(Document):
             IndexModel([("provider_user_id", ASCENDING), ("state", ASCENDING), ("created_key", DESCENDING)]),
             IndexModel([("state", ASCENDING), ("respond_by", ASCENDING)]),
             IndexModel([("state", ASCENDING), ("confirm_by", ASCENDING)]),
+            IndexModel([("state", ASCENDING), ("remind_at", ASCENDING)]),
             IndexModel([("pending_since", ASCENDING)]),
         ]

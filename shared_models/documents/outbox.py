@@ -21,5 +21,6 @@ class OutboxEvent(Document):
         name = "outbox"
         indexes = [
             IndexModel([("aggregate_id", ASCENDING)]),
+            IndexModel([("dispatched_at", ASCENDING)]),
             IndexModel([("dispatched_at", ASCENDING), ("occurred_at", ASCENDING)]),
         ]

@@ -1,0 +1,106 @@
+"""The mail job: sends queued email (`email_outbox`) over SMTP, with retries and backoff.
+
+A message is claimed before sending (pending → sending, with a lease), so two workers never send it
+together; a failure puts it back with a growing delay (30 s, 1 min, 2 min … 1 h), and after
+`MAX_ATTEMPTS` it is marked failed (and the failure logged where "why did I not get it?" looks). The
+Message-ID is derived from the message's key, so even a crash between sending and recording cannot
+produce two different messages for one notification.
+"""
+
+import asyncio
+import smtplib
+from datetime import datetime, timedelta
+from email.message import EmailMessage as MimeMessage
+from email.utils import make_msgid
+
+import structlog
+from pymongo import ReturnDocument
+
+from platform_api.config import Settings
+from shared_models.documents import EmailMessage, Notification
+from shared_models.ids import time_key
+from shared_models.notifications import Channel
+from shared_models.notify import log_delivery
+
+log = structlog.get_logger(__name__)
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)
+
+
+def backoff(attempts: int) -> timedelta:
+    delay: timedelta = min(timedelta(seconds=30) * 2 ** (attempts - 1), timedelta(hours=1))
+    return delay
+
+
+def _send(settings: Settings, message: EmailMessage) -> None:
+    mime = MimeMessage()
+    mime["From"] = settings.mail_from
+    mime["To"] = message.to
+    mime["Subject"] = message.subject
+    mime["Message-ID"] = make_msgid(idstring=message.key.replace(":", "."), domain="marketplace.local")
+    mime.set_content(message.text)
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+        smtp.send_message(mime)
+
+
+class Mailer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send_due(self, now: datetime, batch: int = 50) -> int:
+        """Send what is due; returns how many went out."""
+        sent = 0
+        for _ in range(batch):
+            message = await self._claim(now)
+            if message is None:
+                break
+            sent += await self._deliver(message, now)
+        return sent
+
+    async def _claim(self, now: datetime) -> EmailMessage | None:
+        update = {"$set": {"status": "sending", "next_attempt_key": time_key(now + LEASE)}}
+        for status in ("pending", "sending"):  # "sending" past its lease: a worker died mid-send
+            raw = await EmailMessage.get_pymongo_collection().find_one_and_update(
+                {"status": status, "next_attempt_key": {"$lte": time_key(now)}},
+                update,
+                sort=[("next_attempt_key", 1)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if raw is not None:
+                claimed: EmailMessage = EmailMessage.model_validate(raw)
+                return claimed
+        return None
+
+    async def _deliver(self, message: EmailMessage, now: datetime) -> int:
+        notification = await Notification.get(message.notification_id) if message.notification_id else None
+        recipient = notification.recipient_id if notification else None
+        try:
+            await asyncio.to_thread(_send, self.settings, message)
+        except (OSError, smtplib.SMTPException) as exc:
+            attempts = message.attempts + 1
+            final = attempts >= MAX_ATTEMPTS
+            await EmailMessage.get_pymongo_collection().update_one(
+                {"_id": message.id},
+                {
+                    "$set": {
+                        "status": "failed" if final else "pending",
+                        "attempts": attempts,
+                        "next_attempt_key": time_key(now + backoff(attempts)),
+                        "last_error": f"{type(exc).__name__}: {exc}"[:500],
+                    }
+                },
+            )
+            log.warning("mail.failed", key=message.key, attempts=attempts, final=final, error=str(exc)[:200])
+            if recipient is not None and notification is not None:
+                status = "failed" if final else "retrying"
+                await log_delivery(
+                    notification, recipient, notification.type, Channel.email, status, now, str(exc)[:200]
+                )
+            return 0
+        await EmailMessage.get_pymongo_collection().update_one(
+            {"_id": message.id}, {"$set": {"status": "sent", "attempts": message.attempts + 1}}
+        )
+        if recipient is not None and notification is not None:
+            await log_delivery(notification, recipient, notification.type, Channel.email, "sent", now)
+        log.info("mail.sent", key=message.key)
+        return 1

@@ -1,0 +1,127 @@
+"""Notification routes: my notifications, unread count, marking read, and preferences per type x channel."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from platform_api.deps import ClockDep, CurrentSession
+from platform_api.errors import Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.notifications.schemas import (
+    DeliveryOut,
+    NotificationOut,
+    NotificationPage,
+    PreferencesIn,
+    PreferencesOut,
+    ReadAllOut,
+    TypePreference,
+    UnreadCount,
+)
+from platform_api.notifications.service import ADJUSTABLE, notification_service
+from shared_models.notifications import CATALOGUE_LIST, Channel
+
+router = APIRouter(prefix="/notifications", tags=["notifications"])
+CURSOR = r"^[01]?\d{8}T\d{6}\.\d{6}-[0-9a-f]{24}$"
+
+
+@router.get(
+    "",
+    summary="My notifications, newest first (or unread first)",
+    response_model=NotificationPage,
+    responses=error_responses(Unauthorized, Unprocessable),
+)
+async def list_notifications(
+    session: CurrentSession,
+    unread_first: bool = False,
+    unread_only: bool = False,
+    cursor: Annotated[str | None, Query(pattern=CURSOR)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> NotificationPage:
+    items, next_cursor = await notification_service.page(
+        session.user_id, unread_first, unread_only, cursor, limit
+    )
+    return NotificationPage(items=[NotificationOut.of(n) for n in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/unread-count",
+    summary="How many of my notifications are unread",
+    response_model=UnreadCount,
+    responses=error_responses(Unauthorized),
+)
+async def unread_count(session: CurrentSession) -> UnreadCount:
+    return UnreadCount(unread=await notification_service.unread_count(session.user_id))
+
+
+@router.post(
+    "/read-all",
+    summary="Mark all my notifications read",
+    response_model=ReadAllOut,
+    responses=error_responses(Unauthorized, Forbidden),
+)
+async def read_all(session: CurrentSession, clock: ClockDep) -> ReadAllOut:
+    return ReadAllOut(marked=await notification_service.mark_all_read(session.user_id, clock.now()))
+
+
+def _preferences(disabled: set[str]) -> PreferencesOut:
+    return PreferencesOut(
+        types=[
+            TypePreference(
+                type=kind.key,
+                title=kind.title,
+                mandatory=kind.mandatory,
+                channels={
+                    channel.value: f"{kind.key}:{channel.value}" not in disabled
+                    for channel in ADJUSTABLE
+                    if channel in kind.channels
+                }
+                | {Channel.in_app.value: True},
+            )
+            for kind in CATALOGUE_LIST
+        ]
+    )
+
+
+@router.get(
+    "/preferences",
+    summary="Which notification types reach me by which channel",
+    response_model=PreferencesOut,
+    responses=error_responses(Unauthorized),
+)
+async def get_preferences(session: CurrentSession) -> PreferencesOut:
+    return _preferences(await notification_service.preferences(session.user_id))
+
+
+@router.put(
+    "/preferences",
+    summary="Turn type x channel pairs off (realtime or email; mandatory types' email stays on)",
+    response_model=PreferencesOut,
+    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+)
+async def put_preferences(body: PreferencesIn, session: CurrentSession) -> PreferencesOut:
+    return _preferences(await notification_service.set_preferences(session.user_id, set(body.disabled)))
+
+
+@router.post(
+    "/{notification_id}/read",
+    summary="Mark one of my notifications read",
+    response_model=NotificationOut,
+    responses=error_responses(Unauthorized, Forbidden, NotFound),
+)
+async def read_one(notification_id: str, session: CurrentSession, clock: ClockDep) -> NotificationOut:
+    notification = await notification_service.get(session.user_id, notification_id)
+    if notification is None:
+        raise NotFound("No such notification.", code="notification_not_found")
+    return NotificationOut.of(await notification_service.mark_read(notification, clock.now()))
+
+
+@router.get(
+    "/{notification_id}/deliveries",
+    summary="How one of my notifications reached me (or why not): every channel attempt",
+    response_model=list[DeliveryOut],
+    responses=error_responses(Unauthorized, NotFound),
+)
+async def my_deliveries(notification_id: str, session: CurrentSession) -> list[DeliveryOut]:
+    notification = await notification_service.get(session.user_id, notification_id)
+    if notification is None:
+        raise NotFound("No such notification.", code="notification_not_found")
+    return [DeliveryOut.of(d) for d in await notification_service.deliveries(notification_id)]
