@@ -6,6 +6,7 @@ registry); the read-only module may call no write method; and no module may reac
 """
 
 import ast
+import re
 from pathlib import Path
 
 DOCUMENT = "ProviderSubscription"
@@ -66,3 +67,49 @@ def violations(root: Path, packages: tuple[str, ...] = PACKAGES) -> list[str]:
                     ):
                         found.append(f"{rel}:{node.lineno}: the read-only module calls .{node.func.attr}()")
     return found
+
+
+CREATOR = "shared_models/notify.py"
+NOTIFY_CALLERS = ("chat_server/events/messages.py", "platform_api/notifications/relay.py")
+
+
+def notification_creators(root: Path, packages: tuple[str, ...] = PACKAGES) -> list[str]:
+    """Modules other than the one creation path that build a Notification, insert one, or touch claims."""
+    found: list[str] = []
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            if rel == CREATOR or rel in DEFINITIONS or rel.startswith("shared_models/documents/"):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), filename=rel)):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id == "Notification"
+                ):
+                    found.append(f"{rel}:{node.lineno}: builds a Notification outside {CREATOR}")
+                elif (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("insert", "insert_one", "insert_many")
+                    and re.search(r"\bNotification\b", ast.unparse(node.func.value))
+                ):
+                    found.append(f"{rel}:{node.lineno}: inserts notifications outside {CREATOR}")
+                elif isinstance(node, ast.Name) and node.id == "NotificationClaim":
+                    found.append(f"{rel}:{node.lineno}: touches notification claims outside {CREATOR}")
+    return found
+
+
+def calls_notify(root: Path, rel: str) -> bool:
+    tree = ast.parse((root / rel).read_text())
+    imported = any(
+        isinstance(n, ast.ImportFrom)
+        and n.module == "shared_models.notify"
+        and any(a.name == "notify" for a in n.names)
+        for n in ast.walk(tree)
+    )
+    called = any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "notify"
+        for n in ast.walk(tree)
+    )
+    return imported and called

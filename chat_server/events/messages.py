@@ -15,6 +15,18 @@ log = structlog.get_logger(__name__)
 PREVIEW = 140
 
 
+def message_payload(message: Message, recipient: str) -> dict[str, Any]:
+    """The `new_message` notification's payload (catalogue: ChatPayload)."""
+    preview = message.body[:PREVIEW] if message.body else f"{len(message.attachments)} attachment(s)"
+    return {
+        "conversation_id": message.conversation_id,
+        "sender_id": message.sender_id,
+        "recipient_id": recipient,
+        "message_id": str(message.id),
+        "preview": preview,
+    }
+
+
 async def notify_recipient(ctx: ChatContext, conversation: Conversation, message: Message) -> None:
     """The new message's notification for the other participant, through the one creation path: nothing
     if they are looking at the conversation, a push if they are connected elsewhere, else mail."""
@@ -25,23 +37,19 @@ async def notify_recipient(ctx: ChatContext, conversation: Conversation, message
         online=await ctx.state.is_online(recipient),
         engaged=await ctx.state.is_engaged(message.conversation_id, recipient),
     )
-    preview = message.body[:PREVIEW] if message.body else f"{len(message.attachments)} attachment(s)"
-    payload = {
-        "conversation_id": message.conversation_id,
-        "sender_id": message.sender_id,
-        "recipient_id": recipient,
-        "message_id": str(message.id),
-        "preview": preview,
-    }
     now = ctx.clock.now()
     kind = CATALOGUE["new_message"]
-    outcome = await notify(kind, recipient, f"message:{message.id}", payload, presence, now)
-    if outcome.realtime and outcome.notification is not None and outcome.delivery_id is not None:
-        if await ctx.state.first_delivery(outcome.delivery_id):
-            await ctx.sio.emit(
-                "notification:new", realtime_payload(outcome.notification), to=user_room(recipient)
-            )
-            await log_delivery(outcome.notification, recipient, kind.key, Channel.realtime, "sent", now)
+    outcome = await notify(
+        kind, recipient, f"message:{message.id}", message_payload(message, recipient), presence, now
+    )
+    pushed = outcome.notification
+    if (
+        outcome.realtime
+        and pushed is not None
+        and await ctx.state.first_delivery(f"{pushed.id}:{pushed.version}")
+    ):
+        await ctx.sio.emit("notification:new", realtime_payload(pushed), to=user_room(recipient))
+        await log_delivery(pushed, recipient, kind.key, Channel.realtime, "sent", now)
 
 
 def message_new(message: Message) -> dict[str, Any]:

@@ -25,10 +25,11 @@ class Inbox:
         return await asyncio.wait_for(self.events.get(), within)
 
     async def expect(self, event: str, skip: frozenset[str] | None = None, within: float = WAIT) -> Any:
-        """The next event, not counting those in `skip` (presence by default), must be `event`: anything else
-        arriving first is a failure, so this proves ordering and absence too."""
+        """The next event, not counting those in `skip` (by default presence and notifications, which other
+        tests assert on their own), must be `event`: anything else arriving first is a failure, so this
+        proves ordering and absence too."""
         if skip is None:
-            skip = frozenset() if event == "presence:update" else frozenset({"presence:update"})
+            skip = frozenset({"presence:update", "notification:new"}) - {event}
         while True:
             name, data = await self.next(within)
             if name not in skip:
