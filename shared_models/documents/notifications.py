@@ -103,4 +103,7 @@ class EmailMessage(Document):
 
     class Settings:
         name = "email_outbox"
-        indexes = [IndexModel([("status", ASCENDING), ("next_attempt_key", ASCENDING)])]
+        indexes = [
+            IndexModel([("status", ASCENDING)]),
+            IndexModel([("status", ASCENDING), ("next_attempt_key", ASCENDING)]),
+        ]

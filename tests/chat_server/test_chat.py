@@ -281,18 +281,31 @@ async def test_internal_api_delivers_catalogue_events_and_refuses_bad_secrets(
     url = f"{live_stack.chat_url}/internal/users/{chat.provider.id}/events"
     event = {
         "event": "notification:new",
-        "data": {"id": "n1", "type": "request_created", "createdAt": "2026-01-01T00:00:00Z"},
+        "data": {
+            "id": "n1",
+            "type": "request_created",
+            "title": "New booking request",
+            "body": "New booking request",
+            "count": 1,
+            "createdAt": "2026-01-01T00:00:00Z",
+            "updatedAt": "2026-01-01T00:00:00Z",
+        },
     }
+    others = [f"{live_stack.chat_url}/internal/presence", f"{live_stack.chat_url}/internal/notifications"]
     async with httpx.AsyncClient(timeout=10) as client:
         for headers in ({}, {"X-Internal-Token": "wrong"}):
             refused = await client.post(url, json=event, headers=headers)
             assert refused.status_code == 401
+            for other in others:
+                assert (
+                    await client.post(other, json={"queries": [], "deliveries": []}, headers=headers)
+                ).status_code == 401
         good = {"X-Internal-Token": TEST_INTERNAL_TOKEN}
         bad = await client.post(url, json={"event": "message:hack", "data": {}}, headers=good)
         assert bad.status_code == 422
         delivered = await client.post(url, json=event, headers=good)
         assert delivered.status_code == 200
-    notification = await bob.inbox.expect("notification:new")
+    notification = await bob.inbox.expect("notification:new", skip=frozenset({"presence:update"}))
     assert notification["id"] == "n1" and notification["type"] == "request_created"
 
 

@@ -1,0 +1,77 @@
+"""Every hot query added for billing, search and notifications is index-served (engine and MongoDB alike)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from beanie import Document
+
+from shared_models.documents import (
+    EmailMessage,
+    Notification,
+    NotificationClaim,
+    OutboxEvent,
+    ProviderProfile,
+    ProviderSubscription,
+    SearchImpression,
+    ServiceRequest,
+    WebhookDelivery,
+)
+from tests.plans import index_served
+
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+USER = "a" * 24
+KEY = "20261125T000000.000000-" + "b" * 24
+
+QUERIES: list[tuple[str, type[Document], dict[str, Any], list[tuple[str, int]] | None]] = [
+    (
+        "notifications, newest first",
+        Notification,
+        {"recipient_id": USER, "updated_key": {"$lt": KEY}},
+        [("updated_key", -1)],
+    ),
+    ("notifications, unread first", Notification, {"recipient_id": USER}, [("unread_key", -1)]),
+    ("unread count", Notification, {"recipient_id": USER, "read": False}, None),
+    (
+        "open collapse target",
+        Notification,
+        {"collapse_key": "k", "read": False, "window_until": {"$gt": NOW}},
+        None,
+    ),
+    ("emailed recently", Notification, {"collapse_key": "k", "emailed_at": {"$gte": NOW}}, None),
+    ("claim", NotificationClaim, {"key": "k"}, None),
+    ("relay queue", OutboxEvent, {"dispatched_at": None}, [("occurred_at", 1)]),
+    ("due reminders", ServiceRequest, {"state": "requested", "remind_at": {"$lte": NOW}}, [("remind_at", 1)]),
+    (
+        "mail queue",
+        EmailMessage,
+        {"status": "pending", "next_attempt_key": {"$lte": KEY}},
+        [("next_attempt_key", 1)],
+    ),
+    ("stale search rows", ProviderProfile, {"index_pending_since": {"$lte": NOW}}, None),
+    ("stale subscription events", ProviderSubscription, {"pending_since": {"$lte": NOW}}, None),
+    ("subscription by provider", ProviderSubscription, {"provider_id": USER}, None),
+    (
+        "webhook ledger",
+        WebhookDelivery,
+        {"outcome": "failed", "received_key": {"$lt": KEY}},
+        [("received_key", -1)],
+    ),
+    ("impressions in a range", SearchImpression, {"at_key": {"$gte": KEY, "$lt": KEY + "z"}}, None),
+]
+
+
+@pytest.mark.parametrize(("what", "model", "query", "sort"), QUERIES, ids=[q[0] for q in QUERIES])
+async def test_index_served(
+    api: httpx.AsyncClient,
+    what: str,
+    model: type[Document],
+    query: dict[str, Any],
+    sort: list[tuple[str, int]] | None,
+) -> None:
+    cursor = model.get_pymongo_collection().find(query)
+    if sort:
+        cursor = cursor.sort(sort)
+    plan = await cursor.explain()
+    assert index_served(plan), (what, plan["queryPlanner"]["winningPlan"])
