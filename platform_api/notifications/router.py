@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from platform_api.deps import ClockDep, CurrentSession
+from platform_api.deps import AuthSession, ClockDep, CurrentSession
 from platform_api.errors import Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
 from platform_api.notifications.schemas import (
     DeliveryOut,
@@ -17,6 +17,7 @@ from platform_api.notifications.schemas import (
     UnreadCount,
 )
 from platform_api.notifications.service import ADJUSTABLE, notification_service
+from shared_models.documents import Notification
 from shared_models.notifications import CATALOGUE_LIST, Channel
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
@@ -108,9 +109,7 @@ async def put_preferences(body: PreferencesIn, session: CurrentSession) -> Prefe
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
 async def read_one(notification_id: str, session: CurrentSession, clock: ClockDep) -> NotificationOut:
-    notification = await notification_service.get(session.user_id, notification_id)
-    if notification is None:
-        raise NotFound("No such notification.", code="notification_not_found")
+    notification = await _mine(session, notification_id)
     return NotificationOut.of(await notification_service.mark_read(notification, clock.now()))
 
 
@@ -121,7 +120,13 @@ async def read_one(notification_id: str, session: CurrentSession, clock: ClockDe
     responses=error_responses(Unauthorized, NotFound),
 )
 async def my_deliveries(notification_id: str, session: CurrentSession) -> list[DeliveryOut]:
+    await _mine(session, notification_id)
+    return [DeliveryOut.of(d) for d in await notification_service.deliveries(notification_id)]
+
+
+async def _mine(session: AuthSession, notification_id: str) -> Notification:
+    """The caller's notification, or 404 (another user's is indistinguishable from none)."""
     notification = await notification_service.get(session.user_id, notification_id)
     if notification is None:
         raise NotFound("No such notification.", code="notification_not_found")
-    return [DeliveryOut.of(d) for d in await notification_service.deliveries(notification_id)]
+    return notification
