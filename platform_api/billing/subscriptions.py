@@ -4,14 +4,16 @@ Subscription state is written only by `platform_api.billing.webhook`; this modul
 but never write it (the single-writer contract test checks both).
 """
 
+import asyncio
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel
 
 from shared_models.documents import ProviderSubscription
 from shared_models.documents.billing import ENTITLED_STATUSES
 from shared_models.enums import SubscriptionStatus, SubscriptionTier
+
+STANDING_CONCURRENCY = 32
 
 
 class SubscriptionView(BaseModel, frozen=True):
@@ -33,25 +35,20 @@ async def get_for_provider(provider_id: str) -> SubscriptionView | None:
     return _view(doc) if doc is not None else None
 
 
-def lookup_stage(local_field: str, as_field: str) -> dict[str, Any]:
-    """An aggregation `$lookup` joining each row to its provider's subscription (by provider id), so a search
-    reads the authoritative state in the same round trip (index-served on both engines)."""
-    return {
-        "$lookup": {
-            "from": ProviderSubscription.get_collection_name(),
-            "localField": local_field,
-            "foreignField": "provider_id",
-            "as": as_field,
-        }
-    }
+async def standings(provider_ids: list[str]) -> list[SubscriptionTier | None]:
+    """For each provider, its tier if the subscription is in good standing, else None (search reads this
+    for every provider that serves the point: one index-served read by unique key each, concurrently)."""
+    limit = asyncio.Semaphore(STANDING_CONCURRENCY)
+    collection = ProviderSubscription.get_pymongo_collection()
 
+    async def one(provider_id: str) -> SubscriptionTier | None:
+        async with limit:
+            doc = await collection.find_one({"provider_id": provider_id}, {"status": 1, "tier": 1})
+        if doc is None or SubscriptionStatus(doc["status"]) not in ENTITLED_STATUSES:
+            return None
+        return SubscriptionTier(doc["tier"])
 
-def standing_of_joined(rows: list[dict[str, Any]]) -> SubscriptionTier | None:
-    """From what `lookup_stage` joined: the tier if the subscription is in good standing, else None.
-    (Reads two fields of the raw row: search calls it for every candidate.)"""
-    if not rows or SubscriptionStatus(rows[0]["status"]) not in ENTITLED_STATUSES:
-        return None
-    return SubscriptionTier(rows[0]["tier"])
+    return list(await asyncio.gather(*(one(p) for p in provider_ids)))
 
 
 def _view(doc: ProviderSubscription) -> SubscriptionView:
