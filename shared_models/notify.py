@@ -115,9 +115,10 @@ async def notify(
     data = kind.payload.model_validate(payload).model_dump(mode="json")
     claim_key = f"{source_id}:{recipient_id}"
     if presence.engaged:
-        with contextlib.suppress(DuplicateKeyError):  # once skipped, a retry skips too
+        # One write, on the hot path of every message read live: the claim (so a retry skips too). No
+        # delivery-log entry: nothing was attempted, and the claim itself records the skip.
+        with contextlib.suppress(DuplicateKeyError):
             await NotificationClaim(key=claim_key, notification_id=None, created_at=now).insert()
-            await log_delivery(None, recipient_id, kind.key, Channel.in_app, "skipped", now, "engaged")
         return Outcome(None, realtime=False, emailed=False, reason="engaged")
     collapse_key = f"{kind.key}:{recipient_id}:{data[kind.collapse_by]}" if kind.collapse_by else None
     claim = await NotificationClaim.find_one(NotificationClaim.key == claim_key)
