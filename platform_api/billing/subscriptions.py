@@ -35,18 +35,24 @@ async def get_for_provider(provider_id: str) -> SubscriptionView | None:
     return _view(doc) if doc is not None else None
 
 
+class _Standing(BaseModel):
+    """The two fields search needs (a projection: the rest of the document is not read)."""
+
+    status: SubscriptionStatus
+    tier: SubscriptionTier
+
+
 async def standings(provider_ids: list[str]) -> list[SubscriptionTier | None]:
     """For each provider, its tier if the subscription is in good standing, else None (search reads this
     for every provider that serves the point: one index-served read by unique key each, concurrently)."""
     limit = asyncio.Semaphore(STANDING_CONCURRENCY)
-    collection = ProviderSubscription.get_pymongo_collection()
 
     async def one(provider_id: str) -> SubscriptionTier | None:
         async with limit:
-            doc = await collection.find_one({"provider_id": provider_id}, {"status": 1, "tier": 1})
-        if doc is None or SubscriptionStatus(doc["status"]) not in ENTITLED_STATUSES:
-            return None
-        return SubscriptionTier(doc["tier"])
+            doc = await ProviderSubscription.find_one(
+                ProviderSubscription.provider_id == provider_id
+            ).project(_Standing)
+        return doc.tier if doc is not None and doc.status in ENTITLED_STATUSES else None
 
     return list(await asyncio.gather(*(one(p) for p in provider_ids)))
 

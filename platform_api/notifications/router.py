@@ -99,7 +99,8 @@ async def get_preferences(session: CurrentSession) -> PreferencesOut:
     responses=error_responses(Unauthorized, Forbidden, Unprocessable),
 )
 async def put_preferences(body: PreferencesIn, session: CurrentSession) -> PreferencesOut:
-    return _preferences(await notification_service.set_preferences(session.user_id, set(body.disabled)))
+    disabled = {str(key.value) for key in body.disabled}
+    return _preferences(await notification_service.set_preferences(session.user_id, disabled))
 
 
 @router.post(

@@ -1,11 +1,13 @@
 """Notification request/response models."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared_models.documents import Notification, NotificationDelivery
+from shared_models.notifications import CATALOGUE_LIST, Channel
 
 
 class NotificationOut(BaseModel):
@@ -58,12 +60,26 @@ class PreferencesOut(BaseModel):
     types: list[TypePreference]
 
 
+# Every "type:channel" pair that can be turned off, as an enum, so the schema says exactly what is accepted.
+PreferenceKey = StrEnum(  # type: ignore[misc]
+    "PreferenceKey",
+    {
+        f"{kind.key}__{channel.value}": f"{kind.key}:{channel.value}"
+        for kind in CATALOGUE_LIST
+        for channel in (Channel.realtime, Channel.email)
+        if channel in kind.channels and not (channel is Channel.email and kind.mandatory)
+    },
+)
+
+
 class PreferencesIn(BaseModel):
     """The complete list of type x channel pairs to turn off (`realtime` or `email`); the rest are on."""
 
     model_config = ConfigDict(extra="forbid")
 
-    disabled: list[str] = Field(max_length=100, examples=[["new_message:email", "request_created:realtime"]])
+    disabled: list[PreferenceKey] = Field(
+        max_length=100, examples=[["new_message:email", "request_created:realtime"]]
+    )
 
 
 class DeliveryOut(BaseModel):

@@ -36,13 +36,15 @@ class ProviderSignup(BaseModel):
 
 
 class ProviderUpdate(BaseModel):
-    """A partial edit of the signed-in provider's profile; omitted fields stay as they are."""
+    """A partial edit of the signed-in provider's profile: omit a field to keep it; only the area and the
+    price can be removed (with null)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    business_name: str | None = Field(default=None, min_length=2, max_length=120)
-    categories: list[ServiceCategory] | None = Field(default=None, max_length=12)
-    description: str | None = Field(default=None, max_length=4000)
+    # Not nullable, yet optional: the schema says "string, may be omitted", and a null is a typed 422.
+    business_name: str = Field(default=None, min_length=2, max_length=120)  # type: ignore[assignment]
+    categories: list[ServiceCategory] = Field(default=None, max_length=12)  # type: ignore[arg-type]
+    description: str = Field(default=None, max_length=4000)  # type: ignore[assignment]
     service_area: ServiceArea | None = Field(
         default=None, description="Centre and radius; changing it re-indexes the provider for search."
     )
@@ -50,13 +52,13 @@ class ProviderUpdate(BaseModel):
 
     @field_validator("business_name")
     @classmethod
-    def _strip(cls, value: str | None) -> str | None:
-        return ProviderSignup._strip(value) if value is not None else None
+    def _strip(cls, value: str) -> str:
+        return ProviderSignup._strip(value)
 
     @field_validator("categories")
     @classmethod
-    def _unique(cls, value: list[ServiceCategory] | None) -> list[ServiceCategory] | None:
-        return list(dict.fromkeys(value)) if value is not None else None
+    def _unique(cls, value: list[ServiceCategory]) -> list[ServiceCategory]:
+        return list(dict.fromkeys(value))
 
 
 class RatingOut(BaseModel):

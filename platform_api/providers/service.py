@@ -98,7 +98,10 @@ class ProviderService:
             if profile is None:
                 raise Conflict("This provider has no profile.", code="profile_not_found")
             await self._check_entitlements(profile, changes)
-            edited: ProviderProfile = profile.model_copy(update={k: getattr(changes, k) for k in updates})
+            # Validated as a whole before it is written: a partial edit can never store an invalid profile.
+            edited: ProviderProfile = ProviderProfile.model_validate(
+                {**profile.model_dump(), **{k: getattr(changes, k) for k in updates}}
+            )
             edited.version = profile.version + 1
             edited.updated_at = clock.now()
             if any(getattr(edited, f) != getattr(profile, f) for f in LISTED_FIELDS):

@@ -12,12 +12,13 @@ from shared_models.ids import Ref
 
 
 class GeoPoint(BaseModel):
-    lat: float = Field(ge=-90, le=90)
-    lng: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90, strict=True)
+    lng: float = Field(ge=-180, le=180, strict=True)
 
 
 class Money(BaseModel):
-    amount_minor: int = Field(ge=0, le=1_000_000_000, description="Integer minor units (cents).")
+    # Strict: JSON `true` is not an amount.
+    amount_minor: int = Field(ge=0, le=1_000_000_000, strict=True, description="Integer minor units (cents).")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR.")
 
 

@@ -13,9 +13,9 @@ from shared_models.ids import Ref
 
 
 class ServiceArea(BaseModel):
-    lat: float = Field(ge=-90, le=90)
-    lng: float = Field(ge=-180, le=180)
-    radius_km: float = Field(gt=0, le=200)
+    lat: float = Field(ge=-90, le=90, strict=True)
+    lng: float = Field(ge=-180, le=180, strict=True)
+    radius_km: float = Field(gt=0, le=200, strict=True)
 
 
 class ProviderProfile(Document):

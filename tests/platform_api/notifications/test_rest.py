@@ -72,7 +72,7 @@ async def test_preferences_round_trip_and_typed_errors(api: httpx.AsyncClient) -
     assert created["channels"] == {"realtime": True, "email": False, "in_app": True}
     for bad in (["nope:email"], ["request_created:in_app"], ["request_created"]):
         response = await api.put(f"{API}/notifications/preferences", json={"disabled": bad}, headers=h)
-        assert response.status_code == 422 and response.json()["error"]["field"] == "disabled", bad
+        assert response.status_code == 422 and response.json()["error"]["field"].startswith("disabled"), bad
 
 
 async def test_admins_read_the_delivery_log(api: httpx.AsyncClient, clock: ManualClock) -> None:

@@ -222,3 +222,19 @@ async def test_the_cell_lookup_is_index_served(api: httpx.AsyncClient) -> None:
         .explain()
     )
     assert index_served(plan), plan
+
+
+async def test_a_partial_edit_never_stores_an_invalid_profile(api: httpx.AsyncClient) -> None:
+    """Found by schemathesis: explicit nulls once replaced required fields and broke every later read."""
+    provider = await provider_at(api, *LONDON, 5.0)
+    body = {
+        "price_from": {"amount_minor": 4500, "currency": "GBP"},
+        "business_name": None,
+        "categories": None,
+    }
+    refused = await api.patch(f"{API}/providers/me", json=body, headers=provider.bearer)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] in ("business_name", "categories")
+    removed = await api.patch(f"{API}/providers/me", json={"price_from": None}, headers=provider.bearer)
+    assert removed.status_code == 200 and removed.json()["price_from"] is None
+    mine = await api.get(f"{API}/providers/me", headers=provider.bearer)
+    assert mine.status_code == 200 and mine.json()["categories"] == ["cleaning"]
