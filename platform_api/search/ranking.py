@@ -19,7 +19,7 @@ provider every day. Strata tied on credit are ordered the same way, by a hash of
 """
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from shared_models.enums import SubscriptionTier
@@ -93,7 +93,3 @@ def rank(candidates: Iterable[Candidate], salt: str) -> list[Candidate]:
         if not strata[chosen]:
             del strata[chosen]
     return ranked
-
-
-def page(ranked: Sequence[Candidate], offset: int, limit: int) -> list[Candidate]:
-    return list(ranked[offset : offset + limit])

@@ -66,7 +66,6 @@ class ResultPage:
     total: int
     offset: int
     next_cursor: str | None
-    counts_by_tier: dict[SubscriptionTier, int]
 
 
 class InvalidCursor(Unprocessable):
@@ -155,7 +154,7 @@ class SearchService:
         next_offset = offset + len(shown)
         next_cursor = encode_cursor(next_offset, day, fingerprint) if next_offset < len(ranked) else None
         await self._record(shown, offset, counts, now)
-        return ResultPage(shown, len(ranked), offset, next_cursor, dict(counts))
+        return ResultPage(shown, len(ranked), offset, next_cursor)
 
     async def _record(
         self, shown: list[Match], offset: int, counts: Counter[SubscriptionTier], now: datetime
