@@ -128,6 +128,17 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
         assert "marketplace-media" in json.dumps(buckets)
         assert demo_request_states(base) == ["completed", "accepted", "requested"]
         assert subscribe_as_the_readme_says(launcher, base) == "pro"
+        # The scheduler's relay and mail jobs run in the platform process: the demo's booking and billing
+        # events became notifications, and the offline providers were mailed (through the SMTP sink).
+        token = login(base, "sparkle@demo.example.com").json()["access_token"]
+        bearer = {"Authorization": f"Bearer {token}"}
+
+        def notified() -> bool:
+            items = httpx.get(f"{base}/api/v1/notifications", headers=bearer, timeout=10).json()["items"]
+            return {"request_created", "subscription_activated"} <= {n["type"] for n in items}
+
+        wait_until(notified, 30, "the relay to notify the demo provider")
+        wait_until(lambda: any((launcher.data_dir / "mail").glob("*.eml")), 30, "the mail job to send")
         near_demo = httpx.get(
             f"{base}/api/v1/search/providers", params={"q": "London, GB"}, timeout=10
         ).json()
