@@ -7,9 +7,6 @@ from contextlib import asynccontextmanager
 import socketio
 import structlog
 from limits import parse
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -23,6 +20,7 @@ from chat_server.state import MemoryState, RedisState, StateStore
 from shared_models import connect, init_models
 from shared_models.clock import Clock, SystemClock
 from shared_models.logs import configure_logging
+from shared_models.ratelimit import build_limiter
 from shared_models.registry import readiness
 
 log = structlog.get_logger(__name__)
@@ -53,11 +51,6 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         if settings.redis_url
         else MemoryState()
     )
-    storage = (
-        storage_from_string(f"async+{settings.redis_url}", implementation="redispy")
-        if settings.redis_url
-        else MemoryStorage()
-    )
     sio = socketio.AsyncServer(
         async_mode="asgi",
         cors_allowed_origins=settings.chat_cors_origins,
@@ -70,7 +63,7 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         settings=settings,
         clock=clock,
         state=state,
-        limiter=MovingWindowRateLimiter(storage),
+        limiter=build_limiter(settings.redis_url, settings.rate_limit_prefix),
         rates={"message:send": parse(settings.chat_message_rate), "typing": parse(settings.chat_typing_rate)},
     )
     for family in (connection, conversations, messages, typing):

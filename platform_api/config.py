@@ -53,6 +53,14 @@ class Settings(CommonSettings):
     # How often stored subscription state is compared with Stripe's (drift check); 0 turns it off.
     billing_drift_check_hours: float = Field(default=24.0, ge=0)
 
+    # Rate limits (the `limits` notation), per client IP and per account/user; shared through Redis when
+    # REDIS_URL is set. Defaults are at least as strict as established products'.
+    http_rate_limits: bool = True  # off only for test suites that exercise other things
+    rate_login_ip: str = "5/5 minutes"
+    rate_login_account: str = "10/15 minutes"
+    rate_register_ip: str = "10/hour"
+    rate_request_create_user: str = "30/hour"
+    rate_search: str = "120/minute"  # per user when signed in, else per IP
     # Notifications: how often the outbox relay and the mail job run (seconds).
     notify_relay_interval_seconds: float = Field(default=1.0, gt=0)
     mail_interval_seconds: float = Field(default=5.0, gt=0)

@@ -42,12 +42,14 @@ class AppError(Exception):
         code: str | None = None,
         field: str | None = None,
         details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code or self.default_code
         self.message = message
         self.field = field
         self.details = details
+        self.headers = headers
 
 
 class BadRequest(AppError):
@@ -82,6 +84,12 @@ class Unprocessable(AppError):
     status_code = 422
     default_code = "validation_error"
     description = "The request body, path or query is invalid"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    default_code = "rate_limited"
+    description = "Too many attempts; wait `Retry-After` seconds"
 
 
 class ServiceUnavailable(AppError):
@@ -136,7 +144,11 @@ def _field_of(loc: tuple[Any, ...]) -> str | None:
 def install_error_handlers(app: FastAPI) -> None:
     async def app_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
-        return JSONResponse(_body(exc.code, exc.message, exc.field, exc.details), status_code=exc.status_code)
+        return JSONResponse(
+            _body(exc.code, exc.message, exc.field, exc.details),
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
 
     async def validation_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

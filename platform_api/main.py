@@ -19,6 +19,7 @@ from platform_api.conversations.router import router as conversations_router
 from platform_api.errors import install_error_handlers
 from platform_api.notifications.router import router as notifications_router
 from platform_api.providers.router import router as providers_router
+from platform_api.ratelimits import HttpLimits
 from platform_api.realtime import RealtimeClient
 from platform_api.scheduler import JobRunner
 from platform_api.search.geocoding import CachedGeocoder, Geocoder, MapboxGeocoder, OfflineGeocoder
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
+    app.state.limits = HttpLimits(settings)
     install_error_handlers(app)
     app.add_middleware(
         CORSMiddleware,

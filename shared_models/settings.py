@@ -33,6 +33,10 @@ class CommonSettings(BaseSettings):
     session_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     # Shared secret for service-to-service calls (platform -> chat server internal API).
     internal_api_token: SecretStr = SecretStr(DEV_INTERNAL_TOKEN)
+    # Optional Redis: the chat server's Socket.IO manager and shared state, and both services' rate limits.
+    redis_url: str | None = None
+    # Keys of the shared rate limits (in Redis with REDIS_URL) start with this: one per deployment.
+    rate_limit_prefix: str = "ratelimit"
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -84,6 +84,9 @@ def service_env(uri: str, db: str, stripe_api: str | None = None) -> dict[str, s
         "INTERNAL_API_TOKEN": TEST_INTERNAL_TOKEN,
         "LOG_LEVEL": "WARNING",
         "SCHEDULER_ENABLED": "false",
+        # The suite registers and logs in hundreds of accounts from one address; the limits' own tests
+        # turn them back on.
+        "HTTP_RATE_LIMITS": "false",
         "STRIPE_WEBHOOK_SECRET": TEST_STRIPE_WEBHOOK_SECRET,
         # No Stripe call may leave the machine: without the stand-in, a port nothing listens on.
         "STRIPE_API_BASE": stripe_api or f"http://127.0.0.1:{free_port()}",
@@ -102,6 +105,7 @@ def settings(engine: Engine, db_name: str, stripe_api: str) -> Settings:
         # In-process apps have no chat server: a port nothing listens on (never a developer's running one).
         chat_internal_url=f"http://127.0.0.1:{free_port()}",
         scheduler_enabled=False,  # tests drive the jobs themselves, with the injected clock
+        http_rate_limits=False,  # see service_env
         stripe_api_base=stripe_api,
         stripe_webhook_secret=TEST_STRIPE_WEBHOOK_SECRET,  # type: ignore[arg-type]
     )

@@ -7,7 +7,6 @@ from typing import Any, TypeVar
 import socketio
 import structlog
 from limits import RateLimitItem
-from limits.aio.strategies import MovingWindowRateLimiter
 from pydantic import ValidationError
 
 from chat_server.config import ChatSettings
@@ -17,6 +16,7 @@ from shared_models import conversations
 from shared_models.clock import Clock
 from shared_models.conversations import ChatError
 from shared_models.documents import Conversation
+from shared_models.ratelimit import RateLimiter
 
 log = structlog.get_logger(__name__)
 P = TypeVar("P", bound=Payload)
@@ -29,7 +29,7 @@ class ChatContext:
     settings: ChatSettings
     clock: Clock
     state: StateStore
-    limiter: MovingWindowRateLimiter
+    limiter: RateLimiter
     rates: dict[str, RateLimitItem]
 
 
@@ -65,7 +65,7 @@ def on(ctx: ChatContext, event: str, rate: str | None = None) -> Callable[[Handl
                 first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
                 where = ".".join(str(p) for p in first.get("loc", ())) or "payload"
                 return error("invalid_payload", f"{where}: {first.get('msg')}")
-            if rate is not None and not await ctx.limiter.hit(ctx.rates[rate], rate, session["user_id"]):
+            if rate is not None and await ctx.limiter.hit(ctx.rates[rate], rate, session["user_id"]):
                 return error("rate_limited")
             try:
                 return await handler(ctx, sid, session, payload)

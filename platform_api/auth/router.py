@@ -1,16 +1,25 @@
 """Auth routes: register, login, logout, me."""
 
 import structlog
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from platform_api.auth.schemas import LoginRequest, MeOut, RegisterRequest, SessionOut, UserOut
 from platform_api.auth.service import auth_service
 from platform_api.config import Settings
 from platform_api.deps import ClockDep, CurrentSession, RealtimeDep, SettingsDep, csrf_token_for
-from platform_api.errors import Conflict, Forbidden, Unauthorized, Unprocessable, error_responses
+from platform_api.errors import (
+    Conflict,
+    Forbidden,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+    error_responses,
+)
 from platform_api.providers.schemas import ProviderProfileOut
 from platform_api.providers.service import provider_service
+from platform_api.ratelimits import LimitsDep, client_ip
 from shared_models.documents import ProviderProfile, User
+from shared_models.documents.users import normalise_email
 from shared_models.sessions import SessionClaims
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -48,11 +57,17 @@ def _session_out(
     summary="Create a customer or provider account and start a session",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionOut,
-    responses=error_responses(Conflict, Unprocessable),
+    responses=error_responses(Conflict, Unprocessable, TooManyRequests),
 )
 async def register(
-    body: RegisterRequest, response: Response, settings: SettingsDep, clock: ClockDep
+    body: RegisterRequest,
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    clock: ClockDep,
+    limits: LimitsDep,
 ) -> SessionOut:
+    await limits.check("register_ip", client_ip(request))
     user, profile = await auth_service.register(body, clock)
     log.info("auth.registered", user_id=str(user.id), role=user.role.value)
     token, claims = await auth_service.start_session(user, settings, clock)
@@ -64,9 +79,19 @@ async def register(
     "/login",
     summary="Log in with email and password",
     response_model=SessionOut,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+    responses=error_responses(Unauthorized, Forbidden, Unprocessable, TooManyRequests),
 )
-async def login(body: LoginRequest, response: Response, settings: SettingsDep, clock: ClockDep) -> SessionOut:
+async def login(
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    clock: ClockDep,
+    limits: LimitsDep,
+) -> SessionOut:
+    # Per IP (one address guessing many accounts) and per account (many addresses guessing one).
+    await limits.check("login_ip", client_ip(request))
+    await limits.check("login_account", normalise_email(str(body.email)))
     user = await auth_service.check_credentials(body.email, body.password)
     token, claims = await auth_service.start_session(user, settings, clock)
     csrf = _set_session_cookies(response, token, claims, settings)

@@ -8,7 +8,16 @@ from fastapi import APIRouter, Query, status
 from platform_api.bookings.schemas import CreateRequest, EventBody, RequestDetailOut, RequestOut, RequestPage
 from platform_api.bookings.service import Actor, booking_service
 from platform_api.deps import ClockDep, CustomerSession, PartySession
-from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+    error_responses,
+)
+from platform_api.ratelimits import LimitsDep
 from shared_models.documents import ServiceRequest
 from shared_models.enums import RequestEvent, RequestState
 from shared_models.ids import SORTABLE_KEY_PATTERN
@@ -36,9 +45,12 @@ def _detail(request: ServiceRequest, actor: Actor) -> RequestDetailOut:
     summary="Book a provider: create a service request (customers)",
     status_code=status.HTTP_201_CREATED,
     response_model=RequestDetailOut,
-    responses=error_responses(Unauthorized, Forbidden, Conflict, Unprocessable),
+    responses=error_responses(Unauthorized, Forbidden, Conflict, Unprocessable, TooManyRequests),
 )
-async def create_request(body: CreateRequest, session: CustomerSession, clock: ClockDep) -> RequestDetailOut:
+async def create_request(
+    body: CreateRequest, session: CustomerSession, clock: ClockDep, limits: LimitsDep
+) -> RequestDetailOut:
+    await limits.check("request_create_user", session.user_id)
     request = await booking_service.create(session.user, body, clock.now())
     return _detail(request, Actor.of(session.user))
 

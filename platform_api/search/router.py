@@ -5,12 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from platform_api.billing.tiers import ENTITLEMENTS
-from platform_api.deps import ClockDep, SettingsDep
-from platform_api.errors import Unprocessable, error_responses
+from platform_api.config import Settings
+from platform_api.deps import ClockDep, SettingsDep, get_auth_session
+from platform_api.errors import AppError, TooManyRequests, Unprocessable, error_responses
 from platform_api.providers.schemas import RatingOut
+from platform_api.ratelimits import LimitsDep, client_ip
 from platform_api.search.geocoding import CachedGeocoder, GeocoderUnavailable, UnknownLocation
 from platform_api.search.schemas import LocationOut, ProviderHit, SearchPage
 from platform_api.search.service import InvalidCursor, SearchQuery, search_service
+from shared_models.clock import Clock
 from shared_models.enums import ServiceCategory
 
 router = APIRouter(prefix="/search", tags=["search"])
@@ -24,12 +27,15 @@ router = APIRouter(prefix="/search", tags=["search"])
     "by distance and rating, ties rotated daily. `total` counts every match; page with `next_cursor`. "
     "Unknown place → 422 `unknown_location`; geocoder down → 503 `geocoder_unavailable`.",
     response_model=SearchPage,
-    responses=error_responses(Unprocessable, UnknownLocation, InvalidCursor, GeocoderUnavailable),
+    responses=error_responses(
+        Unprocessable, UnknownLocation, InvalidCursor, TooManyRequests, GeocoderUnavailable
+    ),
 )
 async def search_providers(
     request: Request,
     settings: SettingsDep,
     clock: ClockDep,
+    limits: LimitsDep,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     lng: Annotated[float | None, Query(ge=-180, le=180)] = None,
     q: Annotated[str | None, Query(min_length=2, max_length=200, description="A place: city, region")] = None,
@@ -41,6 +47,7 @@ async def search_providers(
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> SearchPage:
+    await limits.check("search", await _searcher(request, settings, clock))
     if (lat is None) != (lng is None):
         raise Unprocessable(
             "Give both lat and lng, or a place name in q.", field="lng" if lng is None else "lat"
@@ -83,3 +90,12 @@ async def search_providers(
         total=result.total,
         next_cursor=result.next_cursor,
     )
+
+
+async def _searcher(request: Request, settings: Settings, clock: Clock) -> str:
+    """Whom the search limit counts: the signed-in user (any valid session), else the client's IP."""
+    try:
+        session = await get_auth_session(request, settings, clock)
+    except AppError:
+        return f"ip:{client_ip(request)}"
+    return f"user:{session.user_id}"
