@@ -61,6 +61,12 @@ class Settings(CommonSettings):
     rate_register_ip: str = "10/hour"
     rate_request_create_user: str = "30/hour"
     rate_search: str = "120/minute"  # per user when signed in, else per IP
+    rate_reset_ip: str = "5/30 minutes"
+    rate_reset_account: str = "5/hour"
+    rate_verify_resend_ip: str = "5/hour"
+    rate_verify_resend_account: str = "3/hour"
+    # The web app's address: account mail links point at its pages (which call the API).
+    app_url: str = "http://localhost:5173"
     # Notifications: how often the outbox relay and the mail job run (seconds).
     notify_relay_interval_seconds: float = Field(default=1.0, gt=0)
     mail_interval_seconds: float = Field(default=5.0, gt=0)

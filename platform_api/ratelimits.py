@@ -28,6 +28,10 @@ class HttpLimits:
             "register_ip": parse(settings.rate_register_ip),
             "request_create_user": parse(settings.rate_request_create_user),
             "search": parse(settings.rate_search),
+            "reset_ip": parse(settings.rate_reset_ip),
+            "reset_account": parse(settings.rate_reset_account),
+            "verify_resend_ip": parse(settings.rate_verify_resend_ip),
+            "verify_resend_account": parse(settings.rate_verify_resend_account),
         }
 
     async def check(self, rule: str, key: str) -> None:

@@ -233,13 +233,18 @@ async def _queue_email(notification: Notification, recipient_id: str, now: datet
     user = await User.get(ObjectId(recipient_id))
     if user is None:
         return
-    text = f"{notification.body}\n\nOpen the app to see it."
     with contextlib.suppress(DuplicateKeyError):  # one email per notification, ever
         await EmailMessage(
             key=f"notification:{notification.id}",
             to=user.email,
             subject=notification.title,
-            text=text,
+            template="notification",
+            context={
+                "title": notification.title,
+                "body": notification.body,
+                "count": notification.occurrences,
+                "type": notification.type,
+            },
             notification_id=str(notification.id),
             next_attempt_key=time_key(now),
             created_at=now,

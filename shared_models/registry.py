@@ -6,6 +6,7 @@ from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient
 
 from shared_models.documents import (
+    AccountToken,
     BillingCustomer,
     Conversation,
     EmailMessage,
@@ -51,6 +52,7 @@ DOCUMENT_MODELS: tuple[type[Document], ...] = (
     NotificationDelivery,
     NotificationPreferences,
     EmailMessage,
+    AccountToken,
 )
 
 

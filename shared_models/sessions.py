@@ -88,6 +88,8 @@ async def authenticate(token: str, secret: str, clock: Clock) -> tuple[User, Ses
         raise SessionError("invalid_token", "The session token is not valid.")
     if user.status is not UserStatus.active:
         raise SessionError("account_suspended", "This account is suspended.")
+    if claims.issued_at.timestamp() < user.sessions_valid_after:
+        raise SessionError("session_revoked", "The session ended when the password was changed.")
     return user, claims
 
 

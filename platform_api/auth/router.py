@@ -3,7 +3,18 @@
 import structlog
 from fastapi import APIRouter, Request, Response, status
 
-from platform_api.auth.schemas import LoginRequest, MeOut, RegisterRequest, SessionOut, UserOut
+from platform_api.auth.account import LinkInvalid, account_mail
+from platform_api.auth.schemas import (
+    AcceptedOut,
+    LoginRequest,
+    MeOut,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    RegisterRequest,
+    SessionOut,
+    UserOut,
+    VerifyEmailRequest,
+)
 from platform_api.auth.service import auth_service
 from platform_api.config import Settings
 from platform_api.deps import ClockDep, CurrentSession, RealtimeDep, SettingsDep, csrf_token_for
@@ -70,6 +81,7 @@ async def register(
     await limits.check("register_ip", client_ip(request))
     user, profile = await auth_service.register(body, clock)
     log.info("auth.registered", user_id=str(user.id), role=user.role.value)
+    await account_mail.send_verification(user, settings, clock.now())
     token, claims = await auth_service.start_session(user, settings, clock)
     csrf = _set_session_cookies(response, token, claims, settings)
     return _session_out(token, claims, csrf, user, profile)
@@ -130,3 +142,60 @@ async def me(session: CurrentSession, settings: SettingsDep) -> MeOut:
         csrf_token=csrf_token_for(session.claims, settings),
         session_expires_at=session.claims.expires_at,
     )
+
+
+@router.post(
+    "/verify-email",
+    summary="Confirm the email address with the emailed link's token",
+    response_model=UserOut,
+    responses=error_responses(LinkInvalid, Unprocessable),
+)
+async def verify_email(body: VerifyEmailRequest, clock: ClockDep) -> UserOut:
+    return UserOut.of(await account_mail.verify(body.token, clock.now()))
+
+
+@router.post(
+    "/verify-email/resend",
+    summary="Mail a new verification link to the signed-in user",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=AcceptedOut,
+    responses=error_responses(Unauthorized, Forbidden, TooManyRequests),
+)
+async def resend_verification(
+    request: Request, session: CurrentSession, settings: SettingsDep, clock: ClockDep, limits: LimitsDep
+) -> AcceptedOut:
+    await limits.check("verify_resend_ip", client_ip(request))
+    await limits.check("verify_resend_account", session.user_id)
+    if session.user.email_verified:
+        return AcceptedOut(status="The email address is already confirmed.")
+    await account_mail.send_verification(session.user, settings, clock.now())
+    return AcceptedOut(status="A new link is on its way.")
+
+
+RESET_ANSWER = "If an account uses this address, a reset link is on its way."
+
+
+@router.post(
+    "/password-reset",
+    summary="Mail a password reset link (the same answer whether or not the account exists)",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=AcceptedOut,
+    responses=error_responses(Unprocessable, TooManyRequests),
+)
+async def request_password_reset(
+    body: PasswordResetRequest, request: Request, settings: SettingsDep, clock: ClockDep, limits: LimitsDep
+) -> AcceptedOut:
+    await limits.check("reset_ip", client_ip(request))
+    await limits.check("reset_account", normalise_email(str(body.email)))
+    await account_mail.request_reset(str(body.email), settings, clock.now())
+    return AcceptedOut(status=RESET_ANSWER)
+
+
+@router.post(
+    "/password-reset/confirm",
+    summary="Set a new password with the emailed link's token (ends every existing session)",
+    response_model=UserOut,
+    responses=error_responses(LinkInvalid, Unprocessable),
+)
+async def confirm_password_reset(body: PasswordResetConfirm, clock: ClockDep) -> UserOut:
+    return UserOut.of(await account_mail.reset(body.token, body.password, clock.now()))

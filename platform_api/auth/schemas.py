@@ -83,6 +83,7 @@ class UserOut(BaseModel):
     role: Role
     status: UserStatus
     display_name: str = Field(examples=["Ada"])
+    email_verified: bool
     created_at: datetime
 
     @classmethod
@@ -93,6 +94,7 @@ class UserOut(BaseModel):
             role=user.role,
             status=user.status,
             display_name=user.display_name,
+            email_verified=user.email_verified,
             created_at=user.created_at,
         )
 
@@ -115,3 +117,26 @@ class MeOut(BaseModel):
     provider: ProviderProfileOut | None = None
     csrf_token: str
     session_expires_at: datetime
+
+
+class VerifyEmailRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=20, max_length=200, description="The `token` of the emailed link.")
+
+
+class PasswordResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+
+
+class PasswordResetConfirm(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=20, max_length=200, description="The `token` of the emailed link.")
+    password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
+
+
+class AcceptedOut(BaseModel):
+    status: str = Field(examples=["If the account exists, an email is on its way."])

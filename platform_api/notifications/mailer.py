@@ -12,8 +12,10 @@ import smtplib
 from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import structlog
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pymongo import ReturnDocument
 
 from platform_api.config import Settings
@@ -32,13 +34,32 @@ def backoff(attempts: int) -> timedelta:
     return delay
 
 
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates" / "email"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+)
+
+
+def render(message: EmailMessage) -> tuple[str, str | None]:
+    """(text, html): a templated message rendered from its context, else its plain text."""
+    if message.template is None:
+        return message.text, None
+    text = TEMPLATES.get_template(f"{message.template}.txt").render(message.context)
+    html = TEMPLATES.get_template(f"{message.template}.html").render(message.context)
+    return text, html
+
+
 def _send(settings: Settings, message: EmailMessage) -> None:
     mime = MimeMessage()
     mime["From"] = settings.mail_from
     mime["To"] = message.to
     mime["Subject"] = message.subject
     mime["Message-ID"] = make_msgid(idstring=message.key.replace(":", "."), domain="marketplace.local")
-    mime.set_content(message.text)
+    text, html = render(message)
+    mime.set_content(text)
+    if html is not None:
+        mime.add_alternative(html, subtype="html")
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
         smtp.send_message(mime)
 

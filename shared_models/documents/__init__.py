@@ -1,5 +1,6 @@
 """Beanie documents, one module per aggregate."""
 
+from shared_models.documents.account import AccountToken
 from shared_models.documents.billing import (
     BillingCustomer,
     ProcessedStripeEvent,
@@ -30,6 +31,7 @@ from shared_models.documents.sessions import RevokedSession
 from shared_models.documents.users import User
 
 __all__ = [
+    "AccountToken",
     "BillingCustomer",
     "Conversation",
     "DomainEvent",

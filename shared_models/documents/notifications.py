@@ -93,7 +93,9 @@ class EmailMessage(Document):
     key: Annotated[str, Indexed(unique=True)]  # the notification (and its collapse round): never twice
     to: str
     subject: str
-    text: str
+    text: str = ""  # plain mail; or, with `template`, rendered by the mail job (text and HTML)
+    template: str | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
     notification_id: str | None = None
     status: str = "pending"  # pending | sent | failed
     attempts: int = 0

@@ -21,6 +21,9 @@ class User(Document):
     role: Role
     status: UserStatus = UserStatus.active
     display_name: str = Field(max_length=100)
+    email_verified: bool = False
+    # Sessions issued (iat, unix seconds) before this moment are refused: a password reset ends them all.
+    sessions_valid_after: int = 0
     created_at: datetime
     updated_at: datetime
 

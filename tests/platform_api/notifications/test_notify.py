@@ -42,7 +42,12 @@ async def test_twenty_messages_in_ten_seconds_make_one_notification_and_one_emai
         clock.advance(timedelta(milliseconds=500))
     stored = await Notification.find({"recipient_id": user.id}).to_list()
     assert len(stored) == 1 and stored[0].occurrences == 20 and stored[0].body == "message 19"
-    assert await EmailMessage.find(EmailMessage.to == user.email).count() == 1
+    assert (
+        await EmailMessage.find(
+            EmailMessage.to == user.email, EmailMessage.template == "notification"
+        ).count()
+        == 1
+    )
 
 
 async def test_after_the_window_a_new_notification_but_no_second_email_until_the_mail_window(
@@ -52,10 +57,20 @@ async def test_after_the_window_a_new_notification_but_no_second_email_until_the
     clock.advance(MESSAGE.dedup_window)
     await notify(MESSAGE, user.id, "m:2", message(user, 2), OFFLINE, clock.now())
     assert await Notification.find({"recipient_id": user.id}).count() == 2  # the 60 s window closed
-    assert await EmailMessage.find(EmailMessage.to == user.email).count() == 1  # the 15 min one did not
+    assert (
+        await EmailMessage.find(
+            EmailMessage.to == user.email, EmailMessage.template == "notification"
+        ).count()
+        == 1
+    )  # the 15 min one did not
     clock.advance(MESSAGE.email_window)
     await notify(MESSAGE, user.id, "m:3", message(user, 3), OFFLINE, clock.now())
-    assert await EmailMessage.find(EmailMessage.to == user.email).count() == 2
+    assert (
+        await EmailMessage.find(
+            EmailMessage.to == user.email, EmailMessage.template == "notification"
+        ).count()
+        == 2
+    )
 
 
 async def test_a_read_notification_absorbs_nothing(user: Account, clock: ManualClock) -> None:
@@ -102,7 +117,12 @@ async def test_the_same_source_counts_once_even_after_a_crash_mid_way(
     await notify(MESSAGE, user.id, "m:2", message(user, 2), OFFLINE, clock.now())
     final = await Notification.find({"recipient_id": user.id}).to_list()
     assert [n.occurrences for n in final] == [2]
-    assert await EmailMessage.find(EmailMessage.to == user.email).count() == 1
+    assert (
+        await EmailMessage.find(
+            EmailMessage.to == user.email, EmailMessage.template == "notification"
+        ).count()
+        == 1
+    )
 
 
 async def test_preferences_turn_channels_off_but_not_mandatory_email(

@@ -132,3 +132,15 @@ async def test_two_platform_processes_share_the_limit_through_redis(
         async with httpx.AsyncClient(base_url=two_platforms[n % 2]) as client:
             statuses.append((await client.post(f"{API}/auth/login", json=wrong)).status_code)
     assert statuses == [401] * 5 + [429]
+
+
+async def test_password_reset_per_ip_and_per_account(limited: FastAPI) -> None:
+    target = {"email": f"someone-{uuid.uuid4().hex[:8]}@example.com"}  # unknown or not: limited alike
+    async with client_from(limited, "10.4.0.1") as client:
+        statuses = [
+            (await client.post(f"{API}/auth/password-reset", json=target)).status_code for _ in range(6)
+        ]
+    assert statuses == [202] * 5 + [429]
+    async with client_from(limited, "10.4.0.2") as other_ip:
+        again = await other_ip.post(f"{API}/auth/password-reset", json=target)
+    assert again.status_code == 429 and again.json()["error"]["details"]["rule"] == "reset_account"
