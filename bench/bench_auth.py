@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import socketio
 
+from platform_api.config import Settings
 from scripts import stack
 from scripts.processes import free_port
 
@@ -51,6 +52,7 @@ async def run(requests: int, concurrency: int) -> None:
         "MONGODB_DB": "bench",
         "JWT_SECRET": SECRET,
         "LOG_LEVEL": "WARNING",
+        "HTTP_RATE_LIMITS": "false",  # one address logging in thousands of times: measuring, not limiting
         "CHAT_INTERNAL_URL": f"http://127.0.0.1:{chat_port}",
     }
     procs = [stack.engine(engine_port, tmp / "mongo", tmp).start()]
@@ -64,7 +66,14 @@ async def run(requests: int, concurrency: int) -> None:
             async def register(i: int) -> None:
                 r = await api.post(
                     "/auth/register",
-                    json={"email": emails[i], "password": pw, "role": "customer", "display_name": "B"},
+                    json={
+                        "email": emails[i],
+                        "password": pw,
+                        "role": "customer",
+                        "display_name": "B",
+                        "accepted_terms_version": Settings.model_fields["terms_version"].default,
+                        "accepted_privacy_version": Settings.model_fields["privacy_version"].default,
+                    },
                 )
                 assert r.status_code == 201, r.text
 

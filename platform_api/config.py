@@ -65,6 +65,9 @@ class Settings(CommonSettings):
     rate_reset_account: str = "5/hour"
     rate_verify_resend_ip: str = "5/hour"
     rate_verify_resend_account: str = "3/hour"
+    # The current terms and privacy notice: sign-up must accept exactly these versions.
+    terms_version: str = "2026-11-01"
+    privacy_version: str = "2026-11-01"
     # The web app's address: account mail links point at its pages (which call the API).
     app_url: str = "http://localhost:5173"
     # Notifications: how often the outbox relay and the mail job run (seconds).

@@ -15,6 +15,7 @@ from platform_api.billing.stripe_api import stripe_client
 from platform_api.billing.webhook import StripeWebhook
 from platform_api.bookings.router import router as bookings_router
 from platform_api.config import Settings
+from platform_api.consent.router import router as consent_router
 from platform_api.conversations.router import router as conversations_router
 from platform_api.errors import install_error_handlers
 from platform_api.notifications.router import router as notifications_router
@@ -46,6 +47,7 @@ OPENAPI_TAGS = [
     },
     {"name": "search", "description": "Find providers who serve a location, fairly ranked."},
     {"name": "notifications", "description": "In-app notifications, unread counts and preferences."},
+    {"name": "account", "description": "Consents, marketing choice, one-click unsubscribe."},
     {"name": "admin", "description": "The admin console. Every route needs the admin role."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -121,6 +123,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         billing_router,
         search_router,
         notifications_router,
+        consent_router,
         admin_router,
     ):
         app.include_router(router, prefix=settings.api_prefix)

@@ -13,6 +13,7 @@ from platform_api.billing.webhook import StripeWebhook
 from platform_api.bookings.schemas import CreateRequest, TimeWindowIn
 from platform_api.bookings.service import Actor, booking_service
 from platform_api.config import Settings
+from platform_api.consent.service import Origin
 from platform_api.errors import Conflict
 from platform_api.providers.schemas import ProviderSignup
 from platform_api.providers.service import provider_service
@@ -59,6 +60,8 @@ async def seed_demo(clock: Clock, settings: Settings) -> list[DemoLogin]:
         password=DEMO_PASSWORD,
         role=Role.customer,
         display_name="Casey Customer",
+        accepted_terms_version=settings.terms_version,
+        accepted_privacy_version=settings.privacy_version,
     )
     signups: list[RegisterRequest] = [customer]
     for email, name, business, categories, (lat, lng, radius) in DEMO_PROVIDERS:
@@ -68,6 +71,8 @@ async def seed_demo(clock: Clock, settings: Settings) -> list[DemoLogin]:
                 password=DEMO_PASSWORD,
                 role=Role.provider,
                 display_name=name,
+                accepted_terms_version=settings.terms_version,
+                accepted_privacy_version=settings.privacy_version,
                 provider=ProviderSignup(
                     business_name=business,
                     categories=categories,
@@ -77,7 +82,7 @@ async def seed_demo(clock: Clock, settings: Settings) -> list[DemoLogin]:
         )
     for signup in signups:
         with contextlib.suppress(Conflict):
-            await auth_service.register(signup, clock)
+            await auth_service.register(signup, clock, settings, Origin("signup", "127.0.0.1", "demo seed"))
         logins.append(DemoLogin(signup.role, str(signup.email), signup.display_name))
     await _subscribe_providers(clock, settings)
     await _seed_requests(clock)

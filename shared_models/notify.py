@@ -34,7 +34,7 @@ from shared_models.documents import (
     User,
 )
 from shared_models.ids import sortable_key, time_key
-from shared_models.notifications import Channel, NotificationType
+from shared_models.notifications import CATALOGUE, Channel, NotificationType
 
 log = structlog.get_logger(__name__)
 SOURCES_KEPT = 50
@@ -239,6 +239,9 @@ async def _queue_email(notification: Notification, recipient_id: str, now: datet
             to=user.email,
             subject=notification.title,
             template="notification",
+            user_id=recipient_id,
+            category="notification",
+            unsubscribe_scope=None if CATALOGUE[notification.type].mandatory else f"type:{notification.type}",
             context={
                 "title": notification.title,
                 "body": notification.body,

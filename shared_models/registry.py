@@ -8,6 +8,7 @@ from pymongo import AsyncMongoClient
 from shared_models.documents import (
     AccountToken,
     BillingCustomer,
+    ConsentRecord,
     Conversation,
     EmailMessage,
     GeocodeCache,
@@ -53,6 +54,7 @@ DOCUMENT_MODELS: tuple[type[Document], ...] = (
     NotificationPreferences,
     EmailMessage,
     AccountToken,
+    ConsentRecord,
 )
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from platform_api.config import Settings
 from scripts.stripe_fake.control import complete_checkout
 from scripts.stripe_fake.signing import signature_header
 from shared_models.enums import Role
@@ -27,6 +28,8 @@ def register_payload(role: Role = Role.customer, **overrides: Any) -> dict[str, 
         "password": PASSWORD,
         "role": role.value,
         "display_name": f"Test {role.value}",
+        "accepted_terms_version": Settings.model_fields["terms_version"].default,
+        "accepted_privacy_version": Settings.model_fields["privacy_version"].default,
     }
     if role is Role.provider:
         payload["provider"] = {

@@ -88,6 +88,8 @@ def subscribe_as_the_readme_says(launcher: Launcher, base: str) -> str:
             "password": DEMO_PASSWORD,
             "role": "provider",
             "display_name": "Nia",
+            "accepted_terms_version": "2026-11-01",
+            "accepted_privacy_version": "2026-11-01",
             "provider": {"business_name": "Nia's Gardens", "categories": ["gardening"]},
         },
         timeout=10,

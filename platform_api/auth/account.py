@@ -61,6 +61,7 @@ class AccountMail:
                 subject=subject,
                 template=template,
                 context={"name": user.display_name, **context},
+                user_id=str(user.id),
                 next_attempt_key=time_key(now),
                 created_at=now,
             ).insert()

@@ -17,6 +17,7 @@ from platform_api.auth.schemas import (
 )
 from platform_api.auth.service import auth_service
 from platform_api.config import Settings
+from platform_api.consent.service import Origin
 from platform_api.deps import ClockDep, CurrentSession, RealtimeDep, SettingsDep, csrf_token_for
 from platform_api.errors import (
     Conflict,
@@ -79,7 +80,8 @@ async def register(
     limits: LimitsDep,
 ) -> SessionOut:
     await limits.check("register_ip", client_ip(request))
-    user, profile = await auth_service.register(body, clock)
+    origin = Origin("signup", client_ip(request), request.headers.get("user-agent"))
+    user, profile = await auth_service.register(body, clock, settings, origin)
     log.info("auth.registered", user_id=str(user.id), role=user.role.value)
     await account_mail.send_verification(user, settings, clock.now())
     token, claims = await auth_service.start_session(user, settings, clock)

@@ -23,12 +23,17 @@ class RegisterRequest(BaseModel):
                     "password": "correct horse battery",
                     "role": "customer",
                     "display_name": "Ada",
+                    "accepted_terms_version": "2026-11-01",
+                    "accepted_privacy_version": "2026-11-01",
+                    "marketing_opt_in": False,
                 },
                 {
                     "email": "sam@sparkle.example",
                     "password": "correct horse battery",
                     "role": "provider",
                     "display_name": "Sam",
+                    "accepted_terms_version": "2026-11-01",
+                    "accepted_privacy_version": "2026-11-01",
                     "provider": {
                         "business_name": "Sparkle Cleaning Co.",
                         "categories": ["cleaning"],
@@ -45,6 +50,10 @@ class RegisterRequest(BaseModel):
     role: Literal[Role.customer, Role.provider]
     display_name: str = Field(min_length=1, max_length=100)
     provider: ProviderSignup | None = Field(default=None, validate_default=True)
+    # Consent: the versions of the terms and the privacy notice shown at sign-up (the current ones, or 422).
+    accepted_terms_version: str = Field(max_length=40, examples=["2026-11-01"])
+    accepted_privacy_version: str = Field(max_length=40, examples=["2026-11-01"])
+    marketing_opt_in: bool = False
 
     @field_validator("display_name")
     @classmethod

@@ -11,10 +11,11 @@ from pymongo.errors import DuplicateKeyError
 
 from platform_api.auth.schemas import RegisterRequest
 from platform_api.config import Settings
-from platform_api.errors import Conflict, Forbidden, Unauthorized
+from platform_api.consent.service import MARKETING, Origin, consent_service
+from platform_api.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from platform_api.providers.service import provider_service
 from shared_models.clock import Clock
-from shared_models.documents import ProviderProfile, User
+from shared_models.documents import ConsentRecord, ProviderProfile, User
 from shared_models.documents.users import normalise_email
 from shared_models.enums import Role, UserStatus
 from shared_models.ids import parse_object_id
@@ -43,7 +44,19 @@ async def verify_password(password: str, hashed: str) -> tuple[bool, str | None]
 
 
 class AuthService:
-    async def register(self, data: RegisterRequest, clock: Clock) -> tuple[User, ProviderProfile | None]:
+    async def register(
+        self, data: RegisterRequest, clock: Clock, settings: Settings, origin: Origin
+    ) -> tuple[User, ProviderProfile | None]:
+        for field, accepted, current in (
+            ("accepted_terms_version", data.accepted_terms_version, settings.terms_version),
+            ("accepted_privacy_version", data.accepted_privacy_version, settings.privacy_version),
+        ):
+            if accepted != current:
+                raise Unprocessable(
+                    f"Accept the current version ({current}) to sign up.",
+                    code="consent_required",
+                    field=field,
+                )
         now = clock.now()
         user = User(
             email=normalise_email(data.email),
@@ -59,13 +72,19 @@ class AuthService:
             raise Conflict(
                 "An account with this email already exists.", code="email_taken", field="email"
             ) from None
-        if data.role is not Role.provider or data.provider is None:
-            return user, None
-        # No multi-document transaction (the embedded engine's are not isolated): if the profile cannot be
-        # written, the user is removed again, so a provider never exists without its tenant.
+        # No multi-document transaction (the embedded engine's are not isolated): if the consents or the
+        # profile cannot be written, the user is removed again, so no account exists without its consent
+        # records, nor a provider without its tenant.
         try:
-            profile = await provider_service.create_for_owner(user, data.provider, clock)
+            uid = str(user.id)
+            await consent_service.record(uid, "terms", True, origin, now, data.accepted_terms_version)
+            await consent_service.record(uid, "privacy", True, origin, now, data.accepted_privacy_version)
+            await consent_service.record(uid, MARKETING, data.marketing_opt_in, origin, now)
+            profile = None
+            if data.role is Role.provider and data.provider is not None:
+                profile = await provider_service.create_for_owner(user, data.provider, clock)
         except BaseException:
+            await ConsentRecord.find({"user_id": str(user.id)}).delete()
             await user.delete()
             raise
         return user, profile

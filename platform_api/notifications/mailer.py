@@ -19,6 +19,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pymongo import ReturnDocument
 
 from platform_api.config import Settings
+from platform_api.consent.service import consent_service
+from platform_api.consent.unsubscribe import unsubscribe_url
 from shared_models.documents import EmailMessage, Notification
 from shared_models.ids import time_key
 from shared_models.notifications import Channel
@@ -41,12 +43,13 @@ TEMPLATES = Environment(
 )
 
 
-def render(message: EmailMessage) -> tuple[str, str | None]:
+def render(message: EmailMessage, unsubscribe: str | None) -> tuple[str, str | None]:
     """(text, html): a templated message rendered from its context, else its plain text."""
     if message.template is None:
-        return message.text, None
-    text = TEMPLATES.get_template(f"{message.template}.txt").render(message.context)
-    html = TEMPLATES.get_template(f"{message.template}.html").render(message.context)
+        return message.text + (f"\n\nUnsubscribe: {unsubscribe}" if unsubscribe else ""), None
+    context = {**message.context, "unsubscribe_url": unsubscribe}
+    text = TEMPLATES.get_template(f"{message.template}.txt").render(context)
+    html = TEMPLATES.get_template(f"{message.template}.html").render(context)
     return text, html
 
 
@@ -56,7 +59,13 @@ def _send(settings: Settings, message: EmailMessage) -> None:
     mime["To"] = message.to
     mime["Subject"] = message.subject
     mime["Message-ID"] = make_msgid(idstring=message.key.replace(":", "."), domain="marketplace.local")
-    text, html = render(message)
+    unsubscribe = None
+    if message.unsubscribe_scope and message.user_id:
+        # RFC 8058: mail clients offer a one-click unsubscribe that POSTs to this address.
+        unsubscribe = unsubscribe_url(settings, message.user_id, message.unsubscribe_scope)
+        mime["List-Unsubscribe"] = f"<{unsubscribe}>"
+        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    text, html = render(message, unsubscribe)
     mime.set_content(text)
     if html is not None:
         mime.add_alternative(html, subtype="html")
@@ -93,6 +102,15 @@ class Mailer:
         return None
 
     async def _deliver(self, message: EmailMessage, now: datetime) -> int:
+        if message.category == "marketing" and not (
+            message.user_id and await consent_service.marketing_opt_in(message.user_id)
+        ):
+            # Marketing goes only with a current opt-in (checked at sending time: consent may have changed).
+            await EmailMessage.get_pymongo_collection().update_one(
+                {"_id": message.id}, {"$set": {"status": "suppressed", "last_error": "no marketing consent"}}
+            )
+            log.info("mail.suppressed", key=message.key)
+            return 0
         notification = await Notification.get(message.notification_id) if message.notification_id else None
         recipient = notification.recipient_id if notification else None
         try:

@@ -16,6 +16,7 @@ from shared_models.documents.bookings import (
     Transition,
 )
 from shared_models.documents.chat import Conversation, LastMessage, Message
+from shared_models.documents.consent import ConsentRecord
 from shared_models.documents.leases import JobLease
 from shared_models.documents.notifications import (
     EmailMessage,
@@ -33,6 +34,7 @@ from shared_models.documents.users import User
 __all__ = [
     "AccountToken",
     "BillingCustomer",
+    "ConsentRecord",
     "Conversation",
     "DomainEvent",
     "EmailMessage",

@@ -96,6 +96,10 @@ class EmailMessage(Document):
     text: str = ""  # plain mail; or, with `template`, rendered by the mail job (text and HTML)
     template: str | None = None
     context: dict[str, Any] = Field(default_factory=dict)
+    user_id: str | None = None  # the recipient's account, when there is one
+    category: str = "transactional"  # transactional | notification | marketing (only with a current opt-in)
+    # Non-essential mail: what its one-click unsubscribe turns off ("type:<notification type>", "marketing").
+    unsubscribe_scope: str | None = None
     notification_id: str | None = None
     status: str = "pending"  # pending | sent | failed
     attempts: int = 0

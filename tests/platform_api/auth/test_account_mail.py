@@ -2,50 +2,19 @@
 link; expired and reused links are refused; a reset answers alike for unknown addresses; mail waits out
 an SMTP outage and arrives once."""
 
-import email
-import re
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage as Message
-from email.policy import default
 from pathlib import Path
 
 import httpx
-import pytest
 
-from platform_api.config import Settings
 from platform_api.notifications.mailer import Mailer
-from scripts import stack
-from scripts.processes import ManagedProcess, free_port
+from scripts.processes import ManagedProcess
 from shared_models.clock import ManualClock
 from shared_models.enums import Role
 from tests.factories import API, PASSWORD, Account, register
-
-
-@pytest.fixture(scope="module")
-def sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ManagedProcess, int, Path]]:
-    port, root = free_port(), tmp_path_factory.mktemp("smtp")
-    proc = stack.smtp_sink(port, root / "mail", root).start()
-    yield proc, port, root / "mail"
-    proc.stop()
-
-
-@pytest.fixture
-def mailer(settings: Settings, sink: tuple[ManagedProcess, int, Path]) -> Mailer:
-    return Mailer(settings.model_copy(update={"smtp_port": sink[1]}))
-
-
-def inbox(maildir: Path, address: str) -> list[Message]:
-    found = [email.message_from_bytes(p.read_bytes(), policy=default) for p in sorted(maildir.glob("*.eml"))]
-    return [m for m in found if m["To"] == address]
-
-
-def link_token(message: Message) -> str:
-    text = next(part for part in message.walk() if part.get_content_type() == "text/plain").get_content()
-    match = re.search(r"https?://\S+\?token=([A-Za-z0-9_-]+)", text)
-    assert match, text
-    return match.group(1)
+from tests.mail import inbox, link_token
 
 
 async def test_verification_completes_from_the_emailed_link_once(
