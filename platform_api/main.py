@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from platform_api.account.router import router as account_router
 from platform_api.admin.router import router as admin_router
 from platform_api.auth.router import router as auth_router
 from platform_api.billing.router import router as billing_router
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         search_router,
         notifications_router,
         consent_router,
+        account_router,
         admin_router,
     ):
         app.include_router(router, prefix=settings.api_prefix)

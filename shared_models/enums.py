@@ -12,6 +12,7 @@ class Role(StrEnum):
 class UserStatus(StrEnum):
     active = "active"
     suspended = "suspended"
+    deleted = "deleted"  # erased at the user's request: anonymised, can never log in again
 
 
 class ServiceCategory(StrEnum):

@@ -86,6 +86,8 @@ async def authenticate(token: str, secret: str, clock: Clock) -> tuple[User, Ses
     user = await User.get(claims.user_id)
     if user is None:
         raise SessionError("invalid_token", "The session token is not valid.")
+    if user.status is UserStatus.deleted:
+        raise SessionError("session_revoked", "This account was deleted.")
     if user.status is not UserStatus.active:
         raise SessionError("account_suspended", "This account is suspended.")
     if claims.issued_at.timestamp() < user.sessions_valid_after:

@@ -170,6 +170,24 @@ class ProviderService:
             await self.index_listing(profile)
         return len(stuck)
 
+    async def erase(self, profile: ProviderProfile, name: str) -> None:
+        """Account deletion: the profile keeps its id (bookings point at it) and nothing else; out of search."""
+        await ProviderCoverage.find({"provider_id": str(profile.id)}).delete()
+        await ProviderProfile.get_pymongo_collection().update_one(
+            {"_id": profile.id},
+            {
+                "$set": {
+                    "business_name": name,
+                    "slug": f"deleted-{profile.id}",
+                    "description": "",
+                    "service_area": None,
+                    "price_from": None,
+                    "version": profile.version + 1,
+                    "area_version": profile.area_version + 1,
+                }
+            },
+        )
+
     async def get(self, provider_id: str) -> ProviderProfile | None:
         oid = parse_object_id(provider_id)
         return await ProviderProfile.get(oid) if oid else None
