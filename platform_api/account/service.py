@@ -19,6 +19,7 @@ import structlog
 from beanie import Document
 
 from platform_api.auth.service import hash_password
+from platform_api.billing import subscriptions
 from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
 from shared_models.documents import (
@@ -32,7 +33,6 @@ from shared_models.documents import (
     NotificationDelivery,
     NotificationPreferences,
     ProviderProfile,
-    ProviderSubscription,
     RevokedSession,
     ServiceRequest,
     User,
@@ -54,6 +54,10 @@ def _public(doc: Document) -> dict[str, Any]:
 Finder = Callable[[User, ProviderProfile | None], Awaitable[list[Any]]]
 
 
+async def _none() -> list[Any]:
+    return []
+
+
 async def _by(model: type[Document], field: str, value: str | None) -> list[Any]:
     return await model.find({field: value}).to_list() if value else []
 
@@ -70,7 +74,7 @@ EXPORTED: dict[str, Finder] = {
     "notification_deliveries": lambda u, p: _by(NotificationDelivery, "recipient_id", str(u.id)),
     "notification_preferences": lambda u, p: _by(NotificationPreferences, "user_id", str(u.id)),
     "consents": lambda u, p: _by(ConsentRecord, "user_id", str(u.id)),
-    "subscription": lambda u, p: _by(ProviderSubscription, "provider_id", str(p.id) if p else None),
+    "subscription": lambda u, p: subscriptions.export_for_provider(str(p.id)) if p else _none(),
     "billing_customer": lambda u, p: _by(BillingCustomer, "provider_id", str(p.id) if p else None),
     "sessions_logged_out": lambda u, p: _by(RevokedSession, "user_id", str(u.id)),
     "emails": lambda u, p: _by(EmailMessage, "to", u.email),
@@ -79,11 +83,11 @@ EXPORTED: dict[str, Finder] = {
 
 # The collections an export covers, and those that hold nothing personal (with why): a test keeps every
 # document model in one of the two.
-EXPORTED_MODELS: frozenset[type[Document]] = frozenset(
+EXPORTED_MODELS: frozenset[str] = frozenset(
     {
-        User, ProviderProfile, ServiceRequest, Conversation, Message, Notification, NotificationDelivery,
-        NotificationPreferences, ConsentRecord, ProviderSubscription, BillingCustomer, RevokedSession,
-        EmailMessage,
+        "User", "ProviderProfile", "ServiceRequest", "Conversation", "Message", "Notification",
+        "NotificationDelivery", "NotificationPreferences", "ConsentRecord", subscriptions.DOCUMENT_NAME,
+        "BillingCustomer", "RevokedSession", "EmailMessage",
     }
 )  # fmt: skip
 NOT_PERSONAL: dict[str, str] = {
@@ -105,7 +109,7 @@ class AccountService:
         profile = await provider_service.get_by_owner(str(user.id))
         archive: dict[str, Any] = {"exported_at": now.isoformat(), "account": _public(user)}
         for section, find in EXPORTED.items():
-            archive[section] = [_public(doc) for doc in await find(user, profile)]
+            archive[section] = [d if isinstance(d, dict) else _public(d) for d in await find(user, profile)]
         # The conversations' whole history: what the user said and what was said to them.
         for side in ("conversations_as_customer", "conversations_as_provider"):
             for conversation in archive[side]:

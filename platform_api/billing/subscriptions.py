@@ -6,6 +6,7 @@ but never write it (the single-writer contract test checks both).
 
 import asyncio
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -14,6 +15,7 @@ from shared_models.documents.billing import ENTITLED_STATUSES
 from shared_models.enums import SubscriptionStatus, SubscriptionTier
 
 STANDING_CONCURRENCY = 32
+DOCUMENT_NAME = ProviderSubscription.__name__  # for registries that list documents by name (GDPR export)
 
 
 class SubscriptionView(BaseModel, frozen=True):
@@ -33,6 +35,12 @@ class SubscriptionView(BaseModel, frozen=True):
 async def get_for_provider(provider_id: str) -> SubscriptionView | None:
     doc = await ProviderSubscription.find_one(ProviderSubscription.provider_id == provider_id)
     return _view(doc) if doc is not None else None
+
+
+async def export_for_provider(provider_id: str) -> list[dict[str, Any]]:
+    """The provider's subscription record as stored, for its GDPR export (read-only)."""
+    doc = await ProviderSubscription.find_one(ProviderSubscription.provider_id == provider_id)
+    return [doc.model_dump(mode="json", by_alias=True, exclude={"revision_id"})] if doc else []
 
 
 class _Standing(BaseModel):
