@@ -7,7 +7,8 @@ import structlog
 from chat_server.events.base import Ack, ChatContext, on, participant_conversation, user_room
 from chat_server.protocol import MessageNew, MessageReceipt, ReadPayload, SendPayload, ok
 from shared_models import conversations
-from shared_models.documents import Conversation, Message
+from shared_models.bulk import insert_new
+from shared_models.documents import Conversation, Message, OutboxEvent
 from shared_models.notifications import CATALOGUE, Channel
 from shared_models.notify import Presence, log_delivery, notify, realtime_payload
 
@@ -65,6 +66,35 @@ def message_new(message: Message) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
+async def notify_or_defer(ctx: ChatContext, conversation: Conversation, message: Message) -> None:
+    """Notify now; if that fails, hand the message to the platform's relay as a domain event with the same
+    source id, so it is notified later, still through the one function, and never twice. The message itself
+    is stored and delivered either way: a failed notification never fails it."""
+    try:
+        await notify_recipient(ctx, conversation, message)
+    except Exception:
+        log.exception("chat.notify_failed", message_id=str(message.id))
+        side = conversations.sides(conversation, message.sender_id)
+        assert side is not None
+        now = ctx.clock.now()
+        event = OutboxEvent(
+            event_id=f"message:{message.id}",
+            type="message.created",
+            aggregate_type="conversation",
+            aggregate_id=message.conversation_id,
+            occurred_at=now,
+            payload=message_payload(message, side.other),
+            recorded_at=now,
+        )
+        try:
+            await insert_new(
+                OutboxEvent.get_pymongo_collection(),
+                [event.model_dump(by_alias=True, exclude={"id", "revision_id"})],
+            )
+        except Exception:
+            log.exception("chat.notify_deferral_failed", message_id=str(message.id))
+
+
 def register(ctx: ChatContext) -> None:
     @on(ctx, "message:send", rate="message:send")
     async def send(ctx: ChatContext, sid: str, session: dict[str, Any], payload: SendPayload) -> Ack:
@@ -83,10 +113,7 @@ def register(ctx: ChatContext) -> None:
             # the ack. A resend stores and sends nothing new.
             rooms = [user_room(conversation.customer_id), user_room(conversation.provider_user_id)]
             await ctx.sio.emit("message:new", data, to=rooms, skip_sid=sid)
-            try:
-                await notify_recipient(ctx, conversation, message)
-            except Exception:  # the message is stored and delivered: a failed notification must not fail it
-                log.exception("chat.notify_failed", message_id=str(message.id))
+            await notify_or_defer(ctx, conversation, message)
         return ok(message=data, duplicate=not created)
 
     @on(ctx, "message:read")

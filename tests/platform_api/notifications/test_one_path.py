@@ -67,3 +67,33 @@ async def test_the_chat_path_and_the_relay_path_make_the_same_document(
     chat_doc, relay_doc = (d.model_dump(exclude=varying) for d in docs)
     assert chat_doc == relay_doc and chat_doc["type"] == "new_message" and chat_doc["body"] == "same words"
     assert set(docs[0].data) == set(docs[1].data)
+
+
+async def test_a_failed_notification_in_the_chat_server_is_finished_by_the_relay_once(
+    api: httpx.AsyncClient,
+    clock: ManualClock,
+    settings: Settings,
+    chat_app: ChatApp,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import chat_server.events.messages as chat_messages
+
+    provider = await register(api, Role.provider)
+    customer = await register(api, Role.customer)
+    conversation, _ = await conversations.start(
+        customer.id, provider.id, provider.body["provider"]["id"], None, clock.now()
+    )
+    message, _ = await conversations.send(conversation, customer.id, "are you free?", [], "x1", clock.now())
+
+    async def broken(*_: object) -> None:
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(chat_messages, "notify_recipient", broken)
+    await chat_messages.notify_or_defer(chat_app.ctx, conversation, message)
+    monkeypatch.undo()
+    assert await Notification.find({"recipient_id": provider.id}).to_list() == []
+    assert await relay_for(settings, chat_app, clock).drain() >= 1
+    [stored] = await Notification.find({"recipient_id": provider.id}).to_list()
+    assert stored.type == "new_message" and stored.body == "are you free?"
+    await chat_messages.notify_or_defer(chat_app.ctx, conversation, message)  # a late retry: still one
+    assert [n.occurrences for n in await Notification.find({"recipient_id": provider.id}).to_list()] == [1]
