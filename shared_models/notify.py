@@ -26,7 +26,6 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared_models.documents import (
-    EmailMessage,
     Notification,
     NotificationClaim,
     NotificationDelivery,
@@ -34,6 +33,7 @@ from shared_models.documents import (
     User,
 )
 from shared_models.ids import sortable_key, time_key
+from shared_models.mail import queue_mail
 from shared_models.notifications import CATALOGUE, Channel, NotificationType
 
 log = structlog.get_logger(__name__)
@@ -233,23 +233,22 @@ async def _queue_email(notification: Notification, recipient_id: str, now: datet
     user = await User.get(ObjectId(recipient_id))
     if user is None:
         return
-    with contextlib.suppress(DuplicateKeyError):  # one email per notification, ever
-        await EmailMessage(
-            key=f"notification:{notification.id}",
-            to=user.email,
-            subject=notification.title,
-            template="notification",
-            user_id=recipient_id,
-            category="notification",
-            unsubscribe_scope=None if CATALOGUE[notification.type].mandatory else f"type:{notification.type}",
-            context={
-                "title": notification.title,
-                "body": notification.body,
-                "count": notification.occurrences,
-                "type": notification.type,
-            },
-            notification_id=str(notification.id),
-            next_attempt_key=time_key(now),
-            created_at=now,
-        ).insert()
+    queued = await queue_mail(  # one email per notification, ever
+        f"notification:{notification.id}",
+        user.email,
+        notification.title,
+        "notification",
+        {
+            "title": notification.title,
+            "body": notification.body,
+            "count": notification.occurrences,
+            "type": notification.type,
+        },
+        now,
+        user_id=recipient_id,
+        category="notification",
+        unsubscribe_scope=None if CATALOGUE[notification.type].mandatory else f"type:{notification.type}",
+        notification_id=str(notification.id),
+    )
+    if queued:
         await log_delivery(notification, recipient_id, notification.type, Channel.email, "queued", now)

@@ -7,10 +7,10 @@ import structlog
 from chat_server.events.base import Ack, ChatContext, on, participant_conversation, user_room
 from chat_server.protocol import MessageNew, MessageReceipt, ReadPayload, SendPayload, ok
 from shared_models import conversations
-from shared_models.bulk import insert_new
-from shared_models.documents import Conversation, Message, OutboxEvent
+from shared_models.documents import Conversation, DomainEvent, Message
 from shared_models.notifications import CATALOGUE, Channel
 from shared_models.notify import Presence, log_delivery, notify, realtime_payload
+from shared_models.outbox import append_events
 
 log = structlog.get_logger(__name__)
 PREVIEW = 140
@@ -47,7 +47,8 @@ async def notify_recipient(ctx: ChatContext, conversation: Conversation, message
     if (
         outcome.realtime
         and pushed is not None
-        and await ctx.state.first_delivery(f"{pushed.id}:{pushed.version}")
+        and outcome.delivery_id is not None
+        and await ctx.state.first_delivery(outcome.delivery_id)
     ):
         await ctx.sio.emit("notification:new", realtime_payload(pushed), to=user_room(recipient))
         await log_delivery(pushed, recipient, kind.key, Channel.realtime, "sent", now)
@@ -77,20 +78,14 @@ async def notify_or_defer(ctx: ChatContext, conversation: Conversation, message:
         side = conversations.sides(conversation, message.sender_id)
         assert side is not None
         now = ctx.clock.now()
-        event = OutboxEvent(
-            event_id=f"message:{message.id}",
+        event = DomainEvent(
+            id=f"message:{message.id}",
             type="message.created",
-            aggregate_type="conversation",
-            aggregate_id=message.conversation_id,
             occurred_at=now,
             payload=message_payload(message, side.other),
-            recorded_at=now,
         )
         try:
-            await insert_new(
-                OutboxEvent.get_pymongo_collection(),
-                [event.model_dump(by_alias=True, exclude={"id", "revision_id"})],
-            )
+            await append_events([("conversation", message.conversation_id, event)], now)
         except Exception:
             log.exception("chat.notify_deferral_failed", message_id=str(message.id))
 

@@ -6,21 +6,20 @@ A reset request answers the same whether or not the account exists (no enumerati
 every session issued before it.
 """
 
-import contextlib
 import hashlib
 import secrets
 from datetime import datetime, timedelta
 
 import structlog
-from pymongo.errors import DuplicateKeyError
 
 from platform_api.auth.service import hash_password
 from platform_api.config import Settings
 from platform_api.errors import BadRequest
-from shared_models.documents import AccountToken, EmailMessage, User
+from shared_models.documents import AccountToken, User
 from shared_models.documents.users import normalise_email
 from shared_models.enums import UserStatus
-from shared_models.ids import parse_object_id, time_key
+from shared_models.ids import parse_object_id
+from shared_models.mail import queue_mail
 
 log = structlog.get_logger(__name__)
 VERIFY_TTL = timedelta(hours=48)
@@ -54,17 +53,16 @@ class AccountMail:
     async def _queue(
         self, user: User, token: str, template: str, subject: str, context: dict[str, object], now: datetime
     ) -> None:
-        with contextlib.suppress(DuplicateKeyError):  # the same token never mails twice
-            await EmailMessage(
-                key=f"{template}:{_hash(token)}",
-                to=user.email,
-                subject=subject,
-                template=template,
-                context={"name": user.display_name, **context},
-                user_id=str(user.id),
-                next_attempt_key=time_key(now),
-                created_at=now,
-            ).insert()
+        # The same token never mails twice.
+        await queue_mail(
+            f"{template}:{_hash(token)}",
+            user.email,
+            subject,
+            template,
+            {"name": user.display_name, **context},
+            now,
+            user_id=str(user.id),
+        )
 
     async def send_verification(self, user: User, settings: Settings, now: datetime) -> None:
         token = await self._issue(user, "verify_email", VERIFY_TTL, now)

@@ -17,8 +17,14 @@ from platform_api.auth.schemas import (
 )
 from platform_api.auth.service import auth_service
 from platform_api.config import Settings
-from platform_api.consent.service import Origin
-from platform_api.deps import ClockDep, CurrentSession, RealtimeDep, SettingsDep, csrf_token_for
+from platform_api.deps import (
+    ClockDep,
+    CurrentSession,
+    RealtimeDep,
+    SettingsDep,
+    csrf_token_for,
+    request_origin,
+)
 from platform_api.errors import (
     Conflict,
     Forbidden,
@@ -80,7 +86,7 @@ async def register(
     limits: LimitsDep,
 ) -> SessionOut:
     await limits.check("register_ip", client_ip(request))
-    origin = Origin("signup", client_ip(request), request.headers.get("user-agent"))
+    origin = request_origin(request, "signup")
     user, profile = await auth_service.register(body, clock, settings, origin)
     log.info("auth.registered", user_id=str(user.id), role=user.role.value)
     await account_mail.send_verification(user, settings, clock.now())

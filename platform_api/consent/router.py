@@ -8,12 +8,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from platform_api.consent.service import MARKETING, Origin, consent_service
+from platform_api.consent.service import MARKETING, consent_service
 from platform_api.consent.unsubscribe import UnsubscribeInvalid, read_token
-from platform_api.deps import ClockDep, CurrentSession, SettingsDep
+from platform_api.deps import ClockDep, CurrentSession, SettingsDep, request_origin
 from platform_api.errors import Forbidden, Unauthorized, Unprocessable, error_responses
 from platform_api.notifications.service import notification_service
-from platform_api.ratelimits import client_ip
 from shared_models.documents import ConsentRecord
 from shared_models.notifications import CATALOGUE
 
@@ -70,7 +69,7 @@ async def my_consents(session: CurrentSession) -> ConsentsOut:
 async def set_marketing(
     body: MarketingIn, request: Request, session: CurrentSession, clock: ClockDep
 ) -> ConsentOut:
-    origin = Origin("settings", client_ip(request), request.headers.get("user-agent"))
+    origin = request_origin(request, "settings")
     return ConsentOut.of(
         await consent_service.record(session.user_id, MARKETING, body.opt_in, origin, clock.now())
     )
@@ -86,7 +85,7 @@ async def unsubscribe(
     request: Request, settings: SettingsDep, clock: ClockDep, token: str = Query(max_length=500)
 ) -> UnsubscribedOut:
     user_id, scope = read_token(settings, token)
-    origin = Origin("unsubscribe", client_ip(request), request.headers.get("user-agent"))
+    origin = request_origin(request, "unsubscribe")
     kind, _, value = scope.partition(":")
     if scope == "marketing":
         await consent_service.record(user_id, MARKETING, False, origin, clock.now())

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from shared_models.bulk import insert_new
-from shared_models.documents import DomainEvent, OutboxEvent, ServiceRequest
+from shared_models.documents import DomainEvent, ServiceRequest
+from shared_models.outbox import append_events
 
 log = structlog.get_logger(__name__)
 
@@ -41,20 +41,7 @@ class OutboxService:
     async def append(self, events: list[tuple[str, str, DomainEvent]], now: datetime) -> int:
         """Insert (aggregate type, aggregate id, event) triples, each at most once by event id; returns how
         many were new. The aggregate's own writer clears its pending list afterwards."""
-        records = [
-            OutboxEvent(
-                event_id=event.id,
-                type=event.type,
-                aggregate_type=aggregate_type,
-                aggregate_id=aggregate_id,
-                occurred_at=event.occurred_at,
-                payload=event.payload,
-                recorded_at=now,
-            ).model_dump(by_alias=True, exclude={"id", "revision_id"})
-            for aggregate_type, aggregate_id, event in events
-        ]
-        # Already there: a retry, or a sweeper finishing a crash's work.
-        return await insert_new(OutboxEvent.get_pymongo_collection(), records)
+        return await append_events(events, now)
 
     async def _clear(self, request: ServiceRequest) -> None:
         # Only clear what we published: if a newer transition landed meanwhile (version moved), its events
