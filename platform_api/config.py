@@ -30,7 +30,17 @@ class Settings(CommonSettings):
     s3_region: str = "us-east-1"
     s3_bucket: str = "marketplace-media"
     s3_access_key_id: str = "dev"
-    s3_secret_access_key: str = "dev-secret"  # noqa: S105 - local stand-in only
+    s3_secret_access_key: SecretStr = SecretStr("dev-secret")  # local stand-in only
+    # The endpoint presigned URLs name, when clients reach storage at another address than the API does
+    # (a CDN or public hostname); unset: the same as S3_ENDPOINT_URL.
+    s3_public_endpoint_url: str | None = None
+    # Uploads: what may be stored, how big, and how long the presigned requests live.
+    media_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    media_allowed_types: list[str] = Field(
+        default_factory=lambda: ["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf"]
+    )
+    media_upload_ttl_seconds: int = Field(default=900, ge=30, le=7 * 24 * 3600)
+    media_download_ttl_seconds: int = Field(default=300, ge=30, le=7 * 24 * 3600)
     # Outgoing mail (any SMTP in production, the aiosmtpd sink locally).
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

@@ -9,6 +9,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from platform_api.account.router import router as account_router
+from platform_api.admin.accounts import router as admin_accounts_router
+from platform_api.admin.disputes import router as admin_disputes_router
 from platform_api.admin.router import router as admin_router
 from platform_api.auth.router import router as auth_router
 from platform_api.billing.router import router as billing_router
@@ -18,11 +20,16 @@ from platform_api.bookings.router import router as bookings_router
 from platform_api.config import Settings
 from platform_api.consent.router import router as consent_router
 from platform_api.conversations.router import router as conversations_router
+from platform_api.disputes.router import router as disputes_router
 from platform_api.errors import install_error_handlers
+from platform_api.media.router import router as media_router
+from platform_api.media.service import MediaService
+from platform_api.media.storage import ObjectStorage
 from platform_api.notifications.router import router as notifications_router
 from platform_api.providers.router import router as providers_router
 from platform_api.ratelimits import HttpLimits
 from platform_api.realtime import RealtimeClient
+from platform_api.reviews.router import router as reviews_router
 from platform_api.scheduler import JobRunner
 from platform_api.search.geocoding import CachedGeocoder, Geocoder, MapboxGeocoder, OfflineGeocoder
 from platform_api.search.router import router as search_router
@@ -41,6 +48,15 @@ OPENAPI_TAGS = [
     {
         "name": "chat",
         "description": "Conversations and message history (live traffic: the chat server's Socket.IO).",
+    },
+    {
+        "name": "media",
+        "description": "Uploads straight to object storage (presigned), confirmed by the server.",
+    },
+    {"name": "disputes", "description": "Disputes about completed jobs: evidence, deadlines, the timeline."},
+    {
+        "name": "reviews",
+        "description": "Double-blind reviews after a confirmed job, and the provider's reply.",
     },
     {
         "name": "billing",
@@ -77,6 +93,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.realtime = RealtimeClient(settings)
         app.state.stripe = stripe_client(settings)
         app.state.stripe_webhook = StripeWebhook(settings, app.state.stripe, app.state.clock)
+        app.state.media = MediaService(settings, ObjectStorage(settings))
         geocoder = build_geocoder(settings)
         app.state.geocoder = CachedGeocoder(
             geocoder, timedelta(seconds=settings.geocode_cache_seconds), app.state.clock
@@ -121,12 +138,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         providers_router,
         bookings_router,
         conversations_router,
+        media_router,
+        disputes_router,
+        reviews_router,
         billing_router,
         search_router,
         notifications_router,
         consent_router,
         account_router,
         admin_router,
+        admin_accounts_router,
+        admin_disputes_router,
     ):
         app.include_router(router, prefix=settings.api_prefix)
 

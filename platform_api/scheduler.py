@@ -16,11 +16,13 @@ from platform_api.billing.stripe_api import stripe_client
 from platform_api.billing.webhook import StripeWebhook
 from platform_api.bookings.service import SweepResult, booking_service
 from platform_api.config import Settings
+from platform_api.disputes.service import dispute_service
 from platform_api.notifications.mailer import Mailer
 from platform_api.notifications.relay import NotificationRelay
 from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
+from platform_api.reviews.service import review_service
 from shared_models.clock import Clock
 from shared_models.documents import JobLease
 
@@ -63,12 +65,15 @@ class JobRunner:
         self.stripe_webhook = StripeWebhook(settings, stripe_client(settings), clock)
 
     async def sweep_bookings(self) -> SweepResult | None:
-        """One tick: expire / auto-confirm what is due, then finish any interrupted outbox moves."""
+        """One tick: expire / auto-confirm bookings, close dispute evidence, publish reviews whose window
+        closed (all that is due), then finish any interrupted outbox moves and listing rebuilds."""
         now = self.clock.now()
         ttl = timedelta(seconds=max(self.settings.sweep_interval_seconds * 3, 30))
         if not await acquire_lease(BOOKING_SWEEP, self.holder, ttl, now):
             return None
         result = await booking_service.sweep_due(now, self.settings.sweep_batch_size)
+        await dispute_service.sweep_due(now, self.settings.sweep_batch_size)
+        await review_service.publish_due(now, self.settings.sweep_batch_size)
         await outbox_service.publish_stale(now)
         await self.stripe_webhook.publish_stale(now)
         await provider_service.reindex_stale(now)

@@ -16,9 +16,8 @@ import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
-import boto3
-
 from platform_api.config import Settings
+from platform_api.media.storage import ObjectStorage
 from scripts import stack
 from scripts.processes import ManagedProcess
 from scripts.seed import DEMO_PASSWORD, seed_demo
@@ -34,16 +33,7 @@ def _port_of(url: str, default: int) -> int:
 
 
 def _create_bucket(settings: Settings) -> None:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint_url,
-        region_name=settings.s3_region,
-        aws_access_key_id=settings.s3_access_key_id,
-        aws_secret_access_key=settings.s3_secret_access_key,
-    )
-    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-    if settings.s3_bucket not in existing:
-        s3.create_bucket(Bucket=settings.s3_bucket)
+    ObjectStorage(settings).ensure_bucket()
 
 
 async def _seed(settings: Settings) -> None:

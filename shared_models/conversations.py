@@ -4,7 +4,6 @@ Every read is scoped by participant, so a caller who is not in a conversation ge
 and every write is a single-document atomic operation.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,13 +13,9 @@ from pymongo.errors import DuplicateKeyError
 from shared_models.documents import Conversation, LastMessage, Message
 from shared_models.errors import CodedError
 from shared_models.ids import parse_object_id, sortable_key
+from shared_models.media import NotAttachable, attachable, grant
 
 PREVIEW_LENGTH = 140
-
-
-def media_prefix(user_id: str) -> str:
-    """Where a user's uploads live in object storage; the media issue issues presigned posts under it."""
-    return f"media/{user_id}/"
 
 
 class ChatError(CodedError):
@@ -134,16 +129,12 @@ async def send(
     """Store a message once per (sender, client_id); returns it and whether it is new."""
     if blocked_between(conversation):
         raise ChatError("blocked", "Messages between you and this user are blocked.")
-    # Only your own uploads: another user's object key must never ride along (its download links follow).
-    foreign = [
-        key
-        for key in attachments
-        if ".." in key or not re.fullmatch(rf"{media_prefix(sender_id)}[A-Za-z0-9._/-]+", key)
-    ]
-    if foreign:
-        raise ChatError(
-            "invalid_payload", f"attachments must be your own uploads under {media_prefix(sender_id)}"
-        )
+    # Only your own confirmed uploads: another user's object must never ride along (its download links
+    # follow the message).
+    try:
+        media = await attachable(sender_id, attachments)
+    except NotAttachable as exc:
+        raise ChatError("invalid_payload", f"attachments: {exc.message}") from None
     oid = PydanticObjectId()
     message = Message(
         id=oid,
@@ -165,6 +156,9 @@ async def send(
                 "duplicate_client_id", "This client_id was already used for another message."
             ) from None
         return original, False
+    side = sides(conversation, sender_id)
+    if media and side is not None:
+        await grant(media, side.other, f"message:{oid}", now)
     # Moves forward only: a slower concurrent send cannot put an older preview back.
     await Conversation.get_pymongo_collection().update_one(
         {"_id": conversation.id, "activity_key": {"$lt": message.seq_key}},

@@ -42,6 +42,7 @@ class RequestState(StrEnum):
     confirmed = "confirmed"
     auto_confirmed = "auto_confirmed"
     disputed = "disputed"
+    resolved = "resolved"  # an admin decided the dispute (the outcome is on the request and the dispute)
 
 
 class RequestEvent(StrEnum):
@@ -53,6 +54,7 @@ class RequestEvent(StrEnum):
     confirm = "confirm"
     auto_confirm = "auto_confirm"
     dispute = "dispute"
+    resolve = "resolve"
 
 
 class ActorRole(StrEnum):

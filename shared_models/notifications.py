@@ -62,6 +62,8 @@ class DisputePayload(_Payload):
     outcome: str | None = None
     due_at: str | None = None
     added_by: str | None = None
+    recipient_id: str | None = None  # info requests: the party asked
+    question: str | None = None
 
 
 class SubscriptionPayload(_Payload):
@@ -179,6 +181,10 @@ CATALOGUE_LIST: tuple[NotificationType, ...] = (
     NotificationType(
         "dispute_response_due", "dispute.response_due", Audience.provider, ALL, DisputePayload,
         "Your response to a dispute is due", mandatory=True,
+    ),
+    NotificationType(
+        "dispute_info_requested", "dispute.info_requested", Audience.recipient, ALL, DisputePayload,
+        "More information is needed in your dispute", mandatory=True,
     ),
     NotificationType(
         "dispute_resolved", "dispute.resolved", Audience.both_parties, ALL, DisputePayload,

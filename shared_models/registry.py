@@ -7,12 +7,17 @@ from pymongo import AsyncMongoClient
 
 from shared_models.documents import (
     AccountToken,
+    AuditEntry,
     BillingCustomer,
     ConsentRecord,
     Conversation,
+    Dispute,
+    DisputeEvidence,
     EmailMessage,
     GeocodeCache,
     JobLease,
+    MediaGrant,
+    MediaObject,
     Message,
     Notification,
     NotificationClaim,
@@ -23,6 +28,7 @@ from shared_models.documents import (
     ProviderCoverage,
     ProviderProfile,
     ProviderSubscription,
+    Review,
     RevokedSession,
     SearchEvent,
     SearchImpression,
@@ -55,6 +61,12 @@ DOCUMENT_MODELS: tuple[type[Document], ...] = (
     EmailMessage,
     AccountToken,
     ConsentRecord,
+    MediaObject,
+    MediaGrant,
+    Dispute,
+    DisputeEvidence,
+    Review,
+    AuditEntry,
 )
 
 

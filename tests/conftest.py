@@ -17,6 +17,7 @@ from chat_server.app import create_app as create_chat_app
 from chat_server.config import ChatSettings
 from platform_api.config import Settings
 from platform_api.main import create_app as create_platform_app
+from platform_api.media.storage import ObjectStorage
 from scripts import stack
 from scripts.processes import ManagedProcess, free_port
 from shared_models.clock import ManualClock
@@ -60,6 +61,17 @@ def stripe_api(run_dir: Path) -> Iterator[str]:
     proc.stop()
 
 
+@pytest.fixture(scope="session")
+def s3(run_dir: Path) -> Iterator[str]:
+    """The moto S3 server, one per session, with the media bucket created."""
+    port = free_port()
+    proc = stack.s3(port, run_dir / "logs").start()
+    url = f"http://127.0.0.1:{port}"
+    ObjectStorage(Settings(_env_file=None, s3_endpoint_url=url)).ensure_bucket()
+    yield url
+    proc.stop()
+
+
 @pytest.fixture
 async def db_name(engine: Engine) -> AsyncIterator[str]:
     name = f"t_{uuid.uuid4().hex[:12]}"
@@ -74,7 +86,7 @@ def clock() -> ManualClock:
     return ManualClock(datetime.now(UTC).replace(microsecond=0))
 
 
-def service_env(uri: str, db: str, stripe_api: str | None = None) -> dict[str, str]:
+def service_env(uri: str, db: str, stripe_api: str | None = None, s3: str | None = None) -> dict[str, str]:
     """What a real service process of the suite runs with (no .env file of the developer leaks in)."""
     return {
         "ENVIRONMENT": "test",
@@ -90,11 +102,12 @@ def service_env(uri: str, db: str, stripe_api: str | None = None) -> dict[str, s
         "STRIPE_WEBHOOK_SECRET": TEST_STRIPE_WEBHOOK_SECRET,
         # No Stripe call may leave the machine: without the stand-in, a port nothing listens on.
         "STRIPE_API_BASE": stripe_api or f"http://127.0.0.1:{free_port()}",
+        "S3_ENDPOINT_URL": s3 or f"http://127.0.0.1:{free_port()}",
     }
 
 
 @pytest.fixture
-def settings(engine: Engine, db_name: str, stripe_api: str) -> Settings:
+def settings(engine: Engine, db_name: str, stripe_api: str, s3: str) -> Settings:
     return Settings(
         _env_file=None,
         environment=Environment.test,
@@ -108,6 +121,7 @@ def settings(engine: Engine, db_name: str, stripe_api: str) -> Settings:
         http_rate_limits=False,  # see service_env
         stripe_api_base=stripe_api,
         stripe_webhook_secret=TEST_STRIPE_WEBHOOK_SECRET,  # type: ignore[arg-type]
+        s3_endpoint_url=s3,
     )
 
 
@@ -174,7 +188,7 @@ class LiveStack:
 
 
 @pytest.fixture(scope="session")
-def live_stack(engine: Engine, run_dir: Path) -> Iterator[LiveStack]:
+def live_stack(engine: Engine, run_dir: Path, s3: str) -> Iterator[LiveStack]:
     # One database for the session's real processes; tests keep apart by using their own accounts.
     db = f"e2e_{uuid.uuid4().hex[:8]}"
     platform_port, chat_port, stripe_port = free_port(), free_port(), free_port()
@@ -182,7 +196,10 @@ def live_stack(engine: Engine, run_dir: Path) -> Iterator[LiveStack]:
     webhook_url = f"http://127.0.0.1:{platform_port}/api/v1/billing/webhook"
     stripe = stack.stripe_fake(stripe_port, run_dir / "logs", webhook_url, TEST_STRIPE_WEBHOOK_SECRET).start()
     stripe_api = f"http://127.0.0.1:{stripe_port}"
-    env = {**service_env(engine.uri, db, stripe_api), "CHAT_INTERNAL_URL": f"http://127.0.0.1:{chat_port}"}
+    env = {
+        **service_env(engine.uri, db, stripe_api, s3),
+        "CHAT_INTERNAL_URL": f"http://127.0.0.1:{chat_port}",
+    }
     started = [stripe]
     try:
         started.append(stack.platform(platform_port, env, run_dir / "logs").start())

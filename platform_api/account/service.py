@@ -27,12 +27,16 @@ from shared_models.documents import (
     BillingCustomer,
     ConsentRecord,
     Conversation,
+    Dispute,
+    DisputeEvidence,
     EmailMessage,
+    MediaObject,
     Message,
     Notification,
     NotificationDelivery,
     NotificationPreferences,
     ProviderProfile,
+    Review,
     RevokedSession,
     ServiceRequest,
     User,
@@ -78,6 +82,12 @@ EXPORTED: dict[str, Finder] = {
     "billing_customer": lambda u, p: _by(BillingCustomer, "provider_id", str(p.id) if p else None),
     "sessions_logged_out": lambda u, p: _by(RevokedSession, "user_id", str(u.id)),
     "emails": lambda u, p: _by(EmailMessage, "to", u.email),
+    "uploads": lambda u, p: _by(MediaObject, "owner_id", str(u.id)),
+    "disputes_as_customer": lambda u, p: _by(Dispute, "customer_id", str(u.id)),
+    "disputes_as_provider": lambda u, p: _by(Dispute, "provider_user_id", str(u.id)),
+    "dispute_evidence": lambda u, p: _by(DisputeEvidence, "author_id", str(u.id)),
+    "reviews_written": lambda u, p: _by(Review, "author_id", str(u.id)),
+    "reviews_received": lambda u, p: _by(Review, "subject_id", str(u.id)),
 }
 
 
@@ -87,13 +97,16 @@ EXPORTED_MODELS: frozenset[str] = frozenset(
     {
         "User", "ProviderProfile", "ServiceRequest", "Conversation", "Message", "Notification",
         "NotificationDelivery", "NotificationPreferences", "ConsentRecord", subscriptions.DOCUMENT_NAME,
-        "BillingCustomer", "RevokedSession", "EmailMessage",
+        "BillingCustomer", "RevokedSession", "EmailMessage", "MediaObject", "Dispute", "DisputeEvidence",
+        "Review",
     }
 )  # fmt: skip
 NOT_PERSONAL: dict[str, str] = {
     "ProviderCoverage": "derived from the provider profile (exported), rebuilt from it",
     "OutboxEvent": "transient domain events (ids only), dispatched within seconds",
     "JobLease": "scheduler bookkeeping",
+    "MediaGrant": "who may download which upload (ids only); the uploads themselves are exported",
+    "AuditEntry": "the admins' accountability record (ids and states), kept for the retention period",
     "ProcessedStripeEvent": "Stripe event ids",
     "WebhookDelivery": "Stripe's deliveries to us (billing records, kept for the retention period)",
     "SearchEvent": "anonymous per-tier counts",

@@ -7,6 +7,7 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Query
 
+from platform_api.audit.service import audit_service
 from platform_api.auth.schemas import UserOut
 from platform_api.auth.service import auth_service
 from platform_api.billing import subscriptions
@@ -20,7 +21,7 @@ from platform_api.billing.schemas import (
 )
 from platform_api.billing.service import billing_service
 from platform_api.billing.stripe_api import StripeUnavailable
-from platform_api.deps import AdminSession
+from platform_api.deps import AdminSession, ClockDep
 from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
 from platform_api.notifications.schemas import DeliveryOut as NotificationDeliveryOut
 from platform_api.providers.service import provider_service
@@ -94,14 +95,15 @@ async def get_webhook_delivery(delivery_id: str, session: AdminSession) -> Deliv
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, StripeUnavailable),
 )
 async def reprocess_webhook_delivery(
-    delivery_id: str, session: AdminSession, webhook: WebhookDep
+    delivery_id: str, session: AdminSession, webhook: WebhookDep, clock: ClockDep
 ) -> WebhookAck:
     outcome = await webhook.reprocess(delivery_id)
     if outcome is None:
         raise NotFound("No such delivery.", code="delivery_not_found")
-    log.info(
-        "admin.webhook_reprocess", admin_id=session.user_id, delivery_id=delivery_id, outcome=outcome.status
-    )
+    await audit_service.record(
+        session.user_id, "webhook.reprocess", "webhook_delivery", delivery_id, None,
+        {"outcome": outcome.status, "detail": outcome.detail}, clock.now(),
+    )  # fmt: skip
     return WebhookAck(outcome=outcome.status, detail=outcome.detail)
 
 

@@ -1,7 +1,8 @@
 """Accounts and sessions: registration, credential checks, session start and end. The only writer of User."""
 
 import asyncio
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from functools import cache
 
 import structlog
@@ -14,11 +15,13 @@ from platform_api.config import Settings
 from platform_api.consent.service import MARKETING, Origin, consent_service
 from platform_api.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from platform_api.providers.service import provider_service
+from platform_api.realtime import RealtimeClient
 from shared_models.clock import Clock
-from shared_models.documents import ConsentRecord, ProviderProfile, User
+from shared_models.documents import ConsentRecord, DomainEvent, ProviderProfile, User
 from shared_models.documents.users import normalise_email
 from shared_models.enums import Role, UserStatus
 from shared_models.ids import parse_object_id
+from shared_models.outbox import append_events
 from shared_models.sessions import SessionClaims, issue_token, revoke
 
 log = structlog.get_logger(__name__)
@@ -120,6 +123,63 @@ class AuthService:
         if new_hash is not None:
             await user.set({User.password_hash: new_hash})
         return user
+
+    async def set_suspended(
+        self, user: User, suspended: bool, reason: str | None, realtime: RealtimeClient, now: datetime
+    ) -> User:
+        """Suspend (every live session ends, sockets drop, the user is told) or lift a suspension (old
+        sessions stay dead: the user logs in again). A compare-and-set on the current status."""
+        if user.status is UserStatus.deleted:
+            raise Conflict("This account was deleted.", code="account_deleted")
+        target = UserStatus.suspended if suspended else UserStatus.active
+        if user.status is target:
+            return user
+        changes: dict[str, object] = {"status": target.value, "updated_at": now}
+        if suspended:
+            changes["sessions_valid_after"] = int(now.timestamp()) + 1
+        after = user.model_copy(update={**changes, "status": target})
+        replaced = await User.get_pymongo_collection().find_one_and_replace(
+            {"_id": user.id, "status": user.status.value},
+            after.model_dump(by_alias=True, exclude={"id", "revision_id"}),
+        )
+        if replaced is None:
+            raise Conflict("The account changed meanwhile; reload it.", code="concurrent_update")
+        if suspended:
+            await realtime.disconnect_user(str(user.id))
+            event = DomainEvent(
+                id=str(uuid.uuid4()),
+                type="account.suspended",
+                occurred_at=now,
+                payload={"recipient_id": str(user.id), "reason": reason},
+            )
+            await append_events([("user", str(user.id), event)], now)
+        log.info("auth.status_changed", user_id=str(user.id), status=target.value)
+        updated: User = after
+        return updated
+
+    async def search(
+        self,
+        email_prefix: str | None,
+        role: Role | None,
+        status: UserStatus | None,
+        after: str | None,
+        limit: int,
+    ) -> tuple[list[User], str | None]:
+        """Accounts by email prefix (the unique email index serves the range), in email order, paged by the
+        last email seen; role and status narrow the page."""
+        prefix = normalise_email(email_prefix or "")
+        bounds: dict[str, str] = {"$gte": prefix}
+        if prefix:
+            bounds["$lt"] = prefix + "\uffff"
+        if after is not None:
+            bounds["$gt"] = after
+        query: dict[str, object] = {"email": bounds}
+        if role is not None:
+            query["role"] = role.value
+        if status is not None:
+            query["status"] = status.value
+        found = await User.find(query).sort("email").limit(limit + 1).to_list()
+        return found[:limit], found[limit - 1].email if len(found) > limit else None
 
     async def get_user(self, user_id: str) -> User | None:
         oid = parse_object_id(user_id)

@@ -171,6 +171,7 @@ class BookingService:
         now: datetime,
         reason: str | None = None,
         quote: Money | None = None,
+        changes: dict[str, Any] | None = None,
     ) -> ServiceRequest:
         """A party's event on a request (accept, decline, cancel, complete, confirm, dispute)."""
         request = await self.get_for_party(request_id, actor)
@@ -184,7 +185,8 @@ class BookingService:
                 raise Forbidden(
                     "An active subscription is needed to accept requests.", code="subscription_required"
                 )
-        changes = {"quote": quote} if quote is not None else None
+        if quote is not None:
+            changes = {**(changes or {}), "quote": quote}
         try:
             return await self.transition(request, event, actor, now, reason=reason, changes=changes)
         except TransitionLost:
@@ -208,7 +210,10 @@ class BookingService:
 
         `publish=False` leaves the event pending for the caller to publish in bulk (the sweep does).
         """
-        role = ActorRole.system if actor.role is ActorRole.system else _party_role(request, actor)
+        # The scheduler and admins (through the disputes service) act on any request; parties on their own.
+        role = (
+            actor.role if actor.role in (ActorRole.system, ActorRole.admin) else _party_role(request, actor)
+        )
         rule = rule_for(request.state, event)
         if role is None or rule is None or role not in rule.actors:
             raise _invalid(request, event, role or actor.role)

@@ -33,6 +33,8 @@ TRANSITIONS: tuple[Rule, ...] = (
     Rule(S.completed, E.confirm, S.confirmed, frozenset({A.customer}), before="confirm_by"),
     Rule(S.completed, E.auto_confirm, S.auto_confirmed, frozenset({A.system}), after="confirm_by"),
     Rule(S.completed, E.dispute, S.disputed, frozenset({A.customer}), before="confirm_by"),
+    # Only the disputes service resolves, for the admin who decided (the outcome goes in `resolution`).
+    Rule(S.disputed, E.resolve, S.resolved, frozenset({A.admin})),
 )
 
 # Due times each state starts (field -> how long after entering the state).

@@ -7,11 +7,12 @@ leaves behind, `publish_stale` finds through `pending_since` and finishes.
 """
 
 import asyncio
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import structlog
 
-from shared_models.documents import DomainEvent, ServiceRequest
+from shared_models.documents import Dispute, DomainEvent, Review, ServiceRequest
 from shared_models.outbox import append_events
 
 log = structlog.get_logger(__name__)
@@ -19,23 +20,26 @@ log = structlog.get_logger(__name__)
 # The normal path publishes within milliseconds; the sweeper only takes what has waited longer than this.
 STALE_AFTER = timedelta(seconds=30)
 
+# The aggregates that record domain events (`pending_events`, `pending_since`, `version`), by outbox name.
+Aggregate = ServiceRequest | Dispute | Review
+AGGREGATES: dict[type[Aggregate], str] = {
+    ServiceRequest: "service_request",
+    Dispute: "dispute",
+    Review: "review",
+}
+
 
 class OutboxService:
-    async def publish(self, request: ServiceRequest, now: datetime) -> int:
-        """Copy the request's pending events to the outbox; returns how many were new."""
-        return await self.publish_many([request], now)
+    async def publish(self, aggregate: Aggregate, now: datetime) -> int:
+        """Copy the aggregate's pending events to the outbox; returns how many were new."""
+        return await self.publish_many([aggregate], now)
 
-    async def publish_many(self, requests: list[ServiceRequest], now: datetime) -> int:
+    async def publish_many(self, aggregates: Sequence[Aggregate], now: datetime) -> int:
         """The same for a batch, in one unordered insert (a sweep of thousands costs one round trip here)."""
         added = await self.append(
-            [
-                ("service_request", str(request.id), event)
-                for request in requests
-                for event in request.pending_events
-            ],
-            now,
+            [(AGGREGATES[type(a)], str(a.id), event) for a in aggregates for event in a.pending_events], now
         )
-        await asyncio.gather(*(self._clear(r) for r in requests if r.pending_events))
+        await asyncio.gather(*(self._clear(a) for a in aggregates if a.pending_events))
         return added
 
     async def append(self, events: list[tuple[str, str, DomainEvent]], now: datetime) -> int:
@@ -43,28 +47,33 @@ class OutboxService:
         many were new. The aggregate's own writer clears its pending list afterwards."""
         return await append_events(events, now)
 
-    async def _clear(self, request: ServiceRequest) -> None:
+    async def _clear(self, aggregate: Aggregate) -> None:
         # Only clear what we published: if a newer transition landed meanwhile (version moved), its events
         # are still pending and its own publish, or the sweeper, takes them.
-        cleared = await ServiceRequest.get_pymongo_collection().update_one(
-            {"_id": request.id, "version": request.version},
-            {"$set": {"pending_events": [], "pending_since": None}},
+        cleared = (
+            await type(aggregate)
+            .get_pymongo_collection()
+            .update_one(
+                {"_id": aggregate.id, "version": aggregate.version},
+                {"$set": {"pending_events": [], "pending_since": None}},
+            )
         )
         if cleared.matched_count:
-            request.pending_events, request.pending_since = [], None
+            aggregate.pending_events, aggregate.pending_since = [], None
 
     async def publish_stale(self, now: datetime, batch_size: int = 500) -> int:
         """The sweeper: finish every publish a crash interrupted. Safe to run any number of times."""
         added = 0
-        while True:
-            stuck = (
-                await ServiceRequest.find({"pending_since": {"$lte": now - STALE_AFTER}})
-                .limit(batch_size)
-                .to_list()
-            )
-            added += await self.publish_many(stuck, now)
-            if len(stuck) < batch_size:
-                break
+        for model in AGGREGATES:
+            while True:
+                stuck: list[Aggregate] = list(
+                    await model.find({"pending_since": {"$lte": now - STALE_AFTER}})
+                    .limit(batch_size)
+                    .to_list()
+                )
+                added += await self.publish_many(stuck, now)
+                if len(stuck) < batch_size:
+                    break
         if added:
             log.warning("outbox.recovered", events=added)
         return added

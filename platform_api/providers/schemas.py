@@ -75,6 +75,7 @@ class ProviderProfileOut(BaseModel):
     service_area: ServiceArea | None
     price_from: Money | None
     rating: RatingOut
+    verified: bool = Field(description="An admin checked the business.")
     created_at: datetime
 
     @classmethod
@@ -88,5 +89,6 @@ class ProviderProfileOut(BaseModel):
             service_area=profile.service_area,
             price_from=profile.price_from,
             rating=RatingOut(count=profile.rating_count, mean=profile.rating_mean),
+            verified=profile.verified,
             created_at=profile.created_at,
         )

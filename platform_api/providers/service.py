@@ -3,6 +3,7 @@
 import re
 import secrets
 import unicodedata
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import structlog
@@ -11,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from platform_api.billing import subscriptions
 from platform_api.billing.tiers import ENTITLEMENTS
-from platform_api.errors import Conflict, Unprocessable
+from platform_api.errors import Conflict, NotFound, Unprocessable
 from platform_api.providers.schemas import ProviderSignup, ProviderUpdate
 from platform_api.search.coverage import cover
 from shared_models.clock import Clock
@@ -93,20 +94,68 @@ class ProviderService:
     async def update(self, owner_id: str, changes: ProviderUpdate, clock: Clock) -> ProviderProfile:
         """Edit the owner's profile (compare-and-set on its version); a new area is re-indexed for search."""
         updates = changes.model_dump(exclude_unset=True)
-        for _ in range(_EDIT_ATTEMPTS):
-            profile = await self.get_by_owner(owner_id)
-            if profile is None:
-                raise Conflict("This provider has no profile.", code="profile_not_found")
-            await self._check_entitlements(profile, changes)
+        profile = await self.get_by_owner(owner_id)
+        if profile is None:
+            raise Conflict("This provider has no profile.", code="profile_not_found")
+
+        async def edit(current: ProviderProfile) -> ProviderProfile:
+            await self._check_entitlements(current, changes)
             # Validated as a whole before it is written: a partial edit can never store an invalid profile.
             edited: ProviderProfile = ProviderProfile.model_validate(
-                {**profile.model_dump(), **{k: getattr(changes, k) for k in updates}}
+                {**current.model_dump(), **{k: getattr(changes, k) for k in updates}}
             )
+            return edited
+
+        updated = await self._edit(str(profile.id), edit, clock.now())
+        log.info("provider.updated", provider_id=str(profile.id), fields=sorted(updates))
+        return updated
+
+    async def set_rating(self, provider_id: str, count: int, total: int, now: datetime) -> bool:
+        """Store the published-review aggregate. Published reviews only ever grow, so a count lower than
+        (or equal to) the stored one is an older computation and is ignored: concurrent publications end
+        with the newest aggregate whatever order they finish in. Returns whether it changed."""
+
+        async def edit(current: ProviderProfile) -> ProviderProfile | None:
+            if current.rating_count >= count:
+                return None
+            rated: ProviderProfile = current.model_copy(update={"rating_count": count, "rating_sum": total})
+            return rated
+
+        profile = await self._edit(provider_id, edit, now)
+        return profile.rating_count == count and profile.rating_sum == total
+
+    async def set_verified(self, provider_id: str, verified: bool, now: datetime) -> ProviderProfile:
+        async def edit(current: ProviderProfile) -> ProviderProfile | None:
+            if current.verified == verified:
+                return None
+            changed: ProviderProfile = current.model_copy(
+                update={"verified": verified, "verified_at": now if verified else None}
+            )
+            return changed
+
+        return await self._edit(provider_id, edit, now)
+
+    async def _edit(
+        self,
+        provider_id: str,
+        change: Callable[[ProviderProfile], Awaitable[ProviderProfile | None]],
+        now: datetime,
+    ) -> ProviderProfile:
+        """The one way a profile changes: compare-and-set on its version, retried on a concurrent edit; a
+        change to what search shows bumps `area_version` and rebuilds the coverage rows. `change` returns
+        None when there is nothing to do."""
+        for _ in range(_EDIT_ATTEMPTS):
+            profile = await self.get(provider_id)
+            if profile is None:
+                raise NotFound("No such provider.", code="provider_not_found")
+            edited = await change(profile)
+            if edited is None:
+                return profile
             edited.version = profile.version + 1
-            edited.updated_at = clock.now()
+            edited.updated_at = now
             if any(getattr(edited, f) != getattr(profile, f) for f in LISTED_FIELDS):
                 edited.area_version = profile.area_version + 1
-                edited.index_pending_since = edited.updated_at
+                edited.index_pending_since = now
             replaced = await ProviderProfile.get_pymongo_collection().find_one_and_replace(
                 {"_id": profile.id, "version": profile.version},
                 edited.model_dump(by_alias=True, exclude={"id", "revision_id"}),
@@ -116,7 +165,6 @@ class ProviderService:
                 continue  # a concurrent edit won: apply ours to the newer profile
             if edited.area_version != profile.area_version:
                 await self.index_listing(edited)
-            log.info("provider.updated", provider_id=str(profile.id), fields=sorted(updates))
             return edited
         raise Conflict("The profile is being edited elsewhere; retry.", code="concurrent_update")
 

@@ -1,6 +1,7 @@
 """Beanie documents, one module per aggregate."""
 
 from shared_models.documents.account import AccountToken
+from shared_models.documents.audit import AuditEntry
 from shared_models.documents.billing import (
     BillingCustomer,
     ProcessedStripeEvent,
@@ -8,16 +9,30 @@ from shared_models.documents.billing import (
     WebhookDelivery,
 )
 from shared_models.documents.bookings import (
+    DisputeOpening,
     DomainEvent,
     GeoPoint,
     Money,
+    Resolution,
     ServiceRequest,
     TimeWindow,
     Transition,
 )
 from shared_models.documents.chat import Conversation, LastMessage, Message
 from shared_models.documents.consent import ConsentRecord
+from shared_models.documents.disputes import (
+    Dispute,
+    DisputeCategory,
+    DisputeEvidence,
+    DisputeOutcome,
+    DisputeState,
+    DisputeStep,
+    EvidenceKind,
+    Refund,
+    RefundKind,
+)
 from shared_models.documents.leases import JobLease
+from shared_models.documents.media import MediaGrant, MediaObject, MediaStatus
 from shared_models.documents.notifications import (
     EmailMessage,
     Notification,
@@ -27,21 +42,34 @@ from shared_models.documents.notifications import (
 )
 from shared_models.documents.outbox import OutboxEvent
 from shared_models.documents.providers import ProviderCoverage, ProviderProfile, ServiceArea
+from shared_models.documents.reviews import Review, ReviewReply
 from shared_models.documents.search import GeocodeCache, SearchEvent, SearchImpression
 from shared_models.documents.sessions import RevokedSession
 from shared_models.documents.users import User
 
 __all__ = [
     "AccountToken",
+    "AuditEntry",
     "BillingCustomer",
     "ConsentRecord",
     "Conversation",
+    "Dispute",
+    "DisputeCategory",
+    "DisputeEvidence",
+    "DisputeOpening",
+    "DisputeOutcome",
+    "DisputeState",
+    "DisputeStep",
     "DomainEvent",
     "EmailMessage",
+    "EvidenceKind",
     "GeoPoint",
     "GeocodeCache",
     "JobLease",
     "LastMessage",
+    "MediaGrant",
+    "MediaObject",
+    "MediaStatus",
     "Message",
     "Money",
     "Notification",
@@ -53,6 +81,11 @@ __all__ = [
     "ProviderCoverage",
     "ProviderProfile",
     "ProviderSubscription",
+    "Refund",
+    "RefundKind",
+    "Resolution",
+    "Review",
+    "ReviewReply",
     "RevokedSession",
     "SearchEvent",
     "SearchImpression",

@@ -46,6 +46,20 @@ class DomainEvent(BaseModel):
     payload: dict[str, Any]
 
 
+class DisputeOpening(BaseModel):
+    """What the customer said when disputing, stored with the transition so the dispute can always be
+    (re)built from the request alone."""
+
+    category: str
+    statement: str
+
+
+class Resolution(BaseModel):
+    outcome: str
+    refund_minor: int | None = None
+    currency: str | None = None
+
+
 class ServiceRequest(Document):
     customer_id: Ref
     provider_id: Ref  # the ProviderProfile (tenant)
@@ -65,6 +79,8 @@ class ServiceRequest(Document):
     respond_by: datetime | None = None
     confirm_by: datetime | None = None
     remind_at: datetime | None = None  # when this state's reminder is due (cleared once sent)
+    dispute_opening: DisputeOpening | None = None
+    resolution: Resolution | None = None
     created_at: datetime
     updated_at: datetime
     # created_at + id as one sortable string: a stable, unique cursor served by a compound index.

@@ -35,6 +35,8 @@ class ProviderProfile(Document):
     # The published-review aggregate (count and sum of stars), updated atomically by the reviews domain.
     rating_count: int = 0
     rating_sum: int = 0
+    verified: bool = False  # an admin checked the business (identity, licences)
+    verified_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

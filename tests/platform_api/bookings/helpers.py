@@ -9,7 +9,7 @@ import httpx
 from platform_api.bookings.schemas import CreateRequest
 from platform_api.bookings.service import Actor, booking_service
 from shared_models.documents import ServiceRequest, User
-from shared_models.enums import RequestEvent, RequestState, Role
+from shared_models.enums import ActorRole, RequestEvent, RequestState, Role
 from tests.factories import API, Account, register, register_subscribed
 
 # How to reach each state from `requested`: the events, in order, and who triggers them.
@@ -35,7 +35,15 @@ PATHS: dict[RequestState, list[tuple[RequestEvent, str]]] = {
         (RequestEvent.complete, "provider"),
         (RequestEvent.dispute, "customer"),
     ],
+    RequestState.resolved: [
+        (RequestEvent.accept, "provider"),
+        (RequestEvent.complete, "provider"),
+        (RequestEvent.dispute, "customer"),
+        (RequestEvent.resolve, "admin"),
+    ],
 }
+# Admins act on requests only through the disputes service; the table tests use this stand-in.
+ADMIN = Actor(id="a" * 24, role=ActorRole.admin)
 
 
 @dataclass
@@ -89,7 +97,7 @@ async def actors(parties: Parties) -> dict[str, Actor]:
     customer = await User.get(parties.customer.id)
     provider = await User.get(parties.provider.id)
     assert customer is not None and provider is not None
-    return {"customer": Actor.of(customer), "provider": Actor.of(provider)}
+    return {"customer": Actor.of(customer), "provider": Actor.of(provider), "admin": ADMIN}
 
 
 async def create_direct(parties: Parties, now: datetime) -> ServiceRequest:

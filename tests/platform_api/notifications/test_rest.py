@@ -63,7 +63,7 @@ async def test_preferences_round_trip_and_typed_errors(api: httpx.AsyncClient) -
     user = await register(api, Role.provider)
     h = user.bearer
     before = (await api.get(f"{API}/notifications/preferences", headers=h)).json()["types"]
-    assert len(before) == 23 and all(all(t["channels"].values()) for t in before)
+    assert len(before) == 24 and all(all(t["channels"].values()) for t in before)
     put = await api.put(
         f"{API}/notifications/preferences", json={"disabled": ["request_created:email"]}, headers=h
     )

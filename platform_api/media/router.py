@@ -1,0 +1,73 @@
+"""Media routes: start an upload (presigned POST), confirm it, get a download link."""
+
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, Request, status
+
+from platform_api.deps import ClockDep, CurrentSession
+from platform_api.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorized,
+    Unprocessable,
+    error_responses,
+)
+from platform_api.media.schemas import DownloadOut, MediaOut, UploadOut, UploadRequest
+from platform_api.media.service import MediaService
+
+router = APIRouter(prefix="/media", tags=["media"])
+log = structlog.get_logger(__name__)
+
+
+def get_media(request: Request) -> MediaService:
+    media: MediaService = request.app.state.media
+    return media
+
+
+MediaDep = Annotated[MediaService, Depends(get_media)]
+
+
+@router.post(
+    "/uploads",
+    summary="Start an upload: a presigned POST for one file under your own prefix",
+    description="Then POST the file straight to storage with the returned form, and confirm it. The policy "
+    "pins the key, the content type and the exact size. An unconfirmed upload can never be attached.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UploadOut,
+    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+)
+async def start_upload(
+    body: UploadRequest, session: CurrentSession, clock: ClockDep, media: MediaDep
+) -> UploadOut:
+    upload = await media.start_upload(session.user, body.filename, body.content_type, body.size, clock.now())
+    return UploadOut(
+        media=MediaOut.of(upload.media), url=upload.url, fields=upload.fields, expires_in=upload.expires_in
+    )
+
+
+@router.post(
+    "/uploads/{media_id}/confirm",
+    summary="Confirm an upload: the server checks the stored object and makes it attachable",
+    description="404 for someone else's upload; 409 `upload_missing` before the file is in storage; 422 "
+    "`upload_rejected` (and the object is deleted) when its size, type or content is not what was declared.",
+    response_model=MediaOut,
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, ServiceUnavailable),
+)
+async def confirm_upload(
+    media_id: str, session: CurrentSession, clock: ClockDep, media: MediaDep
+) -> MediaOut:
+    return MediaOut.of(await media.confirm(media_id, session.user, clock.now()))
+
+
+@router.get(
+    "/{media_id}/download",
+    summary="A short-lived download link (owner, the other side it was shared with, admins)",
+    response_model=DownloadOut,
+    responses=error_responses(Unauthorized, Forbidden, NotFound),
+)
+async def download(media_id: str, session: CurrentSession, media: MediaDep) -> DownloadOut:
+    found, url = await media.download_url(media_id, session.user)
+    return DownloadOut(media=MediaOut.of(found), url=url, expires_in=media.storage.download_ttl)

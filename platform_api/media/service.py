@@ -1,0 +1,183 @@
+"""Uploads: presigned POSTs under the owner's prefix, confirmation by the server, short-lived downloads.
+
+Two layers keep a bad file out: the POST policy (exact size, pinned content type and key) that S3 and
+Spaces enforce, and the confirmation, which checks the stored object itself (HEAD for size and type, then
+its first bytes against the claimed type) and records its SHA-256. Nothing refers to an upload until it is
+confirmed; a rejected object is deleted.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from beanie import PydanticObjectId
+
+from platform_api.config import Settings
+from platform_api.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
+from platform_api.media.storage import ObjectStorage, StorageUnavailable, StoredObject
+from shared_models.documents import MediaObject, MediaStatus, User
+from shared_models.enums import Role
+from shared_models.ids import parse_object_id
+from shared_models.media import may_download
+
+log = structlog.get_logger(__name__)
+
+# What each allowed type's bytes start with: a file that claims to be a PDF must be one.
+MAGIC: dict[str, tuple[tuple[int, bytes], ...]] = {
+    "image/jpeg": ((0, b"\xff\xd8\xff"),),
+    "image/png": ((0, b"\x89PNG\r\n\x1a\n"),),
+    "image/webp": ((0, b"RIFF"), (8, b"WEBP")),
+    "image/heic": ((4, b"ftyp"),),
+    "application/pdf": ((0, b"%PDF-"),),
+}
+
+
+class StorageDown(ServiceUnavailable):
+    default_code = "storage_unavailable"
+
+
+class UploadRejected(Unprocessable):
+    default_code = "upload_rejected"
+
+
+def media_prefix(user_id: str) -> str:
+    """Where a user's uploads live: every presigned POST for them is under it."""
+    return f"media/{user_id}/"
+
+
+def safe_filename(name: str) -> str:
+    """ASCII letters, digits, dot, dash and underscore only; never a path."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name.rsplit("/", 1)[-1]).strip(".-") or "file"
+    return cleaned[-100:]
+
+
+def looks_like(content_type: str, head: bytes) -> bool:
+    return all(head[at : at + len(sig)] == sig for at, sig in MAGIC.get(content_type, ((0, b""),)))
+
+
+@dataclass(frozen=True)
+class Upload:
+    media: MediaObject
+    url: str
+    fields: dict[str, str]
+    expires_in: int
+
+
+class MediaService:
+    def __init__(self, settings: Settings, storage: ObjectStorage) -> None:
+        self.storage = storage
+        self.max_bytes = settings.media_max_bytes
+        self.allowed_types = frozenset(settings.media_allowed_types)
+
+    async def start_upload(
+        self, owner: User, filename: str, content_type: str, size: int, now: datetime
+    ) -> Upload:
+        if content_type not in self.allowed_types:
+            raise UploadRejected(
+                f"{content_type} is not accepted; allowed: {', '.join(sorted(self.allowed_types))}.",
+                code="content_type_not_allowed",
+                field="content_type",
+            )
+        if size > self.max_bytes:
+            raise UploadRejected(
+                f"Files may be at most {self.max_bytes} bytes.", code="file_too_large", field="size"
+            )
+        oid = PydanticObjectId()
+        name = safe_filename(filename)
+        media = MediaObject(
+            id=oid,
+            owner_id=str(owner.id),
+            key=f"{media_prefix(str(owner.id))}{oid}/{name}",
+            filename=name,
+            content_type=content_type,
+            declared_size=size,
+            created_at=now,
+        )
+        await media.insert()
+        post = self.storage.presigned_post(media.key, content_type, size)
+        log.info("media.upload_started", media_id=str(oid), owner_id=media.owner_id, size=size)
+        return Upload(media, post["url"], dict(post["fields"]), self.storage.upload_ttl)
+
+    async def get_own(self, media_id: str, owner: User) -> MediaObject:
+        oid = parse_object_id(media_id)
+        media = await MediaObject.get(oid) if oid else None
+        if media is None or media.owner_id != str(owner.id):
+            raise NotFound("No such upload.", code="media_not_found")
+        return media
+
+    async def confirm(self, media_id: str, owner: User, now: datetime) -> MediaObject:
+        """Check the stored object and make the upload attachable (idempotent once confirmed)."""
+        media = await self.get_own(media_id, owner)
+        if media.status is MediaStatus.ready:
+            return media
+        if media.status is MediaStatus.rejected:
+            raise UploadRejected(
+                f"This upload was rejected: {media.rejection}", details={"status": "rejected"}
+            )
+        try:
+            stored = await self.storage.inspect(media.key, self.max_bytes)
+        except StorageUnavailable as exc:
+            raise StorageDown("Object storage is not answering; retry shortly.") from exc
+        if stored is None:
+            raise Conflict("Nothing has been uploaded for this key yet.", code="upload_missing")
+        problem = self._problem(media, stored)
+        if problem is not None:
+            await self._reject(media, problem, now)
+            raise UploadRejected(f"The uploaded file was rejected: {problem}", field="file")
+        after: MediaObject = media.model_copy(
+            update={
+                "status": MediaStatus.ready,
+                "size": stored.size,
+                "sha256": stored.sha256,
+                "confirmed_at": now,
+            }
+        )
+        if not await self._settle(media, after):  # a concurrent confirmation got there first
+            current: MediaObject = await self.get_own(media_id, owner)
+            return current
+        log.info("media.confirmed", media_id=media_id, size=stored.size, sha256=stored.sha256)
+        return after
+
+    async def _settle(self, media: MediaObject, after: MediaObject) -> bool:
+        # Whole-document compare-and-set from `pending` (the engine stores a $set top-level datetime as text).
+        raw = await MediaObject.get_pymongo_collection().find_one_and_replace(
+            {"_id": media.id, "status": MediaStatus.pending.value},
+            after.model_dump(by_alias=True, exclude={"id", "revision_id"}),
+        )
+        return raw is not None
+
+    def _problem(self, media: MediaObject, stored: StoredObject) -> str | None:
+        if stored.size > self.max_bytes:
+            return f"it is {stored.size} bytes; the limit is {self.max_bytes}."
+        if stored.size != media.declared_size:
+            return f"it is {stored.size} bytes, not the {media.declared_size} declared."
+        if stored.content_type != media.content_type or stored.content_type not in self.allowed_types:
+            return f"its type is {stored.content_type or 'unknown'}, not {media.content_type}."
+        if not looks_like(media.content_type, stored.head):
+            return f"its content is not a {media.content_type} file."
+        return None
+
+    async def _reject(self, media: MediaObject, problem: str, now: datetime) -> None:
+        await self._settle(
+            media, media.model_copy(update={"status": MediaStatus.rejected, "rejection": problem})
+        )
+        try:
+            await self.storage.delete(media.key)
+        except StorageUnavailable:
+            log.warning("media.delete_failed", media_id=str(media.id))
+        log.info("media.rejected", media_id=str(media.id), problem=problem)
+
+    async def download_url(self, media_id: str, user: User) -> tuple[MediaObject, str]:
+        """A short-lived link for the owner, those it was shared with, and admins; 404 for anyone else."""
+        oid = parse_object_id(media_id)
+        media = await MediaObject.get(oid) if oid else None
+        allowed = media is not None and (user.role is Role.admin or await may_download(media, str(user.id)))
+        if media is None or not allowed or media.status is not MediaStatus.ready:
+            raise NotFound("No such file.", code="media_not_found")
+        return media, self.link(media)
+
+    def link(self, media: MediaObject) -> str:
+        return self.storage.presigned_get(media.key, media.filename)

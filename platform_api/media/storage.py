@@ -1,0 +1,115 @@
+"""S3-compatible object storage through boto3: DigitalOcean Spaces in production, the moto server locally.
+
+boto3 is synchronous, so every call runs in a worker thread. Presigned URLs are signed for the public
+endpoint (what the app reaches); reads and checks go to the internal one.
+"""
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.client import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from platform_api.config import Settings
+
+CHUNK = 256 * 1024
+
+
+class StorageUnavailable(Exception):
+    """Object storage did not answer."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    size: int
+    content_type: str
+    sha256: str
+    head: bytes  # the first bytes, for checking the file really is what it claims
+
+
+class ObjectStorage:
+    def __init__(self, settings: Settings) -> None:
+        self.bucket = settings.s3_bucket
+        self.upload_ttl = settings.media_upload_ttl_seconds
+        self.download_ttl = settings.media_download_ttl_seconds
+        self._client = self._make(settings, settings.s3_endpoint_url)
+        self._signer = self._make(settings, settings.s3_public_endpoint_url or settings.s3_endpoint_url)
+
+    @staticmethod
+    def _make(settings: Settings, endpoint: str | None) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name=settings.s3_region,
+            aws_access_key_id=settings.s3_access_key_id,
+            aws_secret_access_key=settings.s3_secret_access_key.get_secret_value(),
+            # Path-style works on S3, Spaces, MinIO and moto alike; SigV4 is what Spaces requires.
+            config=Config(
+                signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 3}
+            ),
+        )
+
+    def ensure_bucket(self) -> None:
+        existing = {b["Name"] for b in self._client.list_buckets().get("Buckets", [])}
+        if self.bucket not in existing:
+            self._client.create_bucket(Bucket=self.bucket)
+
+    def presigned_post(self, key: str, content_type: str, size: int) -> dict[str, Any]:
+        """A POST policy pinning the key, the content type and the exact size (enforced by S3 and Spaces)."""
+        post: dict[str, Any] = self._signer.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
+            ExpiresIn=self.upload_ttl,
+        )
+        return post
+
+    def presigned_get(self, key: str, filename: str) -> str:
+        url: str = self._signer.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "ResponseContentDisposition": f'attachment; filename="{filename}"',
+            },
+            ExpiresIn=self.download_ttl,
+        )
+        return url
+
+    async def inspect(self, key: str, max_bytes: int) -> StoredObject | None:
+        """HEAD the object, then read it (only if its size is within `max_bytes`) to checksum it."""
+        return await asyncio.to_thread(self._inspect, key, max_bytes)
+
+    def _inspect(self, key: str, max_bytes: int) -> StoredObject | None:
+        try:
+            head = self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise StorageUnavailable(str(exc)) from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(str(exc)) from exc
+        size = int(head["ContentLength"])
+        content_type = str(head.get("ContentType", ""))
+        if size > max_bytes:  # never read what is too big: the caller rejects it on the HEAD alone
+            return StoredObject(size, content_type, "", b"")
+        digest, first = hashlib.sha256(), b""
+        try:
+            body = self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            for chunk in iter(lambda: body.read(CHUNK), b""):
+                digest.update(chunk)
+                if len(first) < 64:
+                    first += chunk[: 64 - len(first)]
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable(str(exc)) from exc
+        return StoredObject(size, content_type, digest.hexdigest(), first)
+
+    async def delete(self, key: str) -> None:
+        try:
+            await asyncio.to_thread(self._client.delete_object, Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable(str(exc)) from exc

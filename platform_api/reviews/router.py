@@ -1,0 +1,66 @@
+"""Review routes: write one after a confirmed job, read a booking's reviews, a provider's public reviews,
+and the provider's reply."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from platform_api.deps import ClockDep, PartySession, ProviderSession
+from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.providers.service import provider_service
+from platform_api.reviews.schemas import ReplyIn, ReviewIn, ReviewOut, ReviewPage
+from platform_api.reviews.service import review_service
+
+router = APIRouter(tags=["reviews"])
+PUBLIC_CURSOR = r"^[0-9a-f]{24}:\d{8}T\d{6}\.\d{6}-[0-9a-f]{24}$"
+
+
+@router.post(
+    "/requests/{request_id}/review",
+    summary="Review the other party of a confirmed job (once; hidden until both reviewed or 7 days pass)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReviewOut,
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),
+)
+async def write_review(request_id: str, body: ReviewIn, session: PartySession, clock: ClockDep) -> ReviewOut:
+    review = await review_service.write(session.user, request_id, body.rating, body.text, clock.now())
+    return ReviewOut.of(review)
+
+
+@router.get(
+    "/requests/{request_id}/reviews",
+    summary="A job's reviews as you may see them: yours, and the other party's once published",
+    response_model=list[ReviewOut],
+    responses=error_responses(Unauthorized, Forbidden, NotFound),
+)
+async def request_reviews(request_id: str, session: PartySession) -> list[ReviewOut]:
+    return [ReviewOut.of(r) for r in await review_service.for_request(request_id, session.user)]
+
+
+@router.get(
+    "/providers/{provider_id}/reviews",
+    summary="A provider's published reviews, newest first (public)",
+    response_model=ReviewPage,
+    responses=error_responses(NotFound, Unprocessable),
+)
+async def provider_reviews(
+    provider_id: str,
+    cursor: Annotated[str | None, Query(pattern=PUBLIC_CURSOR)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ReviewPage:
+    if await provider_service.get(provider_id) is None:
+        raise NotFound("No such provider.", code="provider_not_found")
+    items, next_cursor = await review_service.for_provider(provider_id, cursor, limit)
+    return ReviewPage(items=[ReviewOut.of(r) for r in items], next_cursor=next_cursor)
+
+
+@router.post(
+    "/reviews/{review_id}/reply",
+    summary="Reply once to a published review of you (providers)",
+    response_model=ReviewOut,
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),
+)
+async def reply_to_review(
+    review_id: str, body: ReplyIn, session: ProviderSession, clock: ClockDep
+) -> ReviewOut:
+    return ReviewOut.of(await review_service.reply(review_id, session.user, body.text, clock.now()))
