@@ -136,11 +136,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for router in (
         auth_router,
         providers_router,
+        # Before bookings: `/requests/{id}/dispute` and `/review` must not fall into `/requests/{id}/{event}`.
+        disputes_router,
+        reviews_router,
         bookings_router,
         conversations_router,
         media_router,
-        disputes_router,
-        reviews_router,
         billing_router,
         search_router,
         notifications_router,

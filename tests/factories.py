@@ -135,3 +135,10 @@ async def make_admin(client: httpx.AsyncClient, clock: Any, email: str | None = 
     response = await client.post(f"{API}/auth/login", json={"email": email, "password": PASSWORD})
     assert response.status_code == 200, response.text
     return account_of(response.json())
+
+
+async def login(client: httpx.AsyncClient, account: Account) -> Account:
+    """A fresh session for the account (e.g. after the test clock moved past the old one's expiry)."""
+    response = await client.post(f"{API}/auth/login", json={"email": account.email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return account_of(response.json())

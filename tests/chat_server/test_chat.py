@@ -12,6 +12,7 @@ from shared_models.enums import Role
 from tests.chat_server.clients import JsClient, PyClient
 from tests.conftest import TEST_INTERNAL_TOKEN, LiveStack
 from tests.factories import API, Account, account_of, register_payload
+from tests.media import JPEG, start, upload
 
 pytestmark = pytest.mark.e2e
 Client = JsClient | PyClient
@@ -318,23 +319,30 @@ async def test_both_clients_speak_the_same_protocol(chat: Chat, kind: Callable[[
     assert (await bob.inbox.expect("message:new"))["body"] == "hi"
 
 
-async def test_attachments_must_be_the_senders_own_uploads(chat: Chat) -> None:
+async def test_attachments_must_be_the_senders_own_confirmed_uploads(chat: Chat) -> None:
+    """Through the real stack: the upload goes to moto, is confirmed, rides along in a message, and only
+    then may the other participant download it; someone else's upload or an unconfirmed one never rides."""
     alice = await chat.connect(chat.customer)
     bob = await chat.connect(chat.provider)
-    mine = f"media/{chat.customer.id}/photo-1.jpg"
+    mine = (await upload(chat.rest, chat.customer))["id"]
+    bobs_link = await chat.rest.get(f"{API}/media/{mine}/download", headers=chat.provider.bearer)
+    assert bobs_link.status_code == 404  # not shared with him yet
     ok_ack = await alice.emit(
         "message:send", {**send(chat.conversation_id, "see photo"), "attachments": [mine]}
     )
     assert ok_ack["ok"] is True and ok_ack["message"]["attachments"] == [mine]
     assert (await bob.inbox.expect("message:new"))["attachments"] == [mine]
-    theirs = f"media/{chat.provider.id}/their-invoice.pdf"
-    for key in (
-        theirs,
-        f"media/{chat.customer.id}/../{chat.provider.id}/x.pdf",
-        "media/../secrets",
-        "anything.jpg",
-    ):
+    bobs_link = await chat.rest.get(f"{API}/media/{mine}/download", headers=chat.provider.bearer)
+    assert bobs_link.status_code == 200
+    async with httpx.AsyncClient() as storage:
+        assert (await storage.get(bobs_link.json()["url"])).content == JPEG
+    stranger = await new_account(chat.rest, Role.customer)
+    assert (await chat.rest.get(f"{API}/media/{mine}/download", headers=stranger.bearer)).status_code == 404
+
+    theirs = (await upload(chat.rest, chat.provider))["id"]
+    unconfirmed = (await start(chat.rest, chat.customer, "image/jpeg", len(JPEG))).json()["media"]["id"]
+    for media_id in (theirs, unconfirmed, "0" * 24, "media/../secrets"):
         refused = await alice.emit(
-            "message:send", {**send(chat.conversation_id, "sneaky"), "attachments": [key]}
+            "message:send", {**send(chat.conversation_id, "sneaky"), "attachments": [media_id]}
         )
-        assert refused["ok"] is False and refused["error"]["code"] == "invalid_payload", key
+        assert refused["ok"] is False and refused["error"]["code"] == "invalid_payload", media_id

@@ -35,7 +35,9 @@ async def test_the_policy_pins_key_type_and_exact_size(api: httpx.AsyncClient, p
     assert started.status_code == 201
     body = started.json()
     fields = body["fields"]
-    assert fields["key"].startswith(f"media/{parties.customer.id}/") and fields["Content-Type"] == "image/jpeg"
+    assert (
+        fields["key"].startswith(f"media/{parties.customer.id}/") and fields["Content-Type"] == "image/jpeg"
+    )
     policy = json.loads(base64.b64decode(fields["policy"]))
     assert ["content-length-range", len(JPEG), len(JPEG)] in policy["conditions"]
     assert {"Content-Type": "image/jpeg"} in policy["conditions"]
