@@ -68,7 +68,9 @@ class Console:
 
 async def _reprocess(c: Console) -> httpx.Response:
     # The provider's subscription deliveries (from the parties' sign-up) are in the ledger: run one again.
-    ledger = await c.api.get(f"{API}/admin/billing/webhooks", params={"outcome": "processed"}, headers=c.admin.bearer)
+    ledger = await c.api.get(
+        f"{API}/admin/billing/webhooks", params={"outcome": "processed"}, headers=c.admin.bearer
+    )
     return await c.post(f"/billing/webhooks/{ledger.json()['items'][0]['id']}/reprocess")
 
 
