@@ -1,4 +1,4 @@
-"""Every hot query added for billing, search and notifications is index-served (engine and MongoDB alike)."""
+"""Every hot query added for billing, search, notifications, disputes, reviews and the console is index-served (engine and MongoDB alike)."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -8,14 +8,20 @@ import pytest
 from beanie import Document
 
 from shared_models.documents import (
+    AuditEntry,
+    Dispute,
+    DisputeEvidence,
     EmailMessage,
+    MediaGrant,
     Notification,
     NotificationClaim,
     OutboxEvent,
     ProviderProfile,
     ProviderSubscription,
+    Review,
     SearchImpression,
     ServiceRequest,
+    User,
     WebhookDelivery,
 )
 from tests.plans import index_served
@@ -59,6 +65,19 @@ QUERIES: list[tuple[str, type[Document], dict[str, Any], list[tuple[str, int]] |
         [("received_key", -1)],
     ),
     ("impressions in a range", SearchImpression, {"at_key": {"$gte": KEY, "$lt": KEY + "z"}}, None),
+    ("disputes due", Dispute, {"state": "open", "respond_by": {"$lte": NOW}}, [("respond_by", 1)]),
+    ("dispute reminders", Dispute, {"state": "open", "remind_at": {"$lte": NOW}}, None),
+    ("admin disputes by state", Dispute, {"state": "open", "opened_key": {"$lt": KEY}}, [("opened_key", -1)]),
+    ("admin disputes by category", Dispute, {"category": "damage"}, [("opened_key", -1)]),
+    ("my disputes", Dispute, {"customer_id": USER}, [("opened_key", -1)]),
+    ("dispute timeline", DisputeEvidence, {"dispute_id": USER}, [("seq_key", 1)]),
+    ("reviews due", Review, {"published": False, "publish_at": {"$lte": NOW}}, [("publish_at", 1)]),
+    ("a provider's public reviews", Review, {"public_key": {"$gte": USER + ":", "$lt": USER + ";"}}, None),
+    ("a review pair", Review, {"review_key": USER + ":customer"}, None),
+    ("download grant", MediaGrant, {"grant_key": USER + ":" + USER}, None),
+    ("audit by target", AuditEntry, {"target_id": USER}, [("at_key", -1)]),
+    ("audit, newest first", AuditEntry, {"at_key": {"$lt": KEY}}, [("at_key", -1)]),
+    ("users by email prefix", User, {"email": {"$gte": "ada", "$lt": "ada\uffff"}}, [("email", 1)]),
 ]
 
 

@@ -7,6 +7,7 @@ endpoint (what the app reaches); reads and checks go to the internal one.
 import asyncio
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import boto3
@@ -35,8 +36,19 @@ class ObjectStorage:
         self.bucket = settings.s3_bucket
         self.upload_ttl = settings.media_upload_ttl_seconds
         self.download_ttl = settings.media_download_ttl_seconds
-        self._client = self._make(settings, settings.s3_endpoint_url)
-        self._signer = self._make(settings, settings.s3_public_endpoint_url or settings.s3_endpoint_url)
+        self._settings = settings
+
+    # Built on first use: creating a boto3 client costs ~100 ms, and most processes and requests never
+    # touch storage.
+    @cached_property
+    def _client(self) -> Any:
+        return self._make(self._settings, self._settings.s3_endpoint_url)
+
+    @cached_property
+    def _signer(self) -> Any:
+        return self._make(
+            self._settings, self._settings.s3_public_endpoint_url or self._settings.s3_endpoint_url
+        )
 
     @staticmethod
     def _make(settings: Settings, endpoint: str | None) -> Any:
