@@ -8,8 +8,9 @@ import socketio
 import structlog
 from limits import parse
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from chat_server import internal
@@ -22,6 +23,7 @@ from shared_models.clock import Clock, SystemClock
 from shared_models.logs import configure_logging
 from shared_models.ratelimit import build_limiter
 from shared_models.registry import readiness
+from shared_models.telemetry import RequestTelemetry, metrics_body
 
 log = structlog.get_logger(__name__)
 
@@ -95,14 +97,26 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
-        ready, checks = await readiness(request.app.state.mongo, settings.readiness_timeout_seconds)
+        # With REDIS_URL, Redis carries rooms and presence across instances: needed, not optional.
+        shared = {"redis": state.check} if settings.redis_url else {}
+        ready, checks = await readiness(request.app.state.mongo, settings.readiness_timeout_seconds, shared)
         return JSONResponse(
             {"status": "ready" if ready else "unavailable", "checks": checks},
             status_code=200 if ready else 503,
         )
 
+    async def metrics(_: Request) -> Response:
+        body, content_type = metrics_body()
+        return Response(body, media_type=content_type)
+
     http = Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz), *internal.routes(sio, settings, state)],
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+            *internal.routes(sio, settings, state),
+        ],
+        middleware=[Middleware(RequestTelemetry, service="chat")],
         lifespan=lifespan,
     )
     http.state.settings = settings

@@ -42,6 +42,9 @@ class StateStore(Protocol):
     async def heartbeat(self) -> None:
         """Keep this instance's sockets alive in the shared state (a dead instance's expire)."""
 
+    async def check(self) -> None:
+        """Readiness: raise unless the shared state answers."""
+
     async def close(self) -> None: ...
 
 
@@ -104,6 +107,9 @@ class MemoryState:
 
     async def heartbeat(self) -> None:
         return None  # one process: its state dies with it
+
+    async def check(self) -> None:
+        return None
 
     async def close(self) -> None:
         return None
@@ -219,6 +225,9 @@ class RedisState:
                 commands += self._keep(self._engaged(conversation_id, socket.user_id), sid, now)
         if commands:
             await self._atomically(*commands)
+
+    async def check(self) -> None:
+        await self.redis.ping()
 
     async def close(self) -> None:
         await self.redis.aclose()

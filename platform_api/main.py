@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from platform_api.account.router import router as account_router
 from platform_api.admin.accounts import router as admin_accounts_router
@@ -37,6 +37,7 @@ from shared_models import connect, init_models
 from shared_models.clock import Clock, SystemClock
 from shared_models.logs import configure_logging
 from shared_models.registry import readiness
+from shared_models.telemetry import RequestTelemetry, metrics_body
 
 OPENAPI_TAGS = [
     {"name": "auth", "description": "Accounts and sessions (cookie for browsers, Bearer for the app)."},
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or SystemClock()
     app.state.limits = HttpLimits(settings)
     install_error_handlers(app)
+    app.add_middleware(RequestTelemetry, service="platform")
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -153,6 +155,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     ):
         app.include_router(router, prefix=settings.api_prefix)
 
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        body, content_type = metrics_body()
+        return Response(body, media_type=content_type)
+
     @app.get("/healthz", tags=["health"], summary="Liveness: the process is up")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -160,11 +167,21 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @app.get(
         "/readyz",
         tags=["health"],
-        summary="Readiness: the database answers",
+        summary="Readiness: the database and object storage answer (Redis and the chat server are reported)",
         responses={503: {"description": "A dependency is unreachable"}},
     )
     async def readyz() -> JSONResponse:
-        ready, checks = await readiness(app.state.mongo, settings.readiness_timeout_seconds)
+        # Storage is needed (uploads, evidence); without Redis, limits fall back to per-process counting and
+        # without the chat server notifications wait in the outbox: reported, but still ready.
+        ready, checks = await readiness(
+            app.state.mongo,
+            settings.readiness_timeout_seconds,
+            required={"object_storage": app.state.media.storage.check},
+            optional={
+                "chat_server": app.state.realtime.check,
+                **({"redis": app.state.limits.core.check_shared_store} if settings.redis_url else {}),
+            },
+        )
         return JSONResponse(
             {"status": "ready" if ready else "unavailable", "checks": checks},
             status_code=200 if ready else 503,

@@ -7,8 +7,15 @@ import structlog
 
 from platform_api.config import Settings
 from shared_models.notify import Presence
+from shared_models.telemetry import REQUEST_ID_HEADER, current_request_id
 
 log = structlog.get_logger(__name__)
+
+
+def _trace() -> dict[str, str]:
+    """The current request's id, so the chat server's log lines of this call carry it too."""
+    request_id = current_request_id()
+    return {REQUEST_ID_HEADER: request_id} if request_id else {}
 
 
 class ChatUnavailable(Exception):
@@ -43,7 +50,7 @@ class RealtimeClient:
 
     async def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            response = await self._http.post(path, json=body)
+            response = await self._http.post(path, json=body, headers=_trace())
             response.raise_for_status()
         except httpx.HTTPError as exc:
             raise ChatUnavailable(f"{path}: {type(exc).__name__}") from exc
@@ -54,10 +61,15 @@ class RealtimeClient:
         # Best effort: the token is already revoked in the database, so a socket that survives a chat
         # server outage still cannot reconnect; failing the user's request here would help no one.
         try:
-            response = await self._http.post(path)
+            response = await self._http.post(path, headers=_trace())
             response.raise_for_status()
         except httpx.HTTPError as exc:
             log.warning("realtime.call_failed", path=path, error=type(exc).__name__)
+
+    async def check(self) -> None:
+        """Readiness: the chat server's liveness probe answers."""
+        response = await self._http.get("/healthz")
+        response.raise_for_status()
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -5,10 +5,13 @@ jobs themselves are compare-and-set transitions, so even two holders at once cou
 """
 
 import socket
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import structlog
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pymongo.errors import DuplicateKeyError
 
@@ -24,13 +27,43 @@ from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
 from platform_api.reviews.service import review_service
 from shared_models.clock import Clock
-from shared_models.documents import JobLease
+from shared_models.documents import JobLease, OutboxEvent
+from shared_models.telemetry import JOB_DURATION, JOB_LAG, JOB_RUNS, OUTBOX_DEPTH, bound_request_id
 
 log = structlog.get_logger(__name__)
 BOOKING_SWEEP = "bookings.sweep"
 BILLING_DRIFT_CHECK = "billing.drift_check"
 NOTIFY_RELAY = "notifications.relay"
 MAIL = "notifications.mail"
+
+
+OUTBOX_METRIC = "metrics.outbox"
+OUTBOX_DEPTH_CAP = 100_000
+
+
+def _tracked(job_id: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """A job run with its own request id (so the calls it makes are traceable) and its metrics."""
+
+    async def run() -> None:
+        started = time.perf_counter()
+        with bound_request_id(f"job-{job_id}-{uuid.uuid4().hex[:12]}"):
+            try:
+                await job()
+            except Exception:
+                JOB_RUNS.labels(job_id, "error").inc()
+                log.exception("scheduler.job_failed", job=job_id)
+            else:
+                JOB_RUNS.labels(job_id, "ok").inc()
+            finally:
+                JOB_DURATION.labels(job_id).observe(time.perf_counter() - started)
+
+    return run
+
+
+def _observe_submission(event: JobSubmissionEvent) -> None:
+    # How late the run starts against its schedule: a busy loop or a stalled process shows here.
+    scheduled = max(event.scheduled_run_times)
+    JOB_LAG.labels(event.job_id).set(max((datetime.now(scheduled.tzinfo) - scheduled).total_seconds(), 0.0))
 
 
 async def acquire_lease(name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
@@ -96,10 +129,17 @@ class JobRunner:
     async def send_mail(self) -> int:
         return await self.mailer.send_due(self.clock.now())
 
+    async def measure_outbox(self) -> int:
+        """The outbox's undispatched depth, for the `outbox_pending_events` gauge (an indexed equality)."""
+        waiting = await OutboxEvent.find({"dispatched_at": None}).limit(OUTBOX_DEPTH_CAP).to_list()
+        OUTBOX_DEPTH.set(len(waiting))
+        return len(waiting)
+
     def build(self) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.add_listener(_observe_submission, EVENT_JOB_SUBMITTED)
         scheduler.add_job(
-            self.sweep_bookings,
+            _tracked(BOOKING_SWEEP, self.sweep_bookings),
             "interval",
             seconds=self.settings.sweep_interval_seconds,
             id=BOOKING_SWEEP,
@@ -111,11 +151,14 @@ class JobRunner:
         for job, seconds, job_id in (
             (self.relay_notifications, self.settings.notify_relay_interval_seconds, NOTIFY_RELAY),
             (self.send_mail, self.settings.mail_interval_seconds, MAIL),
+            (self.measure_outbox, 15.0, OUTBOX_METRIC),
         ):
-            scheduler.add_job(job, "interval", seconds=seconds, id=job_id, max_instances=1, coalesce=True)
+            scheduler.add_job(
+                _tracked(job_id, job), "interval", seconds=seconds, id=job_id, max_instances=1, coalesce=True
+            )
         if self.settings.billing_drift_check_hours > 0:
             scheduler.add_job(
-                self.check_billing_drift,
+                _tracked(BILLING_DRIFT_CHECK, self.check_billing_drift),
                 "interval",
                 hours=self.settings.billing_drift_check_hours,
                 id=BILLING_DRIFT_CHECK,

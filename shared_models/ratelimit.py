@@ -2,32 +2,55 @@
 through Redis (REDIS_URL) so a limit holds across every instance."""
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
+import structlog
 from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
 class RateLimiter:
     limiter: MovingWindowRateLimiter
     prefix: str
+    # While the shared store (Redis) is unreachable, limits are counted per process instead: each instance
+    # still limits on its own (a weaker limit, never none), and nothing fails because Redis did.
+    fallback: MovingWindowRateLimiter = field(
+        default_factory=lambda: MovingWindowRateLimiter(MemoryStorage())
+    )
 
     async def hit(self, rule: RateLimitItem, scope: str, key: str) -> float | None:
         """Count one attempt; None if within the limit, else how many seconds until one is allowed again."""
-        if await self.limiter.hit(rule, self.prefix, scope, key):
+        try:
+            return await self._hit(self.limiter, rule, scope, key)
+        except Exception as exc:  # the shared store is down (redis-py raises its own ConnectionError types)
+            if self.limiter is self.fallback:
+                raise
+            log.warning("ratelimit.shared_store_unavailable", error=type(exc).__name__)
+            return await self._hit(self.fallback, rule, scope, key)
+
+    async def check_shared_store(self) -> None:
+        """Readiness: raise unless the shared store answers (a process-local store always does)."""
+        if self.limiter is not self.fallback and not await self.limiter.storage.check():
+            raise ConnectionError("the rate-limit store does not answer")
+
+    async def _hit(
+        self, limiter: MovingWindowRateLimiter, rule: RateLimitItem, scope: str, key: str
+    ) -> float | None:
+        if await limiter.hit(rule, self.prefix, scope, key):
             return None
-        stats = await self.limiter.get_window_stats(rule, self.prefix, scope, key)
+        stats = await limiter.get_window_stats(rule, self.prefix, scope, key)
         return max(1.0, stats.reset_time - time.time())
 
 
 def build_limiter(redis_url: str | None, prefix: str) -> RateLimiter:
-    storage = (
-        cast(Storage, storage_from_string(f"async+{redis_url}", implementation="redispy"))
-        if redis_url
-        else MemoryStorage()
-    )
+    if not redis_url:
+        memory = MovingWindowRateLimiter(MemoryStorage())
+        return RateLimiter(memory, prefix, memory)
+    storage = cast(Storage, storage_from_string(f"async+{redis_url}", implementation="redispy"))
     return RateLimiter(MovingWindowRateLimiter(storage), prefix)

@@ -1,6 +1,7 @@
 """The one list of documents and the one initialiser both services call, so neither can drift."""
 
 import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 
 from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient
@@ -89,14 +90,33 @@ async def init_models(
     return DOCUMENT_MODELS
 
 
+Probe = Callable[[], Awaitable[object]]
+
+
 async def readiness(
-    client: AsyncMongoClient[dict[str, object]], within: float
+    client: AsyncMongoClient[dict[str, object]],
+    within: float,
+    required: Mapping[str, Probe] | None = None,
+    optional: Mapping[str, Probe] | None = None,
 ) -> tuple[bool, dict[str, str]]:
-    """The readiness verdict both services' `/readyz` report: (ready, {dependency: "ok" | why not})."""
-    checks: dict[str, str] = {}
-    try:
-        await asyncio.wait_for(client.admin.command("ping"), timeout=within)
-        checks["database"] = "ok"
-    except Exception as exc:  # any failure to answer in time means not ready; the kind goes in the body
-        checks["database"] = f"unavailable: {type(exc).__name__}"
-    return all(v == "ok" for v in checks.values()), checks
+    """The readiness verdict both services' `/readyz` report: (ready, {dependency: "ok" | why not}).
+
+    Ready means the database and every `required` probe answered within `within` seconds; `optional`
+    dependencies are reported (a failure there degrades a feature, it does not stop the service)."""
+
+    async def probe(check: Probe) -> str:
+        try:
+            await asyncio.wait_for(check(), timeout=within)
+        except Exception as exc:  # any failure to answer in time: not ok; the kind goes in the body
+            return f"unavailable: {type(exc).__name__}"
+        return "ok"
+
+    probes: dict[str, Probe] = {"database": lambda: client.admin.command("ping"), **(required or {})}
+    names = [*probes, *(optional or {})]
+    results = await asyncio.gather(*(probe(c) for c in [*probes.values(), *(optional or {}).values()]))
+    checks = dict(zip(names, results, strict=True))
+    ready = all(checks[name] == "ok" for name in probes)
+    for name in optional or {}:
+        if checks[name] != "ok":
+            checks[name] = checks[name].replace("unavailable", "degraded", 1)
+    return ready, checks

@@ -199,6 +199,9 @@ def live_stack(engine: Engine, run_dir: Path, s3: str) -> Iterator[LiveStack]:
     env = {
         **service_env(engine.uri, db, stripe_api, s3),
         "CHAT_INTERNAL_URL": f"http://127.0.0.1:{chat_port}",
+        # JSON lines at INFO: the observability tests follow a request id through both services' logs.
+        "LOG_LEVEL": "INFO",
+        "LOG_JSON": "true",
     }
     started = [stripe]
     try:

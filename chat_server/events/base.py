@@ -17,6 +17,7 @@ from shared_models.clock import Clock
 from shared_models.conversations import ChatError
 from shared_models.documents import Conversation
 from shared_models.ratelimit import RateLimiter
+from shared_models.telemetry import CHAT_EVENTS
 
 log = structlog.get_logger(__name__)
 P = TypeVar("P", bound=Payload)
@@ -58,6 +59,11 @@ def on(ctx: ChatContext, event: str, rate: str | None = None) -> Callable[[Handl
 
     def register(handler: Handler) -> Handler:
         async def entry(sid: str, data: Any = None) -> Ack:
+            ack = await handle(sid, data)
+            CHAT_EVENTS.labels(event, "ok" if ack.get("ok") else str(ack.get("error", {}).get("code"))).inc()
+            return ack
+
+        async def handle(sid: str, data: Any) -> Ack:
             session = await ctx.sio.get_session(sid)
             try:
                 payload = model.model_validate(data)

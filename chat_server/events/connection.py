@@ -9,6 +9,7 @@ import structlog
 from chat_server.events import presence
 from chat_server.events.base import ChatContext, user_room
 from shared_models.sessions import SessionError, authenticate
+from shared_models.telemetry import SOCKET_CONNECTIONS
 
 log = structlog.get_logger(__name__)
 
@@ -55,11 +56,13 @@ def register(ctx: ChatContext) -> None:
         )
         await sio.enter_room(sid, user_room(user_id))
         await presence.connected(ctx, sid, user_id, claims.jti)
+        SOCKET_CONNECTIONS.inc()
         log.info("socket.connected", sid=sid, user_id=user_id)
 
     async def disconnect(sid: str, reason: Any = None) -> None:
         session = await sio.get_session(sid)
         if session and "user_id" in session:
+            SOCKET_CONNECTIONS.dec()
             await presence.disconnected(ctx, sid, session["user_id"], session["jti"])
         log.info("socket.disconnected", sid=sid, reason=str(reason))
 

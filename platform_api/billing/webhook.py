@@ -52,6 +52,7 @@ from shared_models.documents import (
 from shared_models.documents.billing import ENDED_STATUSES, ENTITLED_STATUSES
 from shared_models.enums import SubscriptionStatus, SubscriptionTier
 from shared_models.ids import parse_object_id, sortable_key
+from shared_models.telemetry import WEBHOOK_OUTCOMES
 
 log = structlog.get_logger(__name__)
 
@@ -249,6 +250,7 @@ class StripeWebhook:
             await self._ledger(
                 text, kept, "stripe", signature_valid=False, outcome="rejected", detail=why
             ).insert()
+            WEBHOOK_OUTCOMES.labels("rejected").inc()
             log.warning("billing.webhook_rejected", reason=why)
             raise InvalidSignature(f"Webhook rejected: {why}.", field="Stripe-Signature") from exc
         return await self.ingest(event, source="stripe", raw=text, headers=kept)
@@ -539,3 +541,4 @@ class StripeWebhook:
             update["error"] = error
             update["traceback"] = traceback.format_exc()[-8000:]
         await WebhookDelivery.get_pymongo_collection().update_one({"_id": delivery.id}, {"$set": update})
+        WEBHOOK_OUTCOMES.labels(outcome).inc()

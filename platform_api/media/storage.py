@@ -69,6 +69,13 @@ class ObjectStorage:
         if self.bucket not in existing:
             self._client.create_bucket(Bucket=self.bucket)
 
+    async def check(self) -> None:
+        """Readiness: the bucket answers."""
+        try:
+            await asyncio.to_thread(self._client.head_bucket, Bucket=self.bucket)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageUnavailable(str(exc)) from exc
+
     def presigned_post(self, key: str, content_type: str, size: int) -> dict[str, Any]:
         """A POST policy pinning the key, the content type and the exact size (enforced by S3 and Spaces)."""
         post: dict[str, Any] = self._signer.generate_presigned_post(

@@ -50,6 +50,10 @@ class JsHeld:
         first = json.loads(self.proc.stdout.readline())  # blocks until connected or refused
         assert first["event"] == "connect", first
 
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.communicate(timeout=10)
+
     def wait_disconnect(self, timeout: float = 20) -> JsResult:
         out, err = self.proc.communicate(timeout=timeout)
         assert self.proc.returncode == 0, err + out
