@@ -14,7 +14,9 @@ router = APIRouter(prefix="/account", tags=["account"])
 
 
 class DeleteAccountIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"password": "correct horse battery"}]}
+    )
 
     password: str = Field(min_length=1, max_length=128, description="Your current password, again.")
 

@@ -4,7 +4,7 @@ Every action is written to the audit log."""
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from platform_api.audit.service import audit_service
 from platform_api.auth.schemas import UserOut
@@ -28,6 +28,8 @@ class UserPage(BaseModel):
 
 
 class SuspendIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Repeated chargeback fraud."}]})
+
     reason: str = Field(min_length=3, max_length=500, description="Told to the user.")
 
 

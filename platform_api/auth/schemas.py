@@ -129,19 +129,26 @@ class MeOut(BaseModel):
 
 
 class VerifyEmailRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"token": "mO3k9Qv2_xY8pL1nR4tW7zA0"}]}
+    )
 
     token: str = Field(min_length=20, max_length=200, description="The `token` of the emailed link.")
 
 
 class PasswordResetRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"email": "ada@example.com"}]})
 
     email: EmailStr
 
 
 class PasswordResetConfirm(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"token": "mO3k9Qv2_xY8pL1nR4tW7zA0", "password": "a new long passphrase"}]
+        },
+    )
 
     token: str = Field(min_length=20, max_length=200, description="The `token` of the emailed link.")
     password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)

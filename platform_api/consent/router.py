@@ -37,7 +37,7 @@ class ConsentsOut(BaseModel):
 
 
 class MarketingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"opt_in": True}]})
 
     opt_in: bool
 

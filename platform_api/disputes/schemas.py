@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared_models.documents import (
     Dispute,
@@ -21,12 +21,24 @@ from shared_models.ids import Ref
 
 
 class OpenDispute(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"category": "poor_quality", "statement": "The tap still leaks after the visit."}]
+        }
+    )
+
     category: DisputeCategory
     statement: str = Field(min_length=10, max_length=4000, description="What went wrong, in your words.")
 
 
 class EvidenceIn(BaseModel):
     """Exactly one of `text` or `media_id` (a confirmed upload of yours)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"text": "Photos attached next."}, {"media_id": "6650f0c2a1b2c3d4e5f60718"}]
+        }
+    )
 
     text: str | None = Field(default=None, min_length=1, max_length=4000)
     media_id: Ref | None = None
@@ -134,6 +146,12 @@ class Timeline(BaseModel):
 
 
 class RequestInfoIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"party": "provider", "question": "Do you have photos taken after the job?"}]
+        }
+    )
+
     party: Literal["customer", "provider"]
     question: str = Field(min_length=5, max_length=2000)
 
@@ -146,6 +164,19 @@ class RefundIn(BaseModel):
 
 
 class ResolveIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"outcome": "customer_favoured", "refund": {"kind": "full"}, "note": "The job was not done."},
+                {
+                    "outcome": "split",
+                    "refund": {"kind": "partial", "amount_minor": 5000},
+                    "note": "Both had a point.",
+                },
+            ]
+        }
+    )
+
     outcome: DisputeOutcome
     refund: RefundIn | None = Field(
         default=None,

@@ -2,18 +2,24 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared_models.documents import Review, ReviewReply
 from shared_models.enums import ActorRole
 
 
 class ReviewIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"rating": 5, "text": "On time, tidy, fixed it first go."}]}
+    )
+
     rating: int = Field(ge=1, le=5, strict=True)
     text: str = Field(min_length=1, max_length=2000)
 
 
 class ReplyIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"text": "Thank you, glad it works again!"}]})
+
     text: str = Field(min_length=1, max_length=2000)
 
 
