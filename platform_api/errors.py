@@ -189,3 +189,34 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(ConnectionFailure, database_unavailable)
+
+
+def document_typed_validation_errors(app: FastAPI) -> None:
+    """FastAPI documents its own 422 body (`HTTPValidationError`) on routes that did not declare one, but
+    every 422 here answers `ErrorBody`: make the spec say so, so generated clients get the real type."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        for item in spec.get("paths", {}).values():
+            for operation in item.values():
+                response = operation.get("responses", {}).get("422")
+                if response and "HTTPValidationError" in str(response):
+                    operation["responses"]["422"] = {
+                        "description": Unprocessable.description,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+                        },
+                    }
+        schemas = spec.get("components", {}).get("schemas", {})
+        schemas.setdefault(
+            "ErrorBody", ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

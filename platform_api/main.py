@@ -21,7 +21,7 @@ from platform_api.config import Settings
 from platform_api.consent.router import router as consent_router
 from platform_api.conversations.router import router as conversations_router
 from platform_api.disputes.router import router as disputes_router
-from platform_api.errors import install_error_handlers
+from platform_api.errors import document_typed_validation_errors, install_error_handlers
 from platform_api.media.router import router as media_router
 from platform_api.media.service import MediaService
 from platform_api.media.storage import ObjectStorage
@@ -154,6 +154,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         admin_disputes_router,
     ):
         app.include_router(router, prefix=settings.api_prefix)
+
+    document_typed_validation_errors(app)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
