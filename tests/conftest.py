@@ -1,6 +1,8 @@
 """Session fixtures start real processes once; every test gets a fresh database and its own clock."""
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from scripts import stack
 from scripts.processes import ManagedProcess, free_port
 from shared_models.clock import ManualClock
 from shared_models.settings import Environment
-from tests.factories import TEST_STRIPE_WEBHOOK_SECRET
+from tests.factories import API, TEST_STRIPE_WEBHOOK_SECRET, Account, account_of
 
 TEST_JWT_SECRET = "test-secret-for-the-suite-only-0123456789abcdef"
 TEST_INTERNAL_TOKEN = "test-internal-token-for-the-suite-0123456789"
@@ -222,3 +224,26 @@ def live_stack(engine: Engine, run_dir: Path, s3: str) -> Iterator[LiveStack]:
     )
     for proc in reversed(started):
         proc.stop()
+
+
+def run_create_admin(uri: str, db: str, password: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m scripts.create_admin ARGS` against a database, as ops run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.create_admin", *args],
+        env={**os.environ, **service_env(uri, db), "ADMIN_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def live_admin(live_stack: LiveStack) -> Account:
+    """An admin of the live stack (created by the ops script, then logged in over HTTP)."""
+    email, password = f"ops-{uuid.uuid4().hex[:8]}@example.com", "a long admin password"
+    made = run_create_admin(live_stack.mongodb_uri, live_stack.db_name, password, email)
+    assert made.returncode == 0, made.stderr
+    with httpx.Client(base_url=live_stack.platform_url, timeout=20) as client:
+        response = client.post(f"{API}/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return account_of(response.json())

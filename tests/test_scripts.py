@@ -1,29 +1,19 @@
 """Ops tools run as real processes against the real engine."""
 
 import asyncio
-import os
 import subprocess
-import sys
 
 import httpx
 from pymongo import AsyncMongoClient
 
 from platform_api.config import Settings
 from platform_api.main import create_app
-from tests.conftest import Engine, service_env
+from tests.conftest import Engine, run_create_admin
 from tests.factories import API
 
 
 def create_admin(engine: Engine, db_name: str, password: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **service_env(engine.uri, db_name), "ADMIN_PASSWORD": password}
-    return subprocess.run(
-        [sys.executable, "-m", "scripts.create_admin", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_create_admin(engine.uri, db_name, password, *args)
 
 
 async def test_create_admin_makes_an_admin_who_can_log_in(

@@ -1,10 +1,6 @@
 """End to end: the chat server accepts only valid, unrevoked sessions of active users (JS and Python clients)."""
 
 import asyncio
-import os
-import subprocess
-import sys
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -14,7 +10,7 @@ from pymongo import AsyncMongoClient
 
 from shared_models.enums import UserStatus
 from tests.chat_server.sockets import JsHeld, PyClient, js_connect
-from tests.conftest import Engine, LiveStack, service_env
+from tests.conftest import LiveStack, live_admin
 from tests.factories import API, Account, register_sync
 
 pytestmark = pytest.mark.e2e
@@ -127,24 +123,14 @@ def test_internal_api_refuses_callers_without_the_token(live_stack: LiveStack) -
         assert response.json()["error"]["code"] == "not_authenticated"
 
 
-def test_an_admin_suspension_drops_the_users_live_sockets(live_stack: LiveStack, engine: Engine) -> None:
+def test_an_admin_suspension_drops_the_users_live_sockets(live_stack: LiveStack) -> None:
     """Through the real processes: the admin console's suspend ends the session and the socket at once."""
-    email, password = f"ops-{uuid.uuid4().hex[:8]}@example.com", "a long admin password"
-    made = subprocess.run(
-        [sys.executable, "-m", "scripts.create_admin", email],
-        env={**os.environ, **service_env(engine.uri, live_stack.db_name), "ADMIN_PASSWORD": password},
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
+    admin = live_admin(live_stack)
     account = new_account(live_stack)
     held = JsHeld(live_stack.chat_url, account.token)
     with httpx.Client(base_url=live_stack.platform_url, timeout=10) as client:
-        admin = client.post(f"{API}/auth/login", json={"email": email, "password": password})
-        assert admin.status_code == 200, admin.text
         suspended = client.post(
-            f"{API}/admin/users/{account.id}/suspend",
-            json={"reason": "Fraud report."},
-            headers={"Authorization": f"Bearer {admin.json()['access_token']}"},
+            f"{API}/admin/users/{account.id}/suspend", json={"reason": "Fraud report."}, headers=admin.bearer
         )
         assert suspended.status_code == 200, suspended.text
     result = held.wait_disconnect()
