@@ -22,6 +22,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# The log field carrying it: not `request_id`, which the booking domain's log lines use for the id of a
+# service request.
+LOG_KEY = "trace_id"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 log = structlog.get_logger("http")
 
@@ -49,7 +52,7 @@ def new_request_id() -> str:
 
 
 def current_request_id() -> str | None:
-    value = structlog.contextvars.get_contextvars().get("request_id")
+    value = structlog.contextvars.get_contextvars().get(LOG_KEY)
     return str(value) if value else None
 
 
@@ -57,7 +60,7 @@ def current_request_id() -> str | None:
 def bound_request_id(request_id: str | None = None) -> Iterator[str]:
     """Bind a request id for work outside an HTTP request (a scheduled job), so its calls carry one too."""
     rid = request_id or new_request_id()
-    with structlog.contextvars.bound_contextvars(request_id=rid):
+    with structlog.contextvars.bound_contextvars(**{LOG_KEY: rid}):
         yield rid
 
 
@@ -97,7 +100,7 @@ class RequestTelemetry:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        with structlog.contextvars.bound_contextvars(**{LOG_KEY: request_id}):
             try:
                 await self.app(scope, receive, send_with_id)
             finally:

@@ -50,8 +50,8 @@ def test_a_request_id_follows_the_call_from_the_platform_into_the_chat_servers_l
         hostile = client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces" + "x" * 80})
         assert hostile.headers["x-request-id"] != "bad id"  # replaced, never echoed back raw
     assert live_stack.platform.log_path is not None and live_stack.chat.log_path is not None
-    platform = [e for e in log_lines(live_stack.platform.log_path) if e.get("request_id") == trace]
-    chat = [e for e in log_lines(live_stack.chat.log_path) if e.get("request_id") == trace]
+    platform = [e for e in log_lines(live_stack.platform.log_path) if e.get("trace_id") == trace]
+    chat = [e for e in log_lines(live_stack.chat.log_path) if e.get("trace_id") == trace]
     assert any(e.get("event") == "auth.session_ended" for e in platform), platform
     assert any(e.get("event") == "http.request" and e.get("path") == f"{API}/auth/logout" for e in platform)
     assert any(
