@@ -15,6 +15,7 @@ from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pymongo.errors import DuplicateKeyError
 
+from platform_api.auth.service import auth_service
 from platform_api.billing.stripe_api import stripe_client
 from platform_api.billing.webhook import StripeWebhook
 from platform_api.bookings.service import SweepResult, booking_service
@@ -110,6 +111,7 @@ class JobRunner:
         await outbox_service.publish_stale(now)
         await self.stripe_webhook.publish_stale(now)
         await provider_service.reindex_stale(now)
+        await auth_service.remove_incomplete(now)
         return result
 
     async def check_billing_drift(self) -> int | None:

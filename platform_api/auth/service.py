@@ -1,11 +1,13 @@
 """Accounts and sessions: registration, credential checks, session start and end. The only writer of User."""
 
 import asyncio
+import contextlib
 import uuid
 from datetime import datetime, timedelta
 from functools import cache
 
 import structlog
+from beanie import PydanticObjectId
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pymongo.errors import DuplicateKeyError
@@ -25,6 +27,7 @@ from shared_models.outbox import append_events
 from shared_models.sessions import SessionClaims, issue_token, revoke
 
 log = structlog.get_logger(__name__)
+INCOMPLETE_GRACE = timedelta(minutes=2)  # far longer than any sign-up takes
 # OWASP's recommended argon2id profile (19 MiB, 2 passes, 1 lane): ~24 ms a hash here, against ~104 ms and
 # both cores for the library default (64 MiB, 3, 4), which capped login at ~10/s on a 2-core host.
 # verify_and_update rehashes stored hashes of other parameters at the next login.
@@ -66,6 +69,7 @@ class AuthService:
             password_hash=await hash_password(data.password),
             role=data.role,
             display_name=data.display_name,
+            complete=False,
             created_at=now,
             updated_at=now,
         )
@@ -75,22 +79,41 @@ class AuthService:
             raise Conflict(
                 "An account with this email already exists.", code="email_taken", field="email"
             ) from None
-        # No multi-document transaction (the embedded engine's are not isolated): if the consents or the
-        # profile cannot be written, the user is removed again, so no account exists without its consent
-        # records, nor a provider without its tenant.
+        # No multi-document transaction (the embedded engine's are not isolated): the account is inserted
+        # incomplete, then its consents and profile, then it is marked complete. If anything fails it is
+        # removed again; if even that fails (the database went away), it stays incomplete (it cannot log
+        # in) and `remove_incomplete` sweeps it. So no usable account lacks its consents or its tenant.
+        uid = str(user.id)
         try:
-            uid = str(user.id)
             await consent_service.record(uid, "terms", True, origin, now, data.accepted_terms_version)
             await consent_service.record(uid, "privacy", True, origin, now, data.accepted_privacy_version)
             await consent_service.record(uid, MARKETING, data.marketing_opt_in, origin, now)
             profile = None
             if data.role is Role.provider and data.provider is not None:
                 profile = await provider_service.create_for_owner(user, data.provider, clock)
+            await User.get_pymongo_collection().update_one({"_id": user.id}, {"$set": {"complete": True}})
+            user.complete = True
         except BaseException:
-            await ConsentRecord.find({"user_id": str(user.id)}).delete()
-            await user.delete()
+            with contextlib.suppress(Exception):
+                await self._remove(uid)
             raise
         return user, profile
+
+    async def _remove(self, user_id: str) -> None:
+        await provider_service.delete_for_owner(user_id)
+        await ConsentRecord.find({"user_id": user_id}).delete()
+        await User.find({"_id": PydanticObjectId(user_id), "complete": False}).delete()
+
+    async def remove_incomplete(self, now: datetime, older_than: timedelta = INCOMPLETE_GRACE) -> int:
+        """The sweep: remove accounts a failed sign-up left incomplete (never usable: they cannot log in)."""
+        stale = [
+            u for u in await User.find({"complete": False}).to_list() if u.created_at <= now - older_than
+        ]
+        for user in stale:
+            await self._remove(str(user.id))
+        if stale:
+            log.warning("auth.incomplete_removed", users=len(stale))
+        return len(stale)
 
     async def create_admin(self, email: str, password: str, display_name: str, clock: Clock) -> User:
         now = clock.now()
@@ -117,6 +140,8 @@ class AuthService:
             raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
         valid, new_hash = await verify_password(password, user.password_hash)
         if not valid:
+            raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
+        if not user.complete:  # a sign-up that never finished: as if it did not exist
             raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
         if user.status is not UserStatus.active:
             raise Forbidden("This account is suspended.", code="account_suspended")

@@ -24,9 +24,15 @@ class User(Document):
     email_verified: bool = False
     # Sessions issued (iat, unix seconds) before this moment are refused: a password reset ends them all.
     sessions_valid_after: int = 0
+    # False from the user's insert until its consents (and a provider's profile) are written too: an
+    # incomplete account cannot log in, and a sweep removes one a crash or outage left behind.
+    complete: bool = True
     created_at: datetime
     updated_at: datetime
 
     class Settings:
         name = "users"
-        indexes = [IndexModel([("role", ASCENDING), ("created_at", DESCENDING)])]
+        indexes = [
+            IndexModel([("role", ASCENDING), ("created_at", DESCENDING)]),
+            IndexModel([("complete", ASCENDING)]),
+        ]

@@ -1,8 +1,13 @@
 """Registration: accounts, provider tenants, and typed errors for every bad input."""
 
+from datetime import timedelta
+
 import httpx
 import pytest
+from fastapi import FastAPI
+from pymongo.errors import ConnectionFailure
 
+from shared_models.clock import ManualClock
 from shared_models.documents import ProviderProfile, User
 from shared_models.enums import Role
 from tests.factories import API, register, register_payload
@@ -98,3 +103,44 @@ async def test_malformed_json_is_a_typed_422(api: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_a_sign_up_cut_short_leaves_no_usable_account_and_is_swept(
+    api: httpx.AsyncClient, clock: ManualClock, platform_app: FastAPI
+) -> None:
+    """The database went away between the account's insert and its consents (simulated: the consent write
+    fails and so does the clean-up): the account cannot log in, and the sweep removes it."""
+    from platform_api.auth.service import auth_service
+    from platform_api.consent import service as consent_module
+    from shared_models.documents import ConsentRecord
+
+    payload = register_payload(Role.customer)
+    original_record, original_remove = consent_module.consent_service.record, auth_service._remove
+
+    async def outage(*args: object, **kwargs: object) -> None:
+        raise ConnectionFailure("engine gone")
+
+    consent_module.consent_service.record = outage  # type: ignore[method-assign]
+    auth_service._remove = outage  # type: ignore[method-assign]
+    try:
+        failed = await api.post(f"{API}/auth/register", json=payload)
+    finally:
+        consent_module.consent_service.record = original_record  # type: ignore[method-assign]
+        auth_service._remove = original_remove  # type: ignore[method-assign]
+    assert failed.status_code == 503 and failed.json()["error"]["code"] == "database_unavailable"
+    left = await User.find_one({"email": payload["email"]})
+    assert left is not None and left.complete is False
+    login = await api.post(
+        f"{API}/auth/login", json={"email": payload["email"], "password": payload["password"]}
+    )
+    assert login.status_code == 401 and login.json()["error"]["code"] == "invalid_credentials"
+    assert (
+        await auth_service.remove_incomplete(clock.now()) == 0
+    )  # within the grace period: maybe still running
+    assert await auth_service.remove_incomplete(clock.now() + timedelta(minutes=3)) == 1
+    assert await User.find_one({"email": payload["email"]}) is None
+    assert await ConsentRecord.find({"user_id": str(left.id)}).count() == 0
+    again = await api.post(f"{API}/auth/register", json=payload)
+    assert again.status_code == 201  # the address is free again
+    stored = await User.find_one({"email": payload["email"]})
+    assert stored is not None and stored.complete is True
