@@ -28,6 +28,14 @@ def _token_from(environ: dict[str, Any], auth: Any, cookie_name: str) -> str | N
     return morsel.value if morsel is not None and morsel.value else None
 
 
+def _unavailable(sid: str, exc: Exception) -> socketio.exceptions.ConnectionRefusedError:
+    log.warning("socket.refused", sid=sid, code="service_unavailable", error=type(exc).__name__)
+    return socketio.exceptions.ConnectionRefusedError(
+        "service_unavailable",
+        {"code": "service_unavailable", "message": "The chat service is degraded; retry shortly."},
+    )
+
+
 def register(ctx: ChatContext) -> None:
     sio, settings = ctx.sio, ctx.settings
 
@@ -44,6 +52,8 @@ def register(ctx: ChatContext) -> None:
             raise socketio.exceptions.ConnectionRefusedError(
                 exc.code, {"code": exc.code, "message": exc.message}
             ) from None
+        except Exception as exc:  # the database is unreachable: the same clear refusal as below
+            raise _unavailable(sid, exc) from None
         user_id = str(user.id)
         await sio.save_session(
             sid,
@@ -55,7 +65,11 @@ def register(ctx: ChatContext) -> None:
             },
         )
         await sio.enter_room(sid, user_room(user_id))
-        await presence.connected(ctx, sid, user_id, claims.jti)
+        try:
+            await presence.connected(ctx, sid, user_id, claims.jti)
+        except Exception as exc:  # the shared state (Redis) is down: refuse clearly, the client retries
+            await sio.save_session(sid, {})
+            raise _unavailable(sid, exc) from None
         SOCKET_CONNECTIONS.inc()
         log.info("socket.connected", sid=sid, user_id=user_id)
 

@@ -49,13 +49,25 @@ class JsClient:
         self.status: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.reader: asyncio.Task[None] | None = None
 
-    async def connect(self, url: str, token: str) -> dict[str, Any]:
+    async def connect(self, url: str, token: str, reconnect_ms: int | None = None) -> dict[str, Any]:
         self.proc = await asyncio.create_subprocess_exec(
             "node", str(JS_DRIVER), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
         )
         self.reader = asyncio.create_task(self._read())
-        await self._send({"op": "connect", "url": url, "token": token})
+        await self._send({"op": "connect", "url": url, "token": token, "reconnect": reconnect_ms})
         return await asyncio.wait_for(self.status.get(), WAIT)
+
+    async def next_status(self, within: float = WAIT) -> dict[str, Any]:
+        """The next connect / disconnect / connect_error the client reports (e.g. after a server restart)."""
+        return await asyncio.wait_for(self.status.get(), within)
+
+    async def reconnected(self, within: float = 30) -> list[dict[str, Any]]:
+        """Wait for the client's own reconnection; returns the failed attempts it made on the way."""
+        failed: list[dict[str, Any]] = []
+        async with asyncio.timeout(within):
+            while (status := await self.status.get())["type"] != "connect":
+                failed.append(status)
+        return failed
 
     async def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None

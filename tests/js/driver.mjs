@@ -1,5 +1,5 @@
 // The official socket.io-client, scripted by a Python test over stdin/stdout (one JSON object per line).
-//   in:  {"op": "connect", "url": ..., "token": ...} | {"op": "emit", "id": n, "event": ..., "data": ...}
+//   in:  {"op": "connect", "url": ..., "token": ..., "reconnect"?: delay ms} | {"op": "emit", "id": n, "event": ..., "data": ...}
 //        | {"op": "emit_raw", "id": n, "event": ..., "args": [...]} | {"op": "close"}
 //   out: {"type": "connect"} | {"type": "connect_error", "message", "data"} | {"type": "disconnect", "reason"}
 //        | {"type": "ack", "id": n, "data": ...} | {"type": "event", "event": ..., "data": ...}
@@ -12,7 +12,11 @@ let socket = null;
 createInterface({ input: process.stdin }).on("line", (line) => {
   const cmd = JSON.parse(line);
   if (cmd.op === "connect") {
-    socket = io(cmd.url, { transports: ["websocket"], reconnection: false, auth: { token: cmd.token } });
+    // `reconnect`: behave like the app, which reconnects on its own after a drop (with that first delay).
+    const reconnection = cmd.reconnect
+      ? { reconnection: true, reconnectionDelay: cmd.reconnect, reconnectionDelayMax: cmd.reconnect * 2 }
+      : { reconnection: false };
+    socket = io(cmd.url, { transports: ["websocket"], ...reconnection, auth: { token: cmd.token } });
     socket.on("connect", () => out({ type: "connect", id: socket.id }));
     socket.on("connect_error", (err) => out({ type: "connect_error", message: err.message, data: err.data ?? null }));
     socket.on("disconnect", (reason) => out({ type: "disconnect", reason }));
