@@ -20,17 +20,19 @@ from shared_models.sessions import SessionClaims, SessionError, authenticate
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies are `async def` even when they await nothing: a plain `def` one runs in the thread pool,
+# a hand-off per dependency per request.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def get_realtime(request: Request) -> RealtimeClient:
+async def get_realtime(request: Request) -> RealtimeClient:
     realtime: RealtimeClient = request.app.state.realtime
     return realtime
 

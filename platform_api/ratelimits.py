@@ -53,7 +53,7 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_limits(request: Request) -> HttpLimits:
+async def get_limits(request: Request) -> HttpLimits:
     limits: HttpLimits = request.app.state.limits
     return limits
 

@@ -38,6 +38,7 @@ from platform_api.providers.service import provider_service
 from platform_api.ratelimits import LimitsDep, client_ip
 from shared_models.documents import ProviderProfile, User
 from shared_models.documents.users import normalise_email
+from shared_models.enums import Role
 from shared_models.sessions import SessionClaims
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -143,7 +144,9 @@ async def logout(
     responses=error_responses(Unauthorized, Forbidden),
 )
 async def me(session: CurrentSession, settings: SettingsDep) -> MeOut:
-    profile = await provider_service.get_by_owner(session.user_id)
+    profile = (
+        await provider_service.get_by_owner(session.user_id) if session.user.role is Role.provider else None
+    )
     return MeOut(
         user=UserOut.of(session.user),
         provider=ProviderProfileOut.of(profile) if profile else None,

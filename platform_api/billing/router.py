@@ -41,12 +41,12 @@ class PayloadTooLarge(AppError):
     description = "The body is larger than any Stripe event"
 
 
-def get_stripe(request: Request) -> stripe.StripeClient:
+async def get_stripe(request: Request) -> stripe.StripeClient:
     client: stripe.StripeClient = request.app.state.stripe
     return client
 
 
-def get_webhook(request: Request) -> StripeWebhook:
+async def get_webhook(request: Request) -> StripeWebhook:
     webhook: StripeWebhook = request.app.state.stripe_webhook
     return webhook
 

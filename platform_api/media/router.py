@@ -22,7 +22,7 @@ router = APIRouter(prefix="/media", tags=["media"])
 log = structlog.get_logger(__name__)
 
 
-def get_media(request: Request) -> MediaService:
+async def get_media(request: Request) -> MediaService:
     media: MediaService = request.app.state.media
     return media
 
