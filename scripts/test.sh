@@ -17,7 +17,9 @@ echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest"
 set +e
-.venv/bin/python -m pytest "$@"
+# Two workers by default (pytest-xdist; each starts its own engine, stand-ins and live services):
+# the suite's budget is 6 minutes on 2 cores. TEST_WORKERS=0 runs in one process.
+.venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

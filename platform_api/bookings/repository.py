@@ -4,7 +4,7 @@ from datetime import datetime
 
 from beanie.odm.queries.find import FindMany
 
-from shared_models.documents import ServiceRequest
+from shared_models.documents import ServiceRequest, ServiceRequestSummary
 from shared_models.enums import RequestState, Role
 
 
@@ -14,14 +14,14 @@ def party_field(role: Role) -> str:
 
 def mine(
     role: Role, user_id: str, state: RequestState | None, cursor: str | None, limit: int
-) -> FindMany[ServiceRequest]:
+) -> FindMany[ServiceRequestSummary]:
     """A party's requests, newest first, one equality per field (never $in/$or, which scan on the engine)."""
     query: dict[str, object] = {party_field(role): user_id}
     if state is not None:
         query["state"] = state.value
     if cursor is not None:
         query["created_key"] = {"$lt": cursor}
-    return ServiceRequest.find(query).sort("-created_key").limit(limit)
+    return ServiceRequest.find(query).sort("-created_key").limit(limit).project(ServiceRequestSummary)
 
 
 def due(state: RequestState, deadline_field: str, now: datetime, limit: int) -> FindMany[ServiceRequest]:

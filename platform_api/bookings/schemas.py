@@ -4,7 +4,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared_models.documents import GeoPoint, Money, ServiceRequest, TimeWindow, Transition
+from shared_models.documents import (
+    GeoPoint,
+    Money,
+    ServiceRequest,
+    ServiceRequestSummary,
+    TimeWindow,
+    Transition,
+)
 from shared_models.enums import RequestEvent, RequestState, ServiceCategory
 from shared_models.ids import Ref
 
@@ -81,7 +88,7 @@ class RequestOut(BaseModel):
     allowed_events: list[RequestEvent] = Field(description="What the caller may do next.")
 
     @classmethod
-    def of(cls, request: ServiceRequest, allowed: list[RequestEvent]) -> "RequestOut":
+    def of(cls, request: ServiceRequest | ServiceRequestSummary, allowed: list[RequestEvent]) -> "RequestOut":
         return cls(
             id=str(request.id),
             customer_id=request.customer_id,

@@ -31,7 +31,15 @@ from platform_api.bookings.state_machine import (
 from platform_api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
-from shared_models.documents import DomainEvent, Money, ServiceRequest, TimeWindow, Transition, User
+from shared_models.documents import (
+    DomainEvent,
+    Money,
+    ServiceRequest,
+    ServiceRequestSummary,
+    TimeWindow,
+    Transition,
+    User,
+)
 from shared_models.enums import ActorRole, RequestEvent, RequestState
 from shared_models.ids import parse_object_id, sortable_key
 
@@ -67,7 +75,7 @@ class SweepResult:
     skipped: int
 
 
-def _party_role(request: ServiceRequest, actor: Actor) -> ActorRole | None:
+def _party_role(request: ServiceRequest | ServiceRequestSummary, actor: Actor) -> ActorRole | None:
     if actor.role is ActorRole.customer and request.customer_id == actor.id:
         return ActorRole.customer
     if actor.role is ActorRole.provider and request.provider_user_id == actor.id:
@@ -154,12 +162,14 @@ class BookingService:
 
     async def list_for_party(
         self, user: User, state: RequestState | None, cursor: str | None, limit: int
-    ) -> tuple[list[ServiceRequest], str | None]:
+    ) -> tuple[list[ServiceRequestSummary], str | None]:
         items = await repository.mine(user.role, str(user.id), state, cursor, limit + 1).to_list()
         next_cursor = items[limit - 1].created_key if len(items) > limit else None
         return items[:limit], next_cursor
 
-    def allowed_for(self, request: ServiceRequest, actor: Actor) -> list[RequestEvent]:
+    def allowed_for(
+        self, request: ServiceRequest | ServiceRequestSummary, actor: Actor
+    ) -> list[RequestEvent]:
         role = _party_role(request, actor)
         return allowed_events(request.state, role) if role else []
 

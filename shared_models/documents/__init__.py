@@ -15,6 +15,7 @@ from shared_models.documents.bookings import (
     Money,
     Resolution,
     ServiceRequest,
+    ServiceRequestSummary,
     TimeWindow,
     Transition,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "SearchImpression",
     "ServiceArea",
     "ServiceRequest",
+    "ServiceRequestSummary",
     "TimeWindow",
     "Transition",
     "User",

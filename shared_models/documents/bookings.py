@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from beanie import Document
+from beanie import Document, PydanticObjectId
 from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
@@ -103,3 +103,26 @@ class ServiceRequest(Document):
             IndexModel([("state", ASCENDING), ("remind_at", ASCENDING)]),
             IndexModel([("pending_since", ASCENDING)]),
         ]
+
+
+class ServiceRequestSummary(BaseModel):
+    """A request without its history and pending events: what lists read (a projection, so the engine
+    sends, and pydantic validates, a fraction of each document)."""
+
+    id: PydanticObjectId = Field(alias="_id")
+    customer_id: str
+    provider_id: str
+    provider_user_id: str
+    category: ServiceCategory
+    description: str
+    address: str
+    location: GeoPoint
+    window: TimeWindow
+    quote: Money | None = None
+    state: RequestState
+    version: int
+    respond_by: datetime | None = None
+    confirm_by: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    created_key: str
