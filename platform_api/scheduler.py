@@ -21,6 +21,7 @@ from platform_api.billing.webhook import StripeWebhook
 from platform_api.bookings.service import SweepResult, booking_service
 from platform_api.config import Settings
 from platform_api.disputes.service import dispute_service
+from platform_api.metrics import JOB_DURATION, JOB_LAG, JOB_RUNS, OUTBOX_DEPTH
 from platform_api.notifications.mailer import Mailer
 from platform_api.notifications.relay import NotificationRelay
 from platform_api.outbox.service import outbox_service
@@ -29,7 +30,7 @@ from platform_api.realtime import RealtimeClient
 from platform_api.reviews.service import review_service
 from shared_models.clock import Clock
 from shared_models.documents import JobLease, OutboxEvent
-from shared_models.telemetry import JOB_DURATION, JOB_LAG, JOB_RUNS, OUTBOX_DEPTH, bound_request_id
+from shared_models.telemetry import bound_request_id
 
 log = structlog.get_logger(__name__)
 BOOKING_SWEEP = "bookings.sweep"

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,17 +34,6 @@ HTTP_LATENCY = Histogram(
     ["service", "method", "route", "status"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
-SOCKET_CONNECTIONS = Gauge("chat_socket_connections", "Sockets connected to this chat server instance.")
-CHAT_EVENTS = Counter(
-    "chat_events_total", "Socket.IO events handled, by event and outcome.", ["event", "outcome"]
-)
-OUTBOX_DEPTH = Gauge("outbox_pending_events", "Domain events in the outbox not yet dispatched.")
-WEBHOOK_OUTCOMES = Counter(
-    "stripe_webhook_deliveries_total", "Stripe webhook deliveries by outcome.", ["outcome"]
-)
-JOB_LAG = Gauge("scheduler_job_lag_seconds", "How late the last run of each job started.", ["job"])
-JOB_RUNS = Counter("scheduler_job_runs_total", "Scheduled job runs by job and outcome.", ["job", "outcome"])
-JOB_DURATION = Histogram("scheduler_job_duration_seconds", "Scheduled job run time.", ["job"])
 
 
 def new_request_id() -> str:

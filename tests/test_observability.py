@@ -71,6 +71,7 @@ def test_both_services_expose_their_prometheus_series(live_stack: LiveStack) -> 
         r'http_request_duration_seconds_count\{[^}]*route="/api/v1/auth/me"[^}]*status="200"', platform.text
     )
     assert "/api/v1/auth/me/" not in platform.text and account.id not in platform.text  # templates, not ids
+    assert "chat_socket_connections" not in platform.text  # each service exposes its own series
 
     held = JsHeld(live_stack.chat_url, account.token)
     with httpx.Client(base_url=live_stack.chat_url, timeout=10) as client:
@@ -79,6 +80,7 @@ def test_both_services_expose_their_prometheus_series(live_stack: LiveStack) -> 
     assert chat.status_code == 200
     for series in CHAT_SERIES:
         assert series in chat.text, series
+    assert "outbox_pending_events" not in chat.text
     connected = re.search(r"^chat_socket_connections ([0-9.]+)$", chat.text, re.MULTILINE)
     assert connected is not None and float(connected.group(1)) >= 1
 

@@ -10,6 +10,7 @@ from limits import RateLimitItem
 from pydantic import ValidationError
 
 from chat_server.config import ChatSettings
+from chat_server.metrics import CHAT_EVENTS
 from chat_server.protocol import CLIENT_EVENTS, Payload, error
 from chat_server.state import StateStore
 from shared_models import conversations
@@ -17,7 +18,6 @@ from shared_models.clock import Clock
 from shared_models.conversations import ChatError
 from shared_models.documents import Conversation
 from shared_models.ratelimit import RateLimiter
-from shared_models.telemetry import CHAT_EVENTS
 
 log = structlog.get_logger(__name__)
 P = TypeVar("P", bound=Payload)

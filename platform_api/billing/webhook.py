@@ -38,6 +38,7 @@ from platform_api.billing.stripe_api import StripeUnavailable, stripe_errors
 from platform_api.billing.tiers import tier_for_price
 from platform_api.config import Settings
 from platform_api.errors import AppError, BadRequest, Conflict
+from platform_api.metrics import WEBHOOK_OUTCOMES
 from platform_api.outbox.service import STALE_AFTER, outbox_service
 from shared_models.bulk import insert_new
 from shared_models.clock import Clock
@@ -52,7 +53,6 @@ from shared_models.documents import (
 from shared_models.documents.billing import ENDED_STATUSES, ENTITLED_STATUSES
 from shared_models.enums import SubscriptionStatus, SubscriptionTier
 from shared_models.ids import parse_object_id, sortable_key
-from shared_models.telemetry import WEBHOOK_OUTCOMES
 
 log = structlog.get_logger(__name__)
 
