@@ -22,9 +22,9 @@ from typing import Any
 
 import structlog
 from bson import ObjectId
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from shared_models.cas import replace_if
 from shared_models.documents import (
     Notification,
     NotificationClaim,
@@ -210,11 +210,7 @@ async def _apply(
                 "unread_key": "1" + sortable_key(now, oid),
             }
         )
-        replaced = await Notification.get_pymongo_collection().find_one_and_replace(
-            {"_id": oid, "version": current.version},
-            after.model_dump(by_alias=True, exclude={"id", "revision_id"}),
-            return_document=ReturnDocument.AFTER,
-        )
+        replaced = await replace_if({"_id": oid, "version": current.version}, after)
         if replaced is not None:
             return after, True, email
     raise RuntimeError(f"notification {target} kept changing; the caller retries")

@@ -77,7 +77,7 @@ QUERIES: list[tuple[str, type[Document], dict[str, Any], list[tuple[str, int]] |
     ("download grant", MediaGrant, {"grant_key": USER + ":" + USER}, None),
     ("audit by target", AuditEntry, {"target_id": USER}, [("at_key", -1)]),
     ("audit, newest first", AuditEntry, {"at_key": {"$lt": KEY}}, [("at_key", -1)]),
-    ("incomplete sign-ups", User, {"complete": False}, None),
+    ("incomplete sign-ups", User, {"complete": False, "created_at": {"$lte": NOW}}, None),
     ("users by email prefix", User, {"email": {"$gte": "ada", "$lt": "ada\uffff"}}, [("email", 1)]),
 ]
 

@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import uuid
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -18,6 +17,7 @@ from platform_api.consent.service import MARKETING, Origin, consent_service
 from platform_api.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
+from shared_models.cas import replace_if
 from shared_models.clock import Clock
 from shared_models.documents import ConsentRecord, DomainEvent, ProviderProfile, User
 from shared_models.documents.users import normalise_email
@@ -106,9 +106,7 @@ class AuthService:
 
     async def remove_incomplete(self, now: datetime, older_than: timedelta = INCOMPLETE_GRACE) -> int:
         """The sweep: remove accounts a failed sign-up left incomplete (never usable: they cannot log in)."""
-        stale = [
-            u for u in await User.find({"complete": False}).to_list() if u.created_at <= now - older_than
-        ]
+        stale = await User.find({"complete": False, "created_at": {"$lte": now - older_than}}).to_list()
         for user in stale:
             await self._remove(str(user.id))
         if stale:
@@ -159,28 +157,22 @@ class AuthService:
         target = UserStatus.suspended if suspended else UserStatus.active
         if user.status is target:
             return user
-        changes: dict[str, object] = {"status": target.value, "updated_at": now}
+        after: User = user.model_copy(update={"status": target, "updated_at": now})
         if suspended:
-            changes["sessions_valid_after"] = int(now.timestamp()) + 1
-        after = user.model_copy(update={**changes, "status": target})
-        replaced = await User.get_pymongo_collection().find_one_and_replace(
-            {"_id": user.id, "status": user.status.value},
-            after.model_dump(by_alias=True, exclude={"id", "revision_id"}),
-        )
+            after.sessions_valid_after = int(now.timestamp()) + 1
+        replaced = await replace_if({"_id": user.id, "status": user.status.value}, after)
         if replaced is None:
             raise Conflict("The account changed meanwhile; reload it.", code="concurrent_update")
         if suspended:
             await realtime.disconnect_user(str(user.id))
             event = DomainEvent(
-                id=str(uuid.uuid4()),
                 type="account.suspended",
                 occurred_at=now,
                 payload={"recipient_id": str(user.id), "reason": reason},
             )
             await append_events([("user", str(user.id), event)], now)
         log.info("auth.status_changed", user_id=str(user.id), status=target.value)
-        updated: User = after
-        return updated
+        return after
 
     async def search(
         self,

@@ -31,7 +31,6 @@ from typing import Any
 import stripe
 import structlog
 from bson import ObjectId
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.billing.stripe_api import StripeUnavailable, stripe_errors
@@ -41,6 +40,7 @@ from platform_api.errors import AppError, BadRequest, Conflict
 from platform_api.metrics import WEBHOOK_OUTCOMES
 from platform_api.outbox.service import STALE_AFTER, outbox_service
 from shared_models.bulk import insert_new
+from shared_models.cas import replace_if
 from shared_models.clock import Clock
 from shared_models.documents import (
     BillingCustomer,
@@ -330,7 +330,6 @@ class StripeWebhook:
         provider = await self._provider_of(event["data"]["object"])
         if provider is None:
             return Outcome("ignored", f"subscription {sub_id} belongs to no provider of ours")
-        collection = ProviderSubscription.get_pymongo_collection()
         for _ in range(CAS_ATTEMPTS):
             now = self.clock.now()
             current = await ProviderSubscription.find_one(
@@ -372,11 +371,7 @@ class StripeWebhook:
                         "pending_since": current.pending_since or (now if derived else None),
                     }
                 )
-                replaced = await collection.find_one_and_replace(
-                    {"_id": current.id, "version": current.version},
-                    doc.model_dump(by_alias=True, exclude={"id", "revision_id"}),
-                    return_document=ReturnDocument.AFTER,
-                )
+                replaced = await replace_if({"_id": current.id, "version": current.version}, doc)
                 if replaced is None:
                     continue  # someone else wrote first: re-read, re-fetch, try again
             await self._publish(doc, now)

@@ -6,14 +6,12 @@ update. No multi-document transaction is used (the embedded engine's are not iso
 """
 
 import asyncio
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import structlog
 from beanie import PydanticObjectId
-from pymongo import ReturnDocument
 
 from platform_api.billing.guards import provider_accepts_requests
 from platform_api.bookings import repository
@@ -31,6 +29,7 @@ from platform_api.bookings.state_machine import (
 from platform_api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
+from shared_models.cas import replace_if
 from shared_models.documents import (
     DomainEvent,
     Money,
@@ -149,7 +148,7 @@ class BookingService:
         request.pending_since = now
         await request.insert()
         log.info("booking.created", request_id=str(request_id), provider_id=request.provider_id)
-        await self._publish([request], now)
+        await outbox_service.publish_or_defer([request], now)
         return request
 
     async def get_for_party(self, request_id: str, actor: Actor) -> ServiceRequest | None:
@@ -259,11 +258,7 @@ class BookingService:
         # The compare-and-set replaces the whole document, guarded by id + state + version (+ deadline):
         # atomic on MongoDB and the engine alike. Not $set/$push: the engine stores a $push-ed subdocument
         # and a $set top-level datetime as strings (see README, "Engine notes").
-        raw = await ServiceRequest.get_pymongo_collection().find_one_and_replace(
-            query,
-            after.model_dump(by_alias=True, exclude={"id", "revision_id"}),
-            return_document=ReturnDocument.AFTER,
-        )
+        raw = await replace_if(query, after)
         if raw is None:
             raise TransitionLost("The request changed meanwhile; reload it.")
         updated: ServiceRequest = ServiceRequest.model_validate(raw)
@@ -277,7 +272,7 @@ class BookingService:
             version=updated.version,
         )
         if publish:
-            await self._publish([updated], now)
+            await outbox_service.publish_or_defer([updated], now)
         return updated
 
     def _check_deadline(
@@ -302,7 +297,6 @@ class BookingService:
 
     def _event(self, type_: str, request: ServiceRequest, entry: Transition, now: datetime) -> DomainEvent:
         return DomainEvent(
-            id=str(uuid.uuid4()),
             type=type_,
             occurred_at=now,
             payload={
@@ -318,13 +312,6 @@ class BookingService:
                 "reason": entry.reason,
             },
         )
-
-    async def _publish(self, requests: list[ServiceRequest], now: datetime) -> None:
-        # A failure here loses nothing: the events stay in pending_events and the outbox sweeper moves them.
-        try:
-            await outbox_service.publish_many(requests, now)
-        except Exception:
-            log.exception("outbox.publish_failed", request_ids=[str(r.id) for r in requests][:20])
 
     async def sweep_due(self, now: datetime, batch_size: int = 200, concurrency: int = 16) -> SweepResult:
         """Apply every system transition that is due (expiry at 48 h, auto-confirm at 7 days), in batches.
@@ -356,7 +343,7 @@ class BookingService:
                 seen.update(r.id for r in batch if r.id is not None)
                 outcomes = await asyncio.gather(*(apply(r, rule.event) for r in batch))
                 done = [r for r in outcomes if r is not None]
-                await self._publish(done, now)
+                await outbox_service.publish_or_defer(done, now)
                 transitioned += len(done)
                 skipped += len(outcomes) - len(done)
         reminded = await self.remind_due(now, batch_size)
@@ -372,7 +359,7 @@ class BookingService:
             while True:
                 batch = await repository.due(state, "remind_at", now, batch_size).to_list()
                 done = [r for r in await asyncio.gather(*(self._remind(r, kind, now) for r in batch)) if r]
-                await self._publish(done, now)
+                await outbox_service.publish_or_defer(done, now)
                 sent += len(done)
                 if len(batch) < batch_size or not done:
                     break
@@ -388,10 +375,8 @@ class BookingService:
         event.payload["due_at"] = getattr(request, field).isoformat()
         after.pending_events.append(event)
         after.pending_since = request.pending_since or now
-        raw = await ServiceRequest.get_pymongo_collection().find_one_and_replace(
-            {"_id": request.id, "state": request.state.value, "version": request.version},
-            after.model_dump(by_alias=True, exclude={"id", "revision_id"}),
-            return_document=ReturnDocument.AFTER,
+        raw = await replace_if(
+            {"_id": request.id, "state": request.state.value, "version": request.version}, after
         )
         return ServiceRequest.model_validate(raw) if raw is not None else None  # None: lost to a transition
 

@@ -9,13 +9,11 @@ booking's transition and the dispute's write left half done.
 
 import asyncio
 import contextlib
-import uuid
 from datetime import datetime
 from typing import Any
 
 import structlog
 from beanie import PydanticObjectId
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.bookings.service import Actor, TransitionLost, booking_service
@@ -29,6 +27,7 @@ from platform_api.disputes.state_machine import (
 )
 from platform_api.errors import Conflict, NotFound, Unprocessable
 from platform_api.outbox.service import outbox_service
+from shared_models.cas import replace_if
 from shared_models.documents import (
     Dispute,
     DisputeCategory,
@@ -69,7 +68,9 @@ def party_role(dispute: Dispute, user_id: str) -> ActorRole | None:
     return None
 
 
-def _event(kind: str, dispute: Dispute, now: datetime, **extra: Any) -> DomainEvent:
+def _event(
+    kind: str, dispute: Dispute, now: datetime, event_id: str | None = None, **extra: Any
+) -> DomainEvent:
     payload = {
         "dispute_id": str(dispute.id),
         "request_id": dispute.request_id,
@@ -78,7 +79,9 @@ def _event(kind: str, dispute: Dispute, now: datetime, **extra: Any) -> DomainEv
         "provider_id": dispute.provider_id,
         **extra,
     }
-    return DomainEvent(id=str(uuid.uuid4()), type=kind, occurred_at=now, payload=payload)
+    if event_id is not None:  # derived from what produced it: a retried append adds nothing
+        return DomainEvent(id=event_id, type=kind, occurred_at=now, payload=payload)
+    return DomainEvent(type=kind, occurred_at=now, payload=payload)
 
 
 class DisputeService:
@@ -259,9 +262,9 @@ class DisputeService:
             other = dispute.provider_user_id if role is ActorRole.customer else dispute.customer_id
             await grant([media], other, f"dispute:{dispute.id}", now)
         await item.insert()
-        # The event's id derives from the item's, so a retried append adds nothing.
-        event = _event("dispute.evidence_added", dispute, now, added_by=str(user.id))
-        event.id = f"dispute-evidence:{oid}"
+        event = _event(
+            "dispute.evidence_added", dispute, now, event_id=f"dispute-evidence:{oid}", added_by=str(user.id)
+        )
         await outbox_service.append([("dispute", str(dispute.id), event)], now)
         log.info("dispute.evidence_added", dispute_id=str(dispute.id), kind=item.kind.value, role=role.value)
         return item
@@ -502,19 +505,12 @@ class DisputeService:
         if events:
             after.pending_events.extend(events)
             after.pending_since = dispute.pending_since or now
-        raw = await Dispute.get_pymongo_collection().find_one_and_replace(
-            query,
-            after.model_dump(by_alias=True, exclude={"id", "revision_id"}),
-            return_document=ReturnDocument.AFTER,
-        )
+        raw = await replace_if(query, after)
         if raw is None:
             raise DisputeChanged("The dispute changed meanwhile; reload it.")
         updated: Dispute = Dispute.model_validate(raw)
         if updated.pending_events:
-            try:
-                await outbox_service.publish(updated, now)
-            except Exception:  # the sweeper publishes what stays pending
-                log.exception("outbox.publish_failed", dispute_id=str(updated.id))
+            await outbox_service.publish_or_defer([updated], now)
         return updated
 
 

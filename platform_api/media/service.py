@@ -17,6 +17,7 @@ from beanie import PydanticObjectId
 from platform_api.config import Settings
 from platform_api.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 from platform_api.media.storage import ObjectStorage, StorageUnavailable, StoredObject
+from shared_models.cas import replace_if
 from shared_models.documents import MediaObject, MediaStatus, User
 from shared_models.enums import Role
 from shared_models.ids import parse_object_id
@@ -142,12 +143,8 @@ class MediaService:
         return after
 
     async def _settle(self, media: MediaObject, after: MediaObject) -> bool:
-        # Whole-document compare-and-set from `pending` (the engine stores a $set top-level datetime as text).
-        raw = await MediaObject.get_pymongo_collection().find_one_and_replace(
-            {"_id": media.id, "status": MediaStatus.pending.value},
-            after.model_dump(by_alias=True, exclude={"id", "revision_id"}),
-        )
-        return raw is not None
+        """Leave `pending` once: confirmation and rejection race on the same compare-and-set."""
+        return await replace_if({"_id": media.id, "status": MediaStatus.pending.value}, after) is not None
 
     def _problem(self, media: MediaObject, stored: StoredObject) -> str | None:
         if stored.size > self.max_bytes:

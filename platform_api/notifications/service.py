@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.errors import Conflict, Unprocessable
+from shared_models.cas import replace_if
 from shared_models.documents import Notification, NotificationDelivery, NotificationPreferences
 from shared_models.ids import parse_object_id
 from shared_models.notifications import CATALOGUE, Channel
@@ -48,11 +48,7 @@ class NotificationService:
                     "unread_key": "0" + notification.updated_key,
                 }
             )
-            replaced = await Notification.get_pymongo_collection().find_one_and_replace(
-                {"_id": notification.id, "version": notification.version},
-                after.model_dump(by_alias=True, exclude={"id", "revision_id"}),
-                return_document=ReturnDocument.AFTER,
-            )
+            replaced = await replace_if({"_id": notification.id, "version": notification.version}, after)
             if replaced is not None:
                 return after
             fresh = await Notification.get(notification.id)

@@ -42,6 +42,14 @@ class OutboxService:
         await asyncio.gather(*(self._clear(a) for a in aggregates if a.pending_events))
         return added
 
+    async def publish_or_defer(self, aggregates: Sequence[Aggregate], now: datetime) -> None:
+        """Publish now if possible. A failure loses nothing: the events stay pending in their aggregate and
+        `publish_stale` moves them later, so the write that produced them still succeeds."""
+        try:
+            await self.publish_many(aggregates, now)
+        except Exception:
+            log.exception("outbox.publish_failed", aggregate_ids=[str(a.id) for a in aggregates][:20])
+
     async def append(self, events: list[tuple[str, str, DomainEvent]], now: datetime) -> int:
         """Insert (aggregate type, aggregate id, event) triples, each at most once by event id; returns how
         many were new. The aggregate's own writer clears its pending list afterwards."""

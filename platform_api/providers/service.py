@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import structlog
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.billing import subscriptions
@@ -15,6 +14,7 @@ from platform_api.billing.tiers import ENTITLEMENTS
 from platform_api.errors import Conflict, NotFound, Unprocessable
 from platform_api.providers.schemas import ProviderSignup, ProviderUpdate
 from platform_api.search.coverage import cover
+from shared_models.cas import replace_if
 from shared_models.clock import Clock
 from shared_models.documents import ProviderCoverage, ProviderProfile, User
 from shared_models.ids import parse_object_id
@@ -156,11 +156,7 @@ class ProviderService:
             if any(getattr(edited, f) != getattr(profile, f) for f in LISTED_FIELDS):
                 edited.area_version = profile.area_version + 1
                 edited.index_pending_since = now
-            replaced = await ProviderProfile.get_pymongo_collection().find_one_and_replace(
-                {"_id": profile.id, "version": profile.version},
-                edited.model_dump(by_alias=True, exclude={"id", "revision_id"}),
-                return_document=ReturnDocument.AFTER,
-            )
+            replaced = await replace_if({"_id": profile.id, "version": profile.version}, edited)
             if replaced is None:
                 continue  # a concurrent edit won: apply ours to the newer profile
             if edited.area_version != profile.area_version:

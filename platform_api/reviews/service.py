@@ -8,17 +8,16 @@ only if it is newer than what the profile holds, so concurrent publications alwa
 """
 
 import asyncio
-import uuid
 from datetime import datetime, timedelta
 
 import structlog
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.bookings.service import Actor, booking_service
 from platform_api.errors import Conflict, NotFound
 from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
+from shared_models.cas import replace_if
 from shared_models.documents import DomainEvent, Review, ReviewReply, ServiceRequest, User
 from shared_models.enums import ActorRole, RequestState
 from shared_models.ids import parse_object_id, time_key
@@ -98,7 +97,6 @@ class ReviewService:
         if review.author_role is ActorRole.customer:
             after.public_key = f"{review.provider_id}:{time_key(now)}-{review.id}"
         event = DomainEvent(
-            id=str(uuid.uuid4()),
             type="review.published",
             occurred_at=now,
             payload={
@@ -111,18 +109,11 @@ class ReviewService:
         )
         after.pending_events.append(event)
         after.pending_since = review.pending_since or now
-        raw = await Review.get_pymongo_collection().find_one_and_replace(
-            {"_id": review.id, "version": review.version, "published": False},
-            after.model_dump(by_alias=True, exclude={"id", "revision_id"}),
-            return_document=ReturnDocument.AFTER,
-        )
+        raw = await replace_if({"_id": review.id, "version": review.version, "published": False}, after)
         if raw is None:
             return None
         published: Review = Review.model_validate(raw)
-        try:
-            await outbox_service.publish(published, now)
-        except Exception:  # the sweeper publishes what stays pending
-            log.exception("outbox.publish_failed", review_id=str(review.id))
+        await outbox_service.publish_or_defer([published], now)
         if review.author_role is ActorRole.customer:
             await self.refresh_rating(review.provider_id, now)
         log.info("review.published", review_id=str(review.id), request_id=review.request_id)
@@ -191,11 +182,7 @@ class ReviewService:
         after = review.model_copy(deep=True)
         after.reply = ReviewReply(text=text, at=now)
         after.version = review.version + 1
-        raw = await Review.get_pymongo_collection().find_one_and_replace(
-            {"_id": review.id, "version": review.version},
-            after.model_dump(by_alias=True, exclude={"id", "revision_id"}),
-            return_document=ReturnDocument.AFTER,
-        )
+        raw = await replace_if({"_id": review.id, "version": review.version}, after)
         if raw is None:  # replied (or published-events cleared) meanwhile: look again
             fresh = await Review.get(review.id)
             if fresh is not None and fresh.reply is None:

@@ -1,5 +1,6 @@
 """ServiceRequest: a customer's booking of a provider, moved only by the booking state machine."""
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -38,9 +39,10 @@ class Transition(BaseModel):
 
 
 class DomainEvent(BaseModel):
-    """Written in the same atomic update as the state change, then copied to the outbox by its id."""
+    """Written in the same atomic update as the state change, then copied to the outbox by its id (a new
+    uuid unless the producer derives one, so that a retry yields the same event)."""
 
-    id: str
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
     type: str
     occurred_at: datetime
     payload: dict[str, Any]
