@@ -28,7 +28,7 @@ from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
 from platform_api.reviews.service import review_service
-from shared_models.clock import Clock
+from shared_models.clock import Clock, SystemClock, to_millis
 from shared_models.documents import JobLease, OutboxEvent
 from shared_models.telemetry import bound_request_id
 
@@ -64,20 +64,22 @@ def _tracked(job_id: str, job: Callable[[], Awaitable[object]]) -> Callable[[], 
 
 def _observe_submission(event: JobSubmissionEvent) -> None:
     # How late the run starts against its schedule: a busy loop or a stalled process shows here.
+    # Against the wall clock APScheduler runs on, not the injected one a test may have moved.
     scheduled = max(event.scheduled_run_times)
-    JOB_LAG.labels(event.job_id).set(max((datetime.now(scheduled.tzinfo) - scheduled).total_seconds(), 0.0))
+    JOB_LAG.labels(event.job_id).set(max((SystemClock().now() - scheduled).total_seconds(), 0.0))
 
 
 async def acquire_lease(name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
     """Take the lease if it is free or expired, renew it if ours; False if another holder has it."""
     leases = JobLease.get_pymongo_collection()
-    update = {"$set": {"holder": holder, "expires_at": now + ttl}}
+    expires_at = to_millis(now + ttl)  # the ttl comes from settings in fractional seconds
+    update = {"$set": {"holder": holder, "expires_at": expires_at}}
     if await leases.find_one_and_update({"name": name, "expires_at": {"$lte": now}}, update):
         return True
     if await leases.find_one_and_update({"name": name, "holder": holder}, update):
         return True
     try:
-        await JobLease(name=name, holder=holder, expires_at=now + ttl).insert()
+        await JobLease(name=name, holder=holder, expires_at=expires_at).insert()
     except DuplicateKeyError:
         return False
     return True
@@ -146,7 +148,7 @@ class JobRunner:
             "interval",
             seconds=self.settings.sweep_interval_seconds,
             id=BOOKING_SWEEP,
-            next_run_time=datetime.now(tz=self.clock.now().tzinfo),  # catch up at once after downtime
+            next_run_time=SystemClock().now(),  # catch up at once after downtime (APScheduler's wall clock)
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,

@@ -15,7 +15,7 @@ from beanie import PydanticObjectId
 from bson.errors import InvalidId
 from pymongo.errors import DuplicateKeyError
 
-from shared_models.clock import Clock
+from shared_models.clock import Clock, from_timestamp
 from shared_models.documents import RevokedSession, User
 from shared_models.enums import Role, UserStatus
 from shared_models.errors import CodedError
@@ -69,8 +69,8 @@ def decode_token(token: str, secret: str, clock: Clock) -> SessionClaims:
             user_id=PydanticObjectId(payload["sub"]),
             role=Role(payload["role"]),
             jti=str(payload["jti"]),
-            issued_at=datetime.fromtimestamp(int(payload["iat"]), tz=clock.now().tzinfo),
-            expires_at=datetime.fromtimestamp(int(payload["exp"]), tz=clock.now().tzinfo),
+            issued_at=from_timestamp(int(payload["iat"])),
+            expires_at=from_timestamp(int(payload["exp"])),
         )
     except (jwt.PyJWTError, InvalidId, ValueError, TypeError, KeyError) as exc:
         raise SessionError("invalid_token", "The session token is not valid.") from exc

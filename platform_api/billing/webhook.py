@@ -25,7 +25,7 @@ import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import stripe
@@ -41,7 +41,7 @@ from platform_api.metrics import WEBHOOK_OUTCOMES
 from platform_api.outbox.service import STALE_AFTER, outbox_service
 from shared_models.bulk import insert_new
 from shared_models.cas import replace_if
-from shared_models.clock import Clock
+from shared_models.clock import Clock, from_timestamp
 from shared_models.documents import (
     BillingCustomer,
     DomainEvent,
@@ -121,7 +121,7 @@ class StripeState:
             status=SubscriptionStatus(sub["status"]),
             price_id=price_id,
             tier=tier_for_price(price_id, settings),
-            current_period_end=datetime.fromtimestamp(period_end, UTC) if period_end else None,
+            current_period_end=from_timestamp(period_end) if period_end else None,
             cancel_at_period_end=bool(sub.get("cancel_at_period_end")),
             created=int(sub.get("created") or 0),
         )

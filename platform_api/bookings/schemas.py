@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared_models.clock import StoredDatetime
 from shared_models.documents import (
     GeoPoint,
     Money,
@@ -19,8 +20,9 @@ MAX_WINDOW_DAYS = 30
 
 
 class TimeWindowIn(BaseModel):
-    start: datetime = Field(examples=["2026-12-01T09:00:00Z"])
-    end: datetime = Field(examples=["2026-12-01T12:00:00Z"])
+    # UTC whole milliseconds from parsing on, as stored: the created request answers what a read returns.
+    start: StoredDatetime = Field(examples=["2026-12-01T09:00:00Z"])
+    end: StoredDatetime = Field(examples=["2026-12-01T12:00:00Z"])
 
     @model_validator(mode="after")
     def _ordered(self) -> "TimeWindowIn":
