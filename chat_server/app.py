@@ -1,7 +1,7 @@
 """ASGI app factory: the Socket.IO server plus a small HTTP app (health, readiness)."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import socketio
@@ -14,9 +14,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from chat_server import internal
+from chat_server.background import forever, stop
+from chat_server.committer import Committed, MessageCommitter
 from chat_server.config import ChatSettings
-from chat_server.events import connection, conversations, messages, typing
-from chat_server.events.base import ChatContext
+from chat_server.directory import ConversationDirectory, Generations
+from chat_server.events import connection, conversations, messages, presence, typing
+from chat_server.events.base import ChatContext, register_unknown
+from chat_server.sequencer import MemorySequencer, RedisSequencer, Sequencer
 from chat_server.state import MemoryState, RedisState, StateStore
 from shared_models import connect, init_models
 from shared_models.clock import Clock, SystemClock
@@ -46,13 +50,16 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         if settings.redis_url
         else None
     )
-    state: StateStore = (
-        RedisState(
-            settings.redis_url, prefix=f"chat:{settings.redis_channel}", ttl=settings.presence_ttl_seconds
-        )
-        if settings.redis_url
-        else MemoryState()
-    )
+    prefix = f"chat:{settings.redis_channel}"
+    state: StateStore
+    sequencer: Sequencer
+    generations: Generations | None = None
+    if settings.redis_url:
+        redis_state = RedisState(settings.redis_url, prefix=prefix, ttl=settings.presence_ttl_seconds)
+        state, sequencer = redis_state, RedisSequencer(redis_state.redis, prefix)
+        generations = Generations(redis_state.redis, prefix)
+    else:
+        state, sequencer = MemoryState(), MemorySequencer()
     sio = socketio.AsyncServer(
         async_mode="asgi",
         cors_allowed_origins=settings.chat_cors_origins,
@@ -67,29 +74,40 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         state=state,
         limiter=build_limiter(settings.redis_url, settings.rate_limit_prefix),
         rates={"message:send": parse(settings.chat_message_rate), "typing": parse(settings.chat_typing_rate)},
+        directory=ConversationDirectory(generations),
     )
+
+    async def deliver(fresh: Sequence[Committed]) -> None:
+        await messages.deliver(ctx, fresh)
+
+    async def after(fresh: Sequence[Committed]) -> None:
+        await messages.notify_recipients(ctx, fresh)
+
+    ctx.committer = MessageCommitter(sequencer, ctx.directory.blocked_now, deliver, after)
     for family in (connection, conversations, messages, typing):
         family.register(ctx)
+    register_unknown(ctx)
 
     async def heartbeat() -> None:
-        # A periodic job, not synchronisation: keeps this instance's sockets counted in the shared state.
-        while True:
-            try:
-                await state.heartbeat()
-            except Exception:
-                log.exception("chat.heartbeat_failed")
-            await asyncio.sleep(settings.presence_ttl_seconds / 3)
+        # Keeps this instance's sockets counted in the shared state, and withdraws those of dead instances.
+        await state.heartbeat()
+        await presence.reap(ctx)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
         app.state.mongo = client
         app.state.document_models = await init_models(client, settings.mongodb_db)
-        beating = asyncio.create_task(heartbeat())
+        assert ctx.committer is not None
+        tasks = [
+            asyncio.create_task(forever("heartbeat", heartbeat, settings.presence_ttl_seconds / 3)),
+            asyncio.create_task(ctx.committer.run(), name="commit"),
+            asyncio.create_task(ctx.directory.watch(), name="conversation-changes"),
+        ]
         try:
             yield
         finally:
-            beating.cancel()
+            await stop(tasks)
             await state.close()
             await client.close()
 
@@ -114,7 +132,7 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
-            *internal.routes(sio, settings, state),
+            *internal.routes(sio, settings, state, ctx.directory),
         ],
         middleware=[Middleware(RequestTelemetry, service="chat")],
         lifespan=lifespan,

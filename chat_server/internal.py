@@ -1,7 +1,8 @@
 """The chat server's internal HTTP API, called by the platform only (shared-token auth, never public).
 
 It lets the platform act on live sockets: end a logged-out session's sockets, or all of a user's; ask who
-is online or looking at a conversation; and push notifications, each delivery once.
+is online or looking at a conversation; push notifications, each delivery once; and say that a
+conversation's block state changed, so no instance lets a message through on what it remembered.
 """
 
 import hmac
@@ -15,9 +16,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from chat_server.config import ChatSettings
+from chat_server.directory import ConversationDirectory
 from chat_server.events.base import user_room
 from chat_server.protocol import SERVER_EVENTS, NotificationNew
 from chat_server.state import StateStore
+from shared_models.ids import parse_object_id
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +52,9 @@ async def disconnect_all(sio: socketio.AsyncServer, sids: list[str]) -> int:
     return len(sids)
 
 
-def routes(sio: socketio.AsyncServer, settings: ChatSettings, state: StateStore) -> list[Route]:
+def routes(
+    sio: socketio.AsyncServer, settings: ChatSettings, state: StateStore, directory: ConversationDirectory
+) -> list[Route]:
     def authorized(request: Request) -> bool:
         sent = request.headers.get("x-internal-token", "")
         return hmac.compare_digest(sent, settings.internal_api_token.get_secret_value())
@@ -127,8 +132,23 @@ def routes(sio: socketio.AsyncServer, settings: ChatSettings, state: StateStore)
                 sent += 1
         return JSONResponse({"delivered": sent, "duplicates": len(deliveries) - sent})
 
+    async def conversation_changed(request: Request) -> JSONResponse:
+        """POST: the platform changed the conversation (blocked or unblocked): every instance re-reads its
+        block state before writing another message to it. Answers once that holds."""
+        if not authorized(request):
+            return refuse()
+        conversation_id = request.path_params["conversation_id"]
+        if parse_object_id(conversation_id) is None:
+            return JSONResponse(
+                {"error": {"code": "invalid_payload", "message": "Not a conversation id."}}, status_code=422
+            )
+        await directory.invalidate(conversation_id)
+        log.info("chat.conversation_changed", conversation_id=conversation_id)
+        return JSONResponse({"invalidated": True})
+
     return [
         Route("/internal/presence", presence, methods=["POST"]),
+        Route("/internal/conversations/{conversation_id}/changed", conversation_changed, methods=["POST"]),
         Route("/internal/notifications", notifications, methods=["POST"]),
         Route("/internal/users/{user_id}/events", deliver, methods=["POST"]),
         Route(

@@ -52,6 +52,7 @@ class MessageNew(Payload):
     attachments: list[str]
     clientId: str
     createdAt: datetime
+    seq: int = Field(ge=1, description="The message's place in its conversation: strictly increasing.")
     cursor: str
 
 
@@ -100,6 +101,7 @@ SERVER_EVENTS: dict[str, type[Payload]] = {
 }
 ACK_ERRORS: dict[str, str] = {
     "invalid_payload": "The payload does not match the event's schema.",
+    "unknown_event": "This event is not part of the protocol.",
     "not_found": "No such conversation or message among yours.",
     "blocked": "One of you has blocked the other.",
     "rate_limited": "Too many events; slow down.",

@@ -38,6 +38,11 @@ class RealtimeClient:
     async def disconnect_user(self, user_id: str) -> None:
         await self._post(f"/internal/users/{user_id}/disconnect")
 
+    async def conversation_changed(self, conversation_id: str) -> None:
+        """The conversation's block state changed: every chat-server instance re-reads it before the next
+        message (answered once that holds)."""
+        await self._post(f"/internal/conversations/{conversation_id}/changed")
+
     async def presence(self, queries: list[tuple[str, str | None]]) -> list[Presence]:
         """(user id, conversation id or None) → whether each user is online, and engaged in that conversation."""
         body = {"queries": [{"userId": u, "conversationId": c} for u, c in queries]}

@@ -8,7 +8,7 @@ a later read returns.
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Protocol
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, TypeAdapter
 
 
 def to_millis(moment: datetime) -> datetime:
@@ -52,3 +52,13 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment
+
+
+_JSON_TIME = TypeAdapter(datetime)
+
+
+def json_time(moment: datetime) -> str:
+    """A moment as JSON text, exactly as pydantic writes it in every API response (hot paths that build
+    payloads without a model use this, so a socket event and REST agree to the character)."""
+    text: str = _JSON_TIME.dump_python(moment, mode="json")
+    return text

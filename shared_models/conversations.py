@@ -1,25 +1,57 @@
 """Conversations and messages: the one implementation the platform (REST) and the chat server (sockets) share.
 
 Every read is scoped by participant, so a caller who is not in a conversation gets None (→ 404 / ack error),
-and every write is a single-document atomic operation.
+and every write is a single-document atomic operation or a unique-key claim:
+- a message's place in its conversation (`seq`) is unique per conversation (unique index): whoever picks a
+  number someone else already stored gets the collision back and picks again;
+- a resend of the same (sender, clientId) is a unique-key collision, answered with the stored message;
+- the conversation's preview moves forward only (guarded by `last_seq`);
+- read markers move forward only (compare-and-set on the seq), and report what is stored.
 """
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Protocol
 
 from beanie import PydanticObjectId
-from pymongo.errors import DuplicateKeyError
+from bson import ObjectId
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared_models.bulk import DUPLICATE_KEY
 from shared_models.documents import Conversation, LastMessage, Message
 from shared_models.errors import CodedError
 from shared_models.ids import parse_object_id, sortable_key
 from shared_models.media import NotAttachable, attachable, grant
 
 PREVIEW_LENGTH = 140
+SEND_ATTEMPTS = 5
 
 
 class ChatError(CodedError):
     """A refusal with a code clients see (`blocked`, `not_found`, ...)."""
+
+
+class Parties(Protocol):
+    @property
+    def customer_id(self) -> str: ...
+
+    @property
+    def provider_user_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Members:
+    """Who takes part in a conversation: never changes once the conversation exists, so it may be cached."""
+
+    id: str
+    customer_id: str
+    provider_user_id: str
+
+    @classmethod
+    def of(cls, conversation: Conversation) -> "Members":
+        return cls(str(conversation.id), conversation.customer_id, conversation.provider_user_id)
 
 
 @dataclass(frozen=True)
@@ -29,7 +61,7 @@ class Sides:
     my_side: str  # "customer" | "provider"
 
 
-def sides(conversation: Conversation, user_id: str) -> Sides | None:
+def sides(conversation: Parties, user_id: str) -> Sides | None:
     if conversation.customer_id == user_id:
         return Sides(user_id, conversation.provider_user_id, "customer")
     if conversation.provider_user_id == user_id:
@@ -105,17 +137,175 @@ async def unread_count(conversation: Conversation, user_id: str) -> int:
     if side is None:
         return 0
     query: dict[str, object] = {"conversation_id": str(conversation.id), "sender_id": side.other}
-    read_key = getattr(conversation, f"{side.my_side}_read_key")
-    if read_key is not None:
-        query["seq_key"] = {"$gt": read_key}
+    read_seq = getattr(conversation, f"{side.my_side}_read_seq")
+    if read_seq:
+        query["seq"] = {"$gt": read_seq}
     return await Message.find(query).count()
 
 
-async def page_messages(conversation_id: str, before: str | None, limit: int) -> list[Message]:
+async def page_messages(conversation_id: str, before: int | None, limit: int) -> list[Message]:
+    """Newest first; `before` is a message's `seq` (the cursor): only older ones."""
     query: dict[str, object] = {"conversation_id": conversation_id}
     if before is not None:
-        query["seq_key"] = {"$lt": before}
-    return await Message.find(query).sort("-seq_key").limit(limit).to_list()
+        query["seq"] = {"$lt": before}
+    return await Message.find(query).sort("-seq").limit(limit).to_list()
+
+
+async def last_seq(conversation_id: str) -> int:
+    """The highest `seq` stored in the conversation (0 when empty): one index-served read."""
+    newest = (
+        await Message.get_pymongo_collection()
+        .find({"conversation_id": conversation_id}, {"seq": 1})
+        .sort("seq", -1)
+        .limit(1)
+        .to_list()
+    )
+    return int(newest[0]["seq"]) if newest else 0
+
+
+# --- writing messages -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outgoing:
+    """A message accepted for writing, waiting for its place in the conversation (`seq`)."""
+
+    members: Members
+    sender_id: str
+    body: str
+    attachments: list[str]
+    client_id: str
+    created_at: datetime
+    id: ObjectId = field(default_factory=ObjectId)
+    seq: int = 0
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.sender_id}:{self.client_id}"
+
+    def record(self) -> dict[str, Any]:
+        """The stored document (the `Message` schema, built without a model: this is the hot path)."""
+        return {
+            "_id": self.id,
+            "conversation_id": self.members.id,
+            "sender_id": self.sender_id,
+            "body": self.body,
+            "attachments": self.attachments,
+            "client_id": self.client_id,
+            "dedupe_key": self.dedupe_key,
+            "seq": self.seq,
+            "created_at": self.created_at,
+            "deleted_at": None,
+        }
+
+    def message(self) -> Message:
+        message: Message = Message.model_validate(self.record())
+        return message
+
+
+@dataclass(frozen=True)
+class Written:
+    """What became of one outgoing message: stored now (`created`: the message is the outgoing one), found
+    stored before (a resend: `original`), refused (`error`), or `collided` (its seq was taken by another
+    writer: pick a new one and write it again)."""
+
+    created: bool = False
+    original: Message | None = None
+    error: ChatError | None = None
+    collided: bool = False
+
+
+BLOCKED = "Messages between you and this user are blocked."
+
+
+async def check_attachments(sender_id: str, attachments: list[str]) -> None:
+    """Only the sender's own confirmed uploads may ride along (their download links follow the message)."""
+    if not attachments:
+        return
+    try:
+        await attachable(sender_id, attachments)
+    except NotAttachable as exc:
+        raise ChatError("invalid_payload", f"attachments: {exc.message}") from None
+
+
+async def insert_messages(batch: Sequence[Outgoing]) -> list[Written]:
+    """Store messages whose `seq` is assigned, in one unordered round trip whatever their number. Returns
+    one `Written` per message, in order; a message refused by a unique key is resolved (resend, clientId
+    used elsewhere, or seq collision), any other failure raised."""
+    if not batch:
+        return []
+    failed: dict[int, dict[str, Any]] = {}
+    try:
+        await Message.get_pymongo_collection().insert_many([out.record() for out in batch], ordered=False)
+    except BulkWriteError as exc:
+        failed = {e["index"]: e for e in exc.details.get("writeErrors", [])}
+    written = []
+    for i, out in enumerate(batch):
+        if i in failed:
+            written.append(await _collision(out, failed[i]))
+        else:
+            if out.attachments:
+                await _grant_attachments(out)
+            written.append(Written(created=True))
+    return written
+
+
+async def _collision(out: Outgoing, error: dict[str, Any]) -> Written:
+    """A message the insert refused: a resend (the stored one answers), a clientId used elsewhere, or a seq
+    another writer took first. Any other failure is raised."""
+    if error.get("code") != DUPLICATE_KEY:
+        raise RuntimeError(f"message insert failed: {error.get('errmsg')}")
+    original = await Message.find_one(Message.dedupe_key == out.dedupe_key)
+    if original is None:
+        return Written(collided=True)
+    if original.conversation_id != out.members.id:
+        return Written(
+            error=ChatError("duplicate_client_id", "This client_id was already used for another message.")
+        )
+    return Written(original=original)
+
+
+async def _grant_attachments(out: Outgoing) -> None:
+    side = sides(out.members, out.sender_id)
+    media = await attachable(out.sender_id, out.attachments)
+    if side is not None and media:
+        await grant(media, side.other, f"message:{out.id}", out.created_at)
+
+
+async def record_activity(newest: Sequence[Outgoing]) -> None:
+    """Move each conversation's preview and activity to its newest stored message, in one bulk write: the
+    preview only forward (guarded by `last_seq`, so a slower writer never puts an older one back), the
+    activity key never back."""
+    if not newest:
+        return
+    updates = []
+    for last in newest:
+        preview = LastMessage(
+            message_id=str(last.id),
+            sender_id=last.sender_id,
+            preview=last.body[:PREVIEW_LENGTH],
+            at=last.created_at,
+            seq=last.seq,
+        )
+        updates.append(
+            UpdateOne(
+                {"_id": ObjectId(last.members.id), "last_seq": {"$lt": last.seq}},
+                {
+                    "$set": {"last_message": preview.model_dump(), "last_seq": last.seq},
+                    "$max": {"activity_key": sortable_key(last.created_at, last.id)},
+                },
+            )
+        )
+    await Conversation.get_pymongo_collection().bulk_write(updates, ordered=False)
+
+
+def newest_per_conversation(messages: Sequence[Outgoing]) -> list[Outgoing]:
+    newest: dict[str, Outgoing] = {}
+    for out in messages:
+        known = newest.get(out.members.id)
+        if known is None or out.seq > known.seq:
+            newest[out.members.id] = out
+    return list(newest.values())
 
 
 async def send(
@@ -126,66 +316,67 @@ async def send(
     client_id: str,
     now: datetime,
 ) -> tuple[Message, bool]:
-    """Store a message once per (sender, client_id); returns it and whether it is new."""
-    if blocked_between(conversation):
-        raise ChatError("blocked", "Messages between you and this user are blocked.")
-    # Only your own confirmed uploads: another user's object must never ride along (its download links
-    # follow the message).
-    try:
-        media = await attachable(sender_id, attachments)
-    except NotAttachable as exc:
-        raise ChatError("invalid_payload", f"attachments: {exc.message}") from None
-    oid = PydanticObjectId()
-    message = Message(
-        id=oid,
-        conversation_id=str(conversation.id),
-        sender_id=sender_id,
-        body=body,
-        attachments=attachments,
-        client_id=client_id,
-        dedupe_key=f"{sender_id}:{client_id}",
-        seq_key=sortable_key(now, oid),
-        created_at=now,
-    )
-    try:
-        await message.insert()
-    except DuplicateKeyError:
-        original = await Message.find_one(Message.dedupe_key == message.dedupe_key)
-        if original is None or original.conversation_id != message.conversation_id:
-            raise ChatError(
-                "duplicate_client_id", "This client_id was already used for another message."
-            ) from None
-        return original, False
-    side = sides(conversation, sender_id)
-    if media and side is not None:
-        await grant(media, side.other, f"message:{oid}", now)
-    # Moves forward only: a slower concurrent send cannot put an older preview back.
-    await Conversation.get_pymongo_collection().update_one(
-        {"_id": conversation.id, "activity_key": {"$lt": message.seq_key}},
-        {
-            "$set": {
-                "activity_key": message.seq_key,
-                "last_message": LastMessage(
-                    message_id=str(oid), sender_id=sender_id, preview=body[:PREVIEW_LENGTH], at=now
-                ).model_dump(),
-            }
-        },
-    )
-    return message, True
+    """Store one message outside the chat server's batches (scripts, tests); returns it and whether it is
+    new. The block state is read fresh; the seq is the conversation's highest plus one, claimed by the
+    unique index (retried on collision)."""
+    fresh = await Conversation.get(conversation.id)
+    if fresh is None:
+        raise ChatError("not_found", "No such conversation among yours.")
+    if blocked_between(fresh):
+        raise ChatError("blocked", BLOCKED)
+    await check_attachments(sender_id, attachments)
+    out = Outgoing(Members.of(fresh), sender_id, body, attachments, client_id, now)
+    for _ in range(SEND_ATTEMPTS):
+        out.seq = await last_seq(out.members.id) + 1
+        (written,) = await insert_messages([out])
+        if written.error is not None:
+            raise written.error
+        if written.original is not None:
+            return written.original, False
+        if written.created:
+            await record_activity([out])
+            return out.message(), True
+    raise ChatError("internal_error", "The conversation kept moving; retry.")
 
 
-async def mark_read(conversation: Conversation, user_id: str, message_id: str) -> Message:
-    """Move the reader's marker up to `message_id` (never back); returns that message."""
-    side = sides(conversation, user_id)
+@dataclass(frozen=True)
+class ReadMarker:
+    """A reader's stored marker after a read: the message it names, whether this read moved it, and whether
+    the conversation is blocked (receipts do not cross a block)."""
+
+    message_id: str | None
+    moved: bool
+    blocked: bool
+
+
+async def mark_read(members: Members, user_id: str, message_id: str) -> ReadMarker:
+    """Move the reader's marker up to `message_id`, never back (compare-and-set on the seq): one read of the
+    message and one write; one more read when the marker was already there or beyond."""
+    side = sides(members, user_id)
     assert side is not None
     oid = parse_object_id(message_id)
     message = await Message.get(oid) if oid else None
-    if message is None or message.conversation_id != str(conversation.id):
+    if message is None or message.conversation_id != members.id:
         raise ChatError("not_found", "No such message in this conversation.")
-    await Conversation.get_pymongo_collection().update_one(
-        {"_id": conversation.id}, {"$max": {f"{side.my_side}_read_key": message.seq_key}}
+    seq_field, id_field = f"{side.my_side}_read_seq", f"{side.my_side}_read_id"
+    shown = {id_field: 1, "customer_blocked": 1, "provider_blocked": 1}
+    collection = Conversation.get_pymongo_collection()
+    doc = await collection.find_one_and_update(
+        {"_id": ObjectId(members.id), seq_field: {"$lt": message.seq}},
+        {"$set": {seq_field: message.seq, id_field: str(message.id)}},
+        projection=shown,
+        return_document=ReturnDocument.AFTER,
     )
-    return message
+    moved = doc is not None
+    if doc is None:
+        doc = await collection.find_one({"_id": ObjectId(members.id)}, shown)
+        if doc is None:
+            raise ChatError("not_found", "No such conversation among yours.")
+    return ReadMarker(
+        message_id=doc.get(id_field),
+        moved=moved,
+        blocked=bool(doc.get("customer_blocked") or doc.get("provider_blocked")),
+    )
 
 
 async def set_blocked(conversation: Conversation, user_id: str, blocked: bool) -> Conversation:

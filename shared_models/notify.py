@@ -8,10 +8,15 @@ the chat server (new messages) alike.
 Repeats within the type's dedup window collapse into the open (unread) notification: count + 1, latest
 preview. Email has its own, longer window, so a burst yields one email.
 
-Exactly once per (source event, recipient), without transactions: a claim naming the target notification
-is written first (unique key), then the effect, which is idempotent given the target (insert it, or add the
-source to it by compare-and-set, skipping a source already in it). A retry after a crash at any point
-finishes the same effect; it never makes a second one.
+Atomic under any concurrency (two chat-server processes, two devices, the platform's relay), without
+transactions:
+- a collapse key's open slot is one unique key (`open_key`): however many deliveries race, one notification
+  holds it and every other folds into that one, each source counted once (compare-and-set on its version);
+- the email window is claimed by one atomic upsert per collapse key (`cas.claim_window`): at most one email
+  per collapse key per window, whoever sends;
+- exactly once per (source event, recipient): a claim naming the target notification is written first
+  (unique key), then the effect, which is idempotent given the target. A retry after a crash at any point
+  finishes the same effect; it never makes a second one.
 """
 
 import contextlib
@@ -24,8 +29,9 @@ import structlog
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from shared_models.cas import replace_if
+from shared_models.cas import claim_window, replace_if
 from shared_models.documents import (
+    EmailWindow,
     Notification,
     NotificationClaim,
     NotificationDelivery,
@@ -38,7 +44,7 @@ from shared_models.notifications import CATALOGUE, Channel, NotificationType
 
 log = structlog.get_logger(__name__)
 SOURCES_KEPT = 50
-CAS_ATTEMPTS = 8
+CAS_ATTEMPTS = 64  # each failed attempt means another writer succeeded: lock-free, not unbounded
 
 
 @dataclass(frozen=True)
@@ -115,28 +121,19 @@ async def notify(
     data = kind.payload.model_validate(payload).model_dump(mode="json")
     claim_key = f"{source_id}:{recipient_id}"
     if presence.engaged:
-        # One write, on the hot path of every message read live: the claim (so a retry skips too). No
-        # delivery-log entry: nothing was attempted, and the claim itself records the skip.
+        # One write: the claim (so a retry skips too). No delivery-log entry: nothing was attempted, and the
+        # claim itself records the skip.
         with contextlib.suppress(DuplicateKeyError):
             await NotificationClaim(key=claim_key, notification_id=None, created_at=now).insert()
         return Outcome(None, realtime=False, emailed=False, reason="engaged")
     collapse_key = f"{kind.key}:{recipient_id}:{data[kind.collapse_by]}" if kind.collapse_by else None
     claim = await NotificationClaim.find_one(NotificationClaim.key == claim_key)
-    if claim is None:
-        open_one = await _open(collapse_key, now) if collapse_key else None
-        target = str(open_one.id) if open_one else str(ObjectId())
-        try:
-            await NotificationClaim(key=claim_key, notification_id=target, created_at=now).insert()
-        except DuplicateKeyError:  # a concurrent delivery of the same event claimed it: follow that claim
-            claim = await NotificationClaim.find_one(NotificationClaim.key == claim_key)
-    if claim is not None:
-        if claim.notification_id is None:
-            return Outcome(None, realtime=False, emailed=False, reason="duplicate")
-        target = claim.notification_id
+    target = claim.notification_id if claim is not None else await _claim_target(claim_key, collapse_key, now)
+    if target is None:
+        return Outcome(None, realtime=False, emailed=False, reason="duplicate")
     realtime_ok, email_ok = await _allowed(kind, recipient_id)
-    doc, changed, emailed = await _apply(
-        kind, target, recipient_id, source_id, data, collapse_key, now, email_ok and not presence.online
-    )
+    doc, changed = await _fold(kind, claim_key, target, recipient_id, source_id, data, collapse_key, now)
+    emailed = changed and email_ok and not presence.online and await _email_window(kind, collapse_key, now)
     if changed:
         await log_delivery(
             doc, recipient_id, kind.key, Channel.in_app, "stored", now, f"count {doc.occurrences}"
@@ -147,30 +144,70 @@ async def notify(
     return Outcome(doc, realtime=presence.online and realtime_ok, emailed=emailed, reason=reason)
 
 
-async def _open(collapse_key: str, now: datetime) -> Notification | None:
-    """The unread notification still absorbing repeats of this key, if any (index-served)."""
-    return await Notification.find_one(
-        {"collapse_key": collapse_key, "read": False, "window_until": {"$gt": now}}
+def _absorbs(notification: Notification, now: datetime) -> bool:
+    """Still open for repeats: unread and inside its window."""
+    return (
+        notification.open_key is not None
+        and not notification.read
+        and notification.window_until is not None
+        and notification.window_until > now
     )
 
 
-async def _apply(
+async def _open(collapse_key: str) -> Notification | None:
+    """The notification holding the collapse key's open slot, if any (unique, index-served)."""
+    return await Notification.find_one({"open_key": collapse_key})
+
+
+async def _claim_target(claim_key: str, collapse_key: str | None, now: datetime) -> str | None:
+    """Write the claim naming the notification this source goes into (the open one, or a new id); a
+    concurrent delivery of the same source wins the unique key and we follow its claim (None: skipped)."""
+    holder = await _open(collapse_key) if collapse_key else None
+    target = str(holder.id) if holder is not None and _absorbs(holder, now) else str(ObjectId())
+    try:
+        await NotificationClaim(key=claim_key, notification_id=target, created_at=now).insert()
+    except DuplicateKeyError:
+        claim = await NotificationClaim.find_one(NotificationClaim.key == claim_key)
+        return claim.notification_id if claim is not None else None
+    return target
+
+
+async def _retarget(claim_key: str, old: str, new: str) -> str:
+    """Point the claim from `old` to `new` (compare-and-set); whoever moved it first decides where it goes."""
+    collection = NotificationClaim.get_pymongo_collection()
+    moved = await collection.update_one(
+        {"key": claim_key, "notification_id": old}, {"$set": {"notification_id": new}}
+    )
+    if moved.modified_count:
+        return new
+    claim = await NotificationClaim.find_one(NotificationClaim.key == claim_key)
+    return claim.notification_id if claim is not None and claim.notification_id else new
+
+
+async def _close(notification: Notification) -> None:
+    """Free the collapse key's slot held by a notification that no longer absorbs (read, or out of window)."""
+    closed = notification.model_copy(update={"open_key": None, "version": notification.version + 1})
+    await replace_if({"_id": notification.id, "version": notification.version}, closed)
+
+
+async def _fold(
     kind: NotificationType,
+    claim_key: str,
     target: str,
     recipient_id: str,
     source_id: str,
     data: dict[str, Any],
     collapse_key: str | None,
     now: datetime,
-    may_email: bool,
-) -> tuple[Notification, bool, bool]:
-    """Fold the source into the target notification (create it if absent). Returns (the notification,
-    whether this call changed it, whether it is to be emailed now). Idempotent."""
-    oid = ObjectId(target)
+) -> tuple[Notification, bool]:
+    """Fold the source into the notification its claim names, creating it if absent. Returns (the
+    notification, whether this call changed it). Idempotent, and atomic under any concurrency: the open
+    slot of a collapse key is one unique key, so concurrent sources all end up in the one notification that
+    holds it, each counted once (compare-and-set on its version)."""
     for _ in range(CAS_ATTEMPTS):
+        oid = ObjectId(target)
         current = await Notification.get(oid)
         if current is None:
-            email = may_email and not await _emailed_recently(kind, collapse_key, now)
             doc = Notification(
                 id=oid,
                 recipient_id=recipient_id,
@@ -181,7 +218,7 @@ async def _apply(
                 source_ids=[source_id],
                 collapse_key=collapse_key,
                 window_until=now + kind.dedup_window if collapse_key else None,
-                emailed_at=now if email else None,
+                open_key=collapse_key,
                 created_at=now,
                 updated_at=now,
                 updated_key=sortable_key(now, oid),
@@ -190,47 +227,55 @@ async def _apply(
             try:
                 await doc.insert()
             except DuplicateKeyError:
+                if collapse_key is not None and await Notification.get(oid) is None:
+                    # Another notification holds the open slot: go into it, or free it if it is stale.
+                    holder = await _open(collapse_key)
+                    if holder is not None and _absorbs(holder, now):
+                        target = await _retarget(claim_key, target, str(holder.id))
+                    elif holder is not None:
+                        await _close(holder)
                 continue
-            return doc, True, email
+            return doc, True
         if source_id in current.source_ids:
-            return current, False, False
-        email = may_email and (current.emailed_at is None or now - current.emailed_at >= kind.email_window)
+            return current, False
+        if collapse_key is not None and not _absorbs(current, now):
+            if current.open_key is not None:
+                await _close(current)
+            target = await _retarget(claim_key, target, str(ObjectId()))
+            continue
         after = current.model_copy(
             update={
                 "occurrences": current.occurrences + 1,
                 "body": _body(kind, data),
                 "data": data,
                 "source_ids": [*current.source_ids, source_id][-SOURCES_KEPT:],
-                "read": False,
-                "read_at": None,
-                "emailed_at": now if email else current.emailed_at,
                 "version": current.version + 1,
                 "updated_at": now,
                 "updated_key": sortable_key(now, oid),
                 "unread_key": "1" + sortable_key(now, oid),
             }
         )
-        replaced = await replace_if({"_id": oid, "version": current.version}, after)
-        if replaced is not None:
-            return after, True, email
+        if await replace_if({"_id": oid, "version": current.version}, after) is not None:
+            return after, True
     raise RuntimeError(f"notification {target} kept changing; the caller retries")
 
 
-async def _emailed_recently(kind: NotificationType, collapse_key: str | None, now: datetime) -> bool:
+async def _email_window(kind: NotificationType, collapse_key: str | None, now: datetime) -> bool:
+    """Whether this notification may be emailed now: at most one email per collapse key per email window,
+    claimed atomically (also across processes)."""
     if collapse_key is None or not kind.email_window:
-        return False
-    recent = await Notification.find_one(
-        {"collapse_key": collapse_key, "emailed_at": {"$gte": now - kind.email_window}}
+        return True
+    return await claim_window(
+        EmailWindow.get_pymongo_collection(), collapse_key, time_key(now), time_key(now + kind.email_window)
     )
-    return recent is not None
 
 
 async def _queue_email(notification: Notification, recipient_id: str, now: datetime) -> None:
     user = await User.get(ObjectId(recipient_id))
     if user is None:
         return
-    queued = await queue_mail(  # one email per notification, ever
-        f"notification:{notification.id}",
+    queued = await queue_mail(  # one email per notification and count: a retry queues nothing twice
+        f"notification:{notification.id}:{notification.occurrences}",
         user.email,
         notification.title,
         "notification",

@@ -1,26 +1,32 @@
-"""What every event handler shares: the context, and the wrapper that validates, rate-limits and acks."""
+"""What every event handler shares: the context, and the wrapper that orders, validates, rate-limits and acks.
+
+Every client event is answered by exactly one ack, whatever it carries: one payload argument is expected;
+none, several, or one that does not match the event's schema is `invalid_payload`; an event the protocol
+does not define is `unknown_event`; a failure of ours is `internal_error`. Events of one socket are handled
+in the order it emitted them (`chat_server.lanes`).
+"""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import Any
 
 import socketio
 import structlog
 from limits import RateLimitItem
 from pydantic import ValidationError
 
+from chat_server.committer import MessageCommitter
 from chat_server.config import ChatSettings
+from chat_server.directory import ConversationDirectory
+from chat_server.lanes import SocketLanes
 from chat_server.metrics import CHAT_EVENTS
 from chat_server.protocol import CLIENT_EVENTS, Payload, error
 from chat_server.state import StateStore
-from shared_models import conversations
 from shared_models.clock import Clock
-from shared_models.conversations import ChatError
-from shared_models.documents import Conversation
+from shared_models.conversations import ChatError, Members
 from shared_models.ratelimit import RateLimiter
 
 log = structlog.get_logger(__name__)
-P = TypeVar("P", bound=Payload)
 Ack = dict[str, Any]
 
 
@@ -32,6 +38,17 @@ class ChatContext:
     state: StateStore
     limiter: RateLimiter
     rates: dict[str, RateLimitItem]
+    directory: ConversationDirectory
+    committer: MessageCommitter | None = None  # set once the delivery functions exist (app factory)
+    lanes: SocketLanes = field(default_factory=SocketLanes)
+
+
+@dataclass(frozen=True)
+class Later:
+    """A handler's answer that is ready only later (a message waiting for its batch): the socket's next event
+    may proceed meanwhile; the ack is sent when `wait` completes."""
+
+    wait: Awaitable[Ack]
 
 
 def user_room(user_id: str) -> str:
@@ -42,39 +59,66 @@ def conversation_room(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
 
 
-async def participant_conversation(session: dict[str, Any], conversation_id: str) -> Conversation:
-    """The conversation if the socket's user takes part in it; otherwise the `not_found` ack."""
-    conversation = await conversations.get_for_participant(conversation_id, session["user_id"])
-    if conversation is None:
+async def participant(ctx: ChatContext, session: dict[str, Any], conversation_id: str) -> Members:
+    """The conversation's members if the socket's user is one of them; otherwise the `not_found` ack."""
+    members = await ctx.directory.members(conversation_id, session["user_id"])
+    if members is None:
         raise ChatError("not_found", "No such conversation among yours.")
-    return conversation
+    return members
 
 
-Handler = Callable[[ChatContext, str, dict[str, Any], Any], Awaitable[Ack]]
+Handler = Callable[[ChatContext, str, dict[str, Any], Any], Awaitable[Ack | Later]]
+
+
+def _arity_error(event: str, count: int) -> Ack:
+    return error("invalid_payload", f"{event} takes exactly one payload object; {count} arguments were sent.")
+
+
+def _validation_error(exc: ValidationError) -> Ack:
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
+    where = ".".join(str(p) for p in first.get("loc", ())) or "payload"
+    return error("invalid_payload", f"{where}: {first.get('msg')}")
 
 
 def on(ctx: ChatContext, event: str, rate: str | None = None) -> Callable[[Handler], Handler]:
     """Register a client->server event: a bad payload, a limit or any failure becomes an error ack."""
-    model = CLIENT_EVENTS[event]
+    model: type[Payload] = CLIENT_EVENTS[event]
 
     def register(handler: Handler) -> Handler:
-        async def entry(sid: str, data: Any = None) -> Ack:
-            ack = await handle(sid, data)
-            CHAT_EVENTS.labels(event, "ok" if ack.get("ok") else str(ack.get("error", {}).get("code"))).inc()
-            return ack
+        async def entry(sid: str, *args: Any) -> Ack:
+            previous, mine = ctx.lanes.enter(sid)  # before any await: the socket's emit order
+            try:
+                if previous is not None:
+                    await previous
+                answer = await admit(sid, args)
+            finally:
+                ctx.lanes.leave(sid, mine)
+            if isinstance(answer, Later):
+                answer = await finish(sid, answer)
+            CHAT_EVENTS.labels(event, "ok" if answer.get("ok") else str(answer["error"]["code"])).inc()
+            return answer
 
-        async def handle(sid: str, data: Any) -> Ack:
-            session = await ctx.sio.get_session(sid)
+        async def admit(sid: str, args: tuple[Any, ...]) -> Ack | Later:
+            if len(args) != 1:
+                return _arity_error(event, len(args))
             try:
-                payload = model.model_validate(data)
+                payload = model.model_validate(args[0])
             except ValidationError as exc:
-                first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
-                where = ".".join(str(p) for p in first.get("loc", ())) or "payload"
-                return error("invalid_payload", f"{where}: {first.get('msg')}")
-            if rate is not None and await ctx.limiter.hit(ctx.rates[rate], rate, session["user_id"]):
-                return error("rate_limited")
+                return _validation_error(exc)
             try:
+                session = await ctx.sio.get_session(sid)
+                if rate is not None and await ctx.limiter.hit(ctx.rates[rate], rate, session["user_id"]):
+                    return error("rate_limited")
                 return await handler(ctx, sid, session, payload)
+            except ChatError as exc:
+                return error(exc.code, exc.message)
+            except Exception:
+                log.exception("socket.event_failed", socket_event=event, sid=sid)
+                return error("internal_error")
+
+        async def finish(sid: str, later: Later) -> Ack:
+            try:
+                return await later.wait
             except ChatError as exc:
                 return error(exc.code, exc.message)
             except Exception:
@@ -85,3 +129,13 @@ def on(ctx: ChatContext, event: str, rate: str | None = None) -> Callable[[Handl
         return handler
 
     return register
+
+
+def register_unknown(ctx: ChatContext) -> None:
+    """Any event the protocol does not define is answered too (when the client asked for an ack)."""
+
+    async def unknown(event: str, sid: str, *args: Any) -> Ack:
+        CHAT_EVENTS.labels("unknown", "unknown_event").inc()
+        return error("unknown_event", f"{str(event)[:64]!r} is not an event of this protocol.")
+
+    ctx.sio.on("*", unknown)

@@ -74,10 +74,17 @@ def register(ctx: ChatContext) -> None:
         log.info("socket.connected", sid=sid, user_id=user_id)
 
     async def disconnect(sid: str, reason: Any = None) -> None:
-        session = await sio.get_session(sid)
-        if session and "user_id" in session:
-            SOCKET_CONNECTIONS.dec()
-            await presence.disconnected(ctx, sid, session["user_id"], session["jti"])
+        # After the socket's earlier events (its lane): a `typing` it sent just before is withdrawn too.
+        previous, mine = ctx.lanes.enter(sid)
+        try:
+            if previous is not None:
+                await previous
+            session = await sio.get_session(sid)
+            if session and "user_id" in session:
+                SOCKET_CONNECTIONS.dec()
+                await presence.disconnected(ctx, sid, session["user_id"], session["jti"])
+        finally:
+            ctx.lanes.leave(sid, mine)
         log.info("socket.disconnected", sid=sid, reason=str(reason))
 
     sio.on("connect", connect)

@@ -1,13 +1,18 @@
-"""message:send / message:read — storing messages once, fanning them out, and read receipts."""
+"""message:send / message:read — storing messages once and in order, fanning them out, and read receipts."""
 
+import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
 
-from chat_server.events.base import Ack, ChatContext, on, participant_conversation, user_room
-from chat_server.protocol import MessageNew, MessageReceipt, ReadPayload, SendPayload, ok
+from chat_server.committer import Committed
+from chat_server.events.base import Ack, ChatContext, Later, on, participant, user_room
+from chat_server.protocol import MessageReceipt, ReadPayload, SendPayload, ok
 from shared_models import conversations
-from shared_models.documents import Conversation, DomainEvent, Message
+from shared_models.clock import json_time
+from shared_models.conversations import Members, Outgoing
+from shared_models.documents import DomainEvent, Message
 from shared_models.notifications import CATALOGUE, Channel
 from shared_models.notify import Presence, log_delivery, notify, realtime_payload
 from shared_models.outbox import append_events
@@ -16,11 +21,11 @@ log = structlog.get_logger(__name__)
 PREVIEW = 140
 
 
-def message_payload(message: Message, recipient: str) -> dict[str, Any]:
+def message_payload(message: Message | Outgoing, recipient: str) -> dict[str, Any]:
     """The `new_message` notification's payload (catalogue: ChatPayload)."""
     preview = message.body[:PREVIEW] if message.body else f"{len(message.attachments)} attachment(s)"
     return {
-        "conversation_id": message.conversation_id,
+        "conversation_id": message.members.id if isinstance(message, Outgoing) else message.conversation_id,
         "sender_id": message.sender_id,
         "recipient_id": recipient,
         "message_id": str(message.id),
@@ -28,16 +33,68 @@ def message_payload(message: Message, recipient: str) -> dict[str, Any]:
     }
 
 
-async def notify_recipient(ctx: ChatContext, conversation: Conversation, message: Message) -> None:
-    """The new message's notification for the other participant, through the one creation path: nothing
-    if they are looking at the conversation, a push if they are connected elsewhere, else mail."""
-    side = conversations.sides(conversation, message.sender_id)
-    assert side is not None
-    recipient = side.other
-    presence = Presence(
-        online=await ctx.state.is_online(recipient),
-        engaged=await ctx.state.is_engaged(message.conversation_id, recipient),
+def message_new(message: Message | Outgoing) -> dict[str, Any]:
+    """The `message:new` payload (also the `message` of the sender's ack): `MessageNew`, built directly on
+    the hot path (the protocol test checks it against the model)."""
+    conversation_id = message.members.id if isinstance(message, Outgoing) else message.conversation_id
+    return {
+        "id": str(message.id),
+        "conversationId": conversation_id,
+        "senderId": message.sender_id,
+        "body": message.body,
+        "attachments": message.attachments,
+        "clientId": message.client_id,
+        "createdAt": json_time(message.created_at),
+        "seq": message.seq,
+        "cursor": str(message.seq),
+    }
+
+
+async def deliver(ctx: ChatContext, fresh: Sequence[Committed]) -> None:
+    """`message:new` to every device of both participants except the sending socket (it has the ack), one
+    message after another in commit order: every receiver sees a conversation's stored order."""
+    for committed in fresh:
+        members = committed.out.members
+        rooms = [user_room(members.customer_id), user_room(members.provider_user_id)]
+        await ctx.sio.emit("message:new", message_new(committed.out), to=rooms, skip_sid=committed.sid)
+
+
+async def notify_recipients(ctx: ChatContext, fresh: Sequence[Committed]) -> None:
+    """Each new message's notification for the other participant, through the one creation path: nothing
+    if they are looking at the conversation (no write at all), a push if they are connected elsewhere, else
+    mail. Presence for the whole batch is read at once; recipients are notified concurrently, each one's
+    messages in order."""
+    if not fresh:
+        return
+    recipients = [_recipient(c.out.members, c.out.sender_id) for c in fresh]
+    presences = await ctx.state.presence_many(
+        [(r, c.out.members.id) for r, c in zip(recipients, fresh, strict=True)]
     )
+    queues: dict[str, list[tuple[Outgoing, Presence]]] = {}
+    for recipient, committed, presence in zip(recipients, fresh, presences, strict=True):
+        if not presence.engaged:
+            queues.setdefault(recipient, []).append((committed.out, presence))
+
+    async def one_recipient(items: list[tuple[Outgoing, Presence]]) -> None:
+        for out, presence in items:
+            await notify_or_defer(ctx, out.members, out, presence)
+
+    await asyncio.gather(*(one_recipient(items) for items in queues.values()))
+
+
+def _recipient(members: Members, sender_id: str) -> str:
+    side = conversations.sides(members, sender_id)
+    assert side is not None
+    return side.other
+
+
+async def notify_recipient(
+    ctx: ChatContext, members: Members, message: Message | Outgoing, presence: Presence | None = None
+) -> None:
+    """The message's notification for the other participant (presence as observed, or read now)."""
+    recipient = _recipient(members, message.sender_id)
+    if presence is None:
+        (presence,) = await ctx.state.presence_many([(recipient, members.id)])
     now = ctx.clock.now()
     kind = CATALOGUE["new_message"]
     outcome = await notify(
@@ -54,75 +111,63 @@ async def notify_recipient(ctx: ChatContext, conversation: Conversation, message
         await log_delivery(pushed, recipient, kind.key, Channel.realtime, "sent", now)
 
 
-def message_new(message: Message) -> dict[str, Any]:
-    return MessageNew(
-        id=str(message.id),
-        conversationId=message.conversation_id,
-        senderId=message.sender_id,
-        body=message.body,
-        attachments=message.attachments,
-        clientId=message.client_id,
-        createdAt=message.created_at,
-        cursor=message.seq_key,
-    ).model_dump(mode="json")
-
-
-async def notify_or_defer(ctx: ChatContext, conversation: Conversation, message: Message) -> None:
+async def notify_or_defer(
+    ctx: ChatContext, members: Members, message: Message | Outgoing, presence: Presence | None = None
+) -> None:
     """Notify now; if that fails, hand the message to the platform's relay as a domain event with the same
     source id, so it is notified later, still through the one function, and never twice. The message itself
     is stored and delivered either way: a failed notification never fails it."""
     try:
-        await notify_recipient(ctx, conversation, message)
+        await notify_recipient(ctx, members, message, presence)
     except Exception:
         log.exception("chat.notify_failed", message_id=str(message.id))
-        side = conversations.sides(conversation, message.sender_id)
-        assert side is not None
         now = ctx.clock.now()
+        recipient = _recipient(members, message.sender_id)
         event = DomainEvent(
             id=f"message:{message.id}",
             type="message.created",
             occurred_at=now,
-            payload=message_payload(message, side.other),
+            payload=message_payload(message, recipient),
         )
         try:
-            await append_events([("conversation", message.conversation_id, event)], now)
+            await append_events([("conversation", members.id, event)], now)
         except Exception:
             log.exception("chat.notify_deferral_failed", message_id=str(message.id))
 
 
+async def _acked(pending: "asyncio.Future[Committed]") -> Ack:
+    committed = await pending
+    written = committed.written
+    if written.error is not None:
+        raise written.error
+    if written.original is not None:  # a resend: the stored message, nothing delivered again
+        return ok(message=message_new(written.original), duplicate=True)
+    return ok(message=message_new(committed.out), duplicate=False)
+
+
 def register(ctx: ChatContext) -> None:
     @on(ctx, "message:send", rate="message:send")
-    async def send(ctx: ChatContext, sid: str, session: dict[str, Any], payload: SendPayload) -> Ack:
-        conversation = await participant_conversation(session, payload.conversationId)
-        message, created = await conversations.send(
-            conversation,
-            session["user_id"],
-            payload.body,
-            payload.attachments,
-            payload.clientId,
-            ctx.clock.now(),
+    async def send(ctx: ChatContext, sid: str, session: dict[str, Any], payload: SendPayload) -> Later:
+        members = await participant(ctx, session, payload.conversationId)
+        await conversations.check_attachments(session["user_id"], payload.attachments)
+        out = Outgoing(
+            members, session["user_id"], payload.body, payload.attachments, payload.clientId, ctx.clock.now()
         )
-        data = message_new(message)
-        if created:
-            # Every device of both participants (the list screen too), except the socket that sent it: it has
-            # the ack. A resend stores and sends nothing new.
-            rooms = [user_room(conversation.customer_id), user_room(conversation.provider_user_id)]
-            await ctx.sio.emit("message:new", data, to=rooms, skip_sid=sid)
-            await notify_or_defer(ctx, conversation, message)
-        return ok(message=data, duplicate=not created)
+        assert ctx.committer is not None
+        return Later(_acked(ctx.committer.submit(out, sid)))
 
     @on(ctx, "message:read")
     async def read(ctx: ChatContext, sid: str, session: dict[str, Any], payload: ReadPayload) -> Ack:
-        conversation = await participant_conversation(session, payload.conversationId)
-        message = await conversations.mark_read(conversation, session["user_id"], payload.messageId)
-        side = conversations.sides(conversation, session["user_id"])
+        members = await participant(ctx, session, payload.conversationId)
+        marker = await conversations.mark_read(members, session["user_id"], payload.messageId)
+        side = conversations.sides(members, session["user_id"])
         assert side is not None
-        if not conversations.blocked_between(conversation):
+        if marker.moved and not marker.blocked:  # a receipt only when the marker really moved
             receipt = MessageReceipt(
                 conversationId=payload.conversationId,
                 readerId=side.me,
-                upToMessageId=str(message.id),
+                upToMessageId=str(marker.message_id),
                 readAt=ctx.clock.now(),
             ).model_dump(mode="json")
             await ctx.sio.emit("message:receipt", receipt, to=user_room(side.other))
-        return ok(upToMessageId=str(message.id))
+        return ok(upToMessageId=marker.message_id)

@@ -1,9 +1,17 @@
-"""Presence: online while any of a user's devices is connected; told to their (unblocked) counterparts."""
+"""Presence: online while any of a user's devices is connected; told to their (unblocked) counterparts.
+
+What a socket leaves behind is withdrawn when it goes: its engagement (so the user is notified again), its
+typing (the counterpart hears `isTyping: false`) and its presence (offline when it was the last device).
+When a whole instance dies, another instance does the same for its sockets once their entries expire
+(`StateStore.reap`).
+"""
 
 import structlog
 
+from chat_server.events import typing
 from chat_server.events.base import ChatContext, user_room
 from chat_server.protocol import PresenceUpdate
+from chat_server.state import Withdrawn
 from shared_models import conversations
 
 log = structlog.get_logger(__name__)
@@ -30,6 +38,20 @@ async def connected(ctx: ChatContext, sid: str, user_id: str, jti: str) -> None:
 
 
 async def disconnected(ctx: ChatContext, sid: str, user_id: str, jti: str) -> None:
-    await ctx.state.disengage_socket(user_id, sid)
-    if await ctx.state.remove_socket(user_id, sid, jti):
+    await withdraw(ctx, await ctx.state.remove_socket(user_id, sid, jti))
+
+
+async def withdraw(ctx: ChatContext, gone: Withdrawn) -> None:
+    """Tell counterparts what sockets that went leave behind: typing stopped, and users gone offline."""
+    for user_id, conversation_ids in gone.stopped_typing.items():
+        await typing.stopped(ctx, user_id, conversation_ids)
+    for user_id in gone.offline:
         await _announce(ctx, user_id, False, await conversations.counterparts(user_id))
+
+
+async def reap(ctx: ChatContext) -> None:
+    """Withdraw the sockets of instances that died without a word (their entries expired)."""
+    gone = await ctx.state.reap()
+    if gone.offline or gone.stopped_typing:
+        log.info("chat.reaped", offline=len(gone.offline), typing=len(gone.stopped_typing))
+        await withdraw(ctx, gone)

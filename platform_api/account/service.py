@@ -126,9 +126,7 @@ class AccountService:
         # The conversations' whole history: what the user said and what was said to them.
         for side in ("conversations_as_customer", "conversations_as_provider"):
             for conversation in archive[side]:
-                messages = (
-                    await Message.find({"conversation_id": conversation["_id"]}).sort("seq_key").to_list()
-                )
+                messages = await Message.find({"conversation_id": conversation["_id"]}).sort("seq").to_list()
                 conversation["messages"] = [_public(m) for m in messages]
         return archive
 

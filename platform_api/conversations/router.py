@@ -12,7 +12,7 @@ from platform_api.conversations.schemas import (
     StartConversation,
 )
 from platform_api.conversations.service import conversation_service
-from platform_api.deps import ClockDep, PartySession
+from platform_api.deps import ClockDep, PartySession, RealtimeDep
 from platform_api.errors import Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
 from shared_models import conversations
 from shared_models.documents import Conversation
@@ -21,6 +21,8 @@ from shared_models.ids import SORTABLE_KEY_PATTERN
 
 router = APIRouter(prefix="/conversations", tags=["chat"])
 Cursor = Annotated[str | None, Query(pattern=SORTABLE_KEY_PATTERN)]
+# A message's `cursor` (its `seq`): only older messages.
+Before = Annotated[int | None, Query(ge=1, le=2**53, description="A message's `cursor`: only older ones.")]
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 
@@ -92,13 +94,13 @@ async def get_conversation(conversation_id: str, session: PartySession) -> Conve
     responses=error_responses(Unauthorized, Forbidden, NotFound, Unprocessable),
 )
 async def list_messages(
-    conversation_id: str, session: PartySession, before: Cursor = None, limit: Limit = 50
+    conversation_id: str, session: PartySession, before: Before = None, limit: Limit = 50
 ) -> MessagePage:
     conversation = await _mine(conversation_id, session)
     items = await conversations.page_messages(str(conversation.id), before, limit + 1)
     page = items[:limit]
     return MessagePage(
-        items=[MessageOut.of(m) for m in page], next_cursor=page[-1].seq_key if len(items) > limit else None
+        items=[MessageOut.of(m) for m in page], next_cursor=str(page[-1].seq) if len(items) > limit else None
     )
 
 
@@ -108,9 +110,9 @@ async def list_messages(
     response_model=ConversationOut,
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
-async def block(conversation_id: str, session: PartySession) -> ConversationOut:
-    conversation = await conversations.set_blocked(
-        await _mine(conversation_id, session), session.user_id, True
+async def block(conversation_id: str, session: PartySession, realtime: RealtimeDep) -> ConversationOut:
+    conversation = await conversation_service.set_blocked(
+        await _mine(conversation_id, session), session.user_id, True, realtime
     )
     return await _out(conversation, session.user_id)
 
@@ -121,8 +123,8 @@ async def block(conversation_id: str, session: PartySession) -> ConversationOut:
     response_model=ConversationOut,
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
-async def unblock(conversation_id: str, session: PartySession) -> ConversationOut:
-    conversation = await conversations.set_blocked(
-        await _mine(conversation_id, session), session.user_id, False
+async def unblock(conversation_id: str, session: PartySession, realtime: RealtimeDep) -> ConversationOut:
+    conversation = await conversation_service.set_blocked(
+        await _mine(conversation_id, session), session.user_id, False, realtime
     )
     return await _out(conversation, session.user_id)

@@ -66,7 +66,8 @@ class MessageOut(BaseModel):
     attachments: list[str]
     client_id: str
     created_at: datetime
-    cursor: str = Field(description="Pass as `before` to load older messages.")
+    seq: int = Field(description="The message's place in its conversation: strictly increasing.")
+    cursor: str = Field(description="Pass as `before` to load older messages (the `seq`).")
 
     @classmethod
     def of(cls, message: Message) -> "MessageOut":
@@ -78,7 +79,8 @@ class MessageOut(BaseModel):
             attachments=[] if message.deleted_at else message.attachments,
             client_id=message.client_id,
             created_at=message.created_at,
-            cursor=message.seq_key,
+            seq=message.seq,
+            cursor=str(message.seq),
         )
 
 

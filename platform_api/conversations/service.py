@@ -6,6 +6,7 @@ from platform_api.bookings.service import Actor, booking_service
 from platform_api.errors import Unprocessable
 from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
+from platform_api.realtime import RealtimeClient
 from shared_models import conversations
 from shared_models.documents import Conversation, DomainEvent, User
 from shared_models.enums import Role
@@ -51,6 +52,16 @@ class ConversationService:
         if profile is None:
             raise Unprocessable("No such provider.", code="provider_not_found", field="provider_id")
         return await conversations.start(str(user.id), profile.owner_id, str(profile.id), None, now)
+
+    async def set_blocked(
+        self, conversation: Conversation, user_id: str, blocked: bool, realtime: RealtimeClient
+    ) -> Conversation:
+        """Block or unblock the other participant. The chat server is told before this returns, so no
+        message sent after the caller has the answer passes (on any chat-server instance); if it cannot be
+        reached, its change stream brings it the new state within moments."""
+        conversation = await conversations.set_blocked(conversation, user_id, blocked)
+        await realtime.conversation_changed(str(conversation.id))
+        return conversation
 
 
 conversation_service = ConversationService()

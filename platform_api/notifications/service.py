@@ -44,6 +44,7 @@ class NotificationService:
                 update={
                     "read": True,
                     "read_at": now,
+                    "open_key": None,  # a read notification absorbs no more repeats: free its slot
                     "version": notification.version + 1,
                     "unread_key": "0" + notification.updated_key,
                 }

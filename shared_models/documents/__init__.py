@@ -36,6 +36,7 @@ from shared_models.documents.leases import JobLease
 from shared_models.documents.media import MediaGrant, MediaObject, MediaStatus
 from shared_models.documents.notifications import (
     EmailMessage,
+    EmailWindow,
     Notification,
     NotificationClaim,
     NotificationDelivery,
@@ -63,6 +64,7 @@ __all__ = [
     "DisputeStep",
     "DomainEvent",
     "EmailMessage",
+    "EmailWindow",
     "EvidenceKind",
     "GeoPoint",
     "GeocodeCache",

@@ -18,6 +18,7 @@ class LastMessage(BaseModel):
     sender_id: Ref
     preview: str
     at: datetime
+    seq: int = 0
 
 
 class Conversation(Document):
@@ -28,10 +29,16 @@ class Conversation(Document):
     # One conversation per customer-provider pair.
     pair_key: Annotated[str, Indexed(unique=True)]
     last_message: LastMessage | None = None
-    # `seq_key` of the last message each side has read (moves forward only, via $max); unread counts are
-    # derived from it with an indexed count, so they can never drift.
-    customer_read_key: str | None = None
-    provider_read_key: str | None = None
+    # The `seq` of `last_message`: its update is guarded by it, so a slower writer never puts an older
+    # preview back (0: no message yet).
+    last_seq: int = 0
+    # Each side's read marker: the `seq` of the last message it has read and that message's id. Moved
+    # forward only (compare-and-set on the seq); unread counts are derived from it with an indexed count, so
+    # they can never drift.
+    customer_read_seq: int = 0
+    customer_read_id: str | None = None
+    provider_read_seq: int = 0
+    provider_read_id: str | None = None
     customer_blocked: bool = False  # the customer blocked the provider
     provider_blocked: bool = False  # the provider blocked the customer
     # Last activity + id, sortable: "newest activity first" with a stable cursor.
@@ -52,11 +59,14 @@ class Message(Document):
     conversation_id: Ref
     sender_id: Ref
     body: str = Field(max_length=MAX_BODY)
-    attachments: list[str] = Field(default_factory=list, max_length=10)  # S3 object keys
+    attachments: list[str] = Field(default_factory=list, max_length=10)  # media ids
     client_id: str = Field(min_length=1, max_length=64)
     # The sender and their client-generated id, unique: a resend stores nothing new.
     dedupe_key: Annotated[str, Indexed(unique=True)]
-    seq_key: str  # created_at + id, sortable: paging and read markers
+    # The conversation's total order: assigned by the server, strictly increasing, unique per conversation
+    # (the unique index is the arbiter if two writers ever pick the same number). It is the history cursor
+    # and what read markers compare.
+    seq: int = Field(ge=1)
     created_at: datetime
     deleted_at: datetime | None = None
 
@@ -65,6 +75,6 @@ class Message(Document):
         indexes = [
             IndexModel([("conversation_id", ASCENDING)]),
             IndexModel([("sender_id", ASCENDING)]),
-            IndexModel([("conversation_id", ASCENDING), ("seq_key", DESCENDING)]),
-            IndexModel([("conversation_id", ASCENDING), ("sender_id", ASCENDING), ("seq_key", ASCENDING)]),
+            IndexModel([("conversation_id", ASCENDING), ("seq", DESCENDING)], unique=True),
+            IndexModel([("conversation_id", ASCENDING), ("sender_id", ASCENDING), ("seq", ASCENDING)]),
         ]

@@ -22,9 +22,11 @@ class Notification(Document):
     source_ids: list[str]  # the domain events folded in (the last ones; the claims are the full record)
     collapse_key: str | None  # type + recipient + the collapse field's value
     window_until: datetime | None  # repeats before this moment collapse into this one
+    # The collapse key while this notification may absorb repeats (unread, inside its window), else None.
+    # Unique among those that have one: at most one open notification per collapse key, whoever creates it.
+    open_key: str | None = None
     read: bool = False
     read_at: datetime | None = None
-    emailed_at: datetime | None = None
     version: int = 1
     created_at: datetime
     updated_at: datetime
@@ -38,10 +40,23 @@ class Notification(Document):
             IndexModel([("recipient_id", ASCENDING), ("updated_key", DESCENDING)]),
             IndexModel([("recipient_id", ASCENDING), ("unread_key", DESCENDING)]),
             IndexModel([("recipient_id", ASCENDING), ("read", ASCENDING)]),
-            IndexModel([("collapse_key", ASCENDING)]),
-            IndexModel([("collapse_key", ASCENDING), ("read", ASCENDING), ("window_until", ASCENDING)]),
-            IndexModel([("collapse_key", ASCENDING), ("emailed_at", ASCENDING)]),
+            IndexModel(
+                [("open_key", ASCENDING)],
+                unique=True,
+                partialFilterExpression={"open_key": {"$type": "string"}},
+            ),
         ]
+
+
+class EmailWindow(Document):
+    """At most one notification email per collapse key per email window: the window is claimed by one
+    atomic upsert (`shared_models.cas.claim_window`), whichever process sends."""
+
+    key: Annotated[str, Indexed(unique=True)]  # the collapse key
+    until_key: str  # time_key of the window's end: a new claim succeeds only after it
+
+    class Settings:
+        name = "notification_email_windows"
 
 
 class NotificationClaim(Document):

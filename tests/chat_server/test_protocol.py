@@ -1,11 +1,16 @@
 """PROTOCOL.md, the catalogue in code and the registered handlers must agree exactly."""
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
+
+import httpx
 
 from chat_server.app import create_app
 from chat_server.config import ChatSettings
-from chat_server.protocol import ACK_ERRORS, CLIENT_EVENTS, SERVER_EVENTS
+from chat_server.events.messages import message_new
+from chat_server.protocol import ACK_ERRORS, CLIENT_EVENTS, SERVER_EVENTS, MessageNew
+from shared_models.conversations import Members, Outgoing
 
 DOC = (Path(__file__).resolve().parents[2] / "chat_server" / "PROTOCOL.md").read_text()
 
@@ -49,7 +54,19 @@ def test_documented_payload_fields_match_the_schemas() -> None:
             assert documented == set(model.model_fields), (event, documented, set(model.model_fields))
 
 
-def test_the_server_registers_exactly_the_client_events() -> None:
+def test_the_server_registers_exactly_the_client_events_and_answers_any_other() -> None:
     app = create_app(ChatSettings(_env_file=None))  # type: ignore[call-arg]
     handlers = set(app.sio.handlers["/"]) - {"connect", "disconnect"}
-    assert handlers == set(CLIENT_EVENTS)
+    assert handlers == {*CLIENT_EVENTS, "*"}  # "*": every other event name gets its `unknown_event` ack
+
+
+async def test_the_hot_path_builds_message_new_exactly_as_the_schema_does(api: httpx.AsyncClient) -> None:
+    """`message:new` is built without a model on the hot path: it must be what the schema makes of it
+    (`api`: the documents are initialised, for the stored-message variant)."""
+    members = Members("a" * 24, "b" * 24, "c" * 24)
+    moment = datetime(2026, 11, 30, 14, 3, 10, 78_000, tzinfo=UTC)
+    out = Outgoing(members, "b" * 24, "hello", ["d" * 24], "client-1", moment, seq=7)
+    for source in (out, out.message()):
+        built = message_new(source)
+        assert built == MessageNew.model_validate(built).model_dump(mode="json")
+        assert built["createdAt"] == "2026-11-30T14:03:10.078000Z" and built["cursor"] == "7"

@@ -80,6 +80,8 @@ async def test_sender_on_one_instance_reaches_receiver_on_the_other(
         await bob.emit("typing", {"conversationId": conversation_id, "isTyping": True})
         assert (await alice.inbox.expect("typing:update"))["userId"] == provider.id
         await bob.close()
+        # what Bob's socket held is withdrawn, across instances: his typing, then his presence
+        assert (await alice.inbox.expect("typing:update"))["isTyping"] is False
         assert await alice.inbox.expect("presence:update") == {"userId": provider.id, "online": False}
     finally:
         await alice.close()

@@ -10,6 +10,7 @@ from chat_server.events.messages import message_payload, notify_recipient
 from platform_api.config import Settings
 from shared_models import conversations
 from shared_models.clock import ManualClock
+from shared_models.conversations import Members
 from shared_models.documents import Notification
 from shared_models.enums import Role
 from tests.contracts import NOTIFY_CALLERS, calls_notify, notification_creators
@@ -54,7 +55,7 @@ async def test_the_chat_path_and_the_relay_path_make_the_same_document(
         )
         message, _ = await conversations.send(conversation, customer.id, "same words", [], path, clock.now())
         if path == "chat":
-            await notify_recipient(chat_app.ctx, conversation, message)
+            await notify_recipient(chat_app.ctx, Members.of(conversation), message)
         else:
             await publish("message.created", message_payload(message, provider.id), clock.now())
             assert await relay_for(settings, chat_app, clock).drain() >= 1
@@ -63,7 +64,16 @@ async def test_the_chat_path_and_the_relay_path_make_the_same_document(
         )
         assert found is not None, path
         docs.append(found)
-    varying = {"id", "revision_id", "source_ids", "collapse_key", "updated_key", "unread_key", "data"}
+    varying = {
+        "id",
+        "revision_id",
+        "source_ids",
+        "collapse_key",
+        "open_key",
+        "updated_key",
+        "unread_key",
+        "data",
+    }
     chat_doc, relay_doc = (d.model_dump(exclude=varying) for d in docs)
     assert chat_doc == relay_doc and chat_doc["type"] == "new_message" and chat_doc["body"] == "same words"
     assert set(docs[0].data) == set(docs[1].data)
@@ -89,11 +99,11 @@ async def test_a_failed_notification_in_the_chat_server_is_finished_by_the_relay
         raise RuntimeError("database hiccup")
 
     monkeypatch.setattr(chat_messages, "notify_recipient", broken)
-    await chat_messages.notify_or_defer(chat_app.ctx, conversation, message)
+    await chat_messages.notify_or_defer(chat_app.ctx, Members.of(conversation), message)
     monkeypatch.undo()
     assert await Notification.find({"recipient_id": provider.id}).to_list() == []
     assert await relay_for(settings, chat_app, clock).drain() >= 1
     [stored] = await Notification.find({"recipient_id": provider.id}).to_list()
     assert stored.type == "new_message" and stored.body == "are you free?"
-    await chat_messages.notify_or_defer(chat_app.ctx, conversation, message)  # a late retry: still one
+    await chat_messages.notify_or_defer(chat_app.ctx, Members.of(conversation), message)  # a late retry: one
     assert [n.occurrences for n in await Notification.find({"recipient_id": provider.id}).to_list()] == [1]

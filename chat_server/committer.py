@@ -1,0 +1,164 @@
+"""Group commit: every message this process accepts goes through one queue, and the messages that arrive
+while one batch is being written are written together in the next: one unordered insert per batch,
+whatever its size (`shared_models.conversations.insert_messages`).
+
+Each batch is checked against blocks (`ConversationDirectory.blocked_now`: the state at this moment, on
+every instance), numbered (`seq`, in queue order per conversation), stored, then delivered: `message:new` is
+emitted in that order, one message after another, and only then is each sender acked, so a sender is acked
+after its message is durable and every receiver sees a conversation's messages in its stored order. The
+batch's notifications follow before the next batch is delivered (a message's notification never trails the
+next message). One batch is in flight at a time: the database, not the queue, sets the pace.
+
+Conversation activity (preview, ordering of the conversation list) is coalesced: one guarded write per
+conversation for all its messages since the last one, made before the acks when nothing else waits (so a
+quiet conversation's list is current when its sender is acked), and at most `activity_interval` seconds
+later under load.
+"""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from chat_server.background import cancelled_meanwhile
+from chat_server.metrics import COMMIT_BATCH, COMMIT_SECONDS
+from chat_server.sequencer import Sequencer
+from shared_models.conversations import (
+    BLOCKED,
+    ChatError,
+    Outgoing,
+    Written,
+    insert_messages,
+    newest_per_conversation,
+    record_activity,
+)
+
+log = structlog.get_logger(__name__)
+MAX_BATCH = 500
+COLLISION_RETRIES = 5
+ACTIVITY_INTERVAL_SECONDS = 0.25
+
+
+@dataclass
+class Committed:
+    out: Outgoing
+    sid: str
+    written: Written
+
+
+@dataclass
+class Pending:
+    out: Outgoing
+    sid: str
+    future: "asyncio.Future[Committed]"
+    collisions: int = 0
+
+
+Deliver = Callable[[Sequence[Committed]], Awaitable[None]]
+BlockedNow = Callable[[Sequence[str]], Awaitable[dict[str, bool]]]
+
+
+@dataclass
+class MessageCommitter:
+    sequencer: Sequencer
+    blocked_now: BlockedNow
+    deliver: Deliver  # emits each new message in order (awaited before any ack)
+    after: Deliver  # then: notifications (awaited before the next batch is delivered)
+    activity_interval: float = ACTIVITY_INTERVAL_SECONDS
+    queue: list[Pending] = field(default_factory=list)
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    activity: dict[str, Outgoing] = field(default_factory=dict)  # newest unrecorded message per conversation
+    activity_recorded_at: float = 0.0
+
+    def submit(self, out: Outgoing, sid: str) -> "asyncio.Future[Committed]":
+        """Queue a message (its place in the queue is its place in its conversation); the future resolves
+        once it is stored and delivered, or refused."""
+        future: asyncio.Future[Committed] = asyncio.get_running_loop().create_future()
+        self.queue.append(Pending(out, sid, future))
+        self.wakeup.set()
+        return future
+
+    async def run(self) -> None:
+        """The commit loop (one task per process)."""
+        try:
+            while not cancelled_meanwhile():
+                await self.wakeup.wait()
+                self.wakeup.clear()
+                while self.queue and not cancelled_meanwhile():
+                    batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
+                    await self._commit(batch)
+                if self.activity:
+                    await self._record_activity()
+        finally:
+            if self.activity:  # shutting down: what was coalesced is written
+                await asyncio.shield(self._record_activity())
+
+    async def _commit(self, batch: list[Pending]) -> None:
+        COMMIT_BATCH.observe(len(batch))
+        started = time.perf_counter()
+        try:
+            blocked = await self.blocked_now([p.out.members.id for p in batch])
+            accepted = [p for p in batch if not blocked[p.out.members.id]]
+            await self.sequencer.assign([p.out for p in accepted])
+            written = dict(
+                zip(map(id, accepted), await insert_messages([p.out for p in accepted]), strict=True)
+            )
+        except Exception as exc:
+            log.exception("chat.commit_failed", messages=len(batch))
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(exc)
+            return
+        refusal = Written(error=ChatError("blocked", BLOCKED))
+        outcomes = [(p, written.get(id(p), refusal)) for p in batch]
+        retry = [p for p, w in outcomes if w.collided]
+        if retry:
+            await self._requeue(retry)
+        done = [(p, Committed(p.out, p.sid, w)) for p, w in outcomes if not w.collided]
+        fresh = [c for _, c in done if c.written.created]
+        for out in newest_per_conversation([c.out for c in fresh]):
+            self.activity[out.members.id] = out
+        if not self.queue:  # quiet: the conversation list is current before anyone is acked
+            await self._record_activity()
+        try:
+            await self.deliver(fresh)
+        except Exception:
+            log.exception("chat.delivery_failed", messages=len(fresh))
+        for p, committed in done:
+            if not p.future.done():
+                p.future.set_result(committed)
+        COMMIT_SECONDS.observe(time.perf_counter() - started)
+        if self.activity and time.monotonic() - self.activity_recorded_at >= self.activity_interval:
+            await self._record_activity()
+        try:
+            await self.after(fresh)
+        except Exception:
+            log.exception("chat.after_commit_failed", messages=len(fresh))
+
+    async def _record_activity(self) -> None:
+        newest, self.activity = list(self.activity.values()), {}
+        self.activity_recorded_at = time.monotonic()
+        try:
+            await record_activity(newest)
+        except Exception:
+            log.exception("chat.activity_failed", conversations=len(newest))
+            for out in newest:  # kept for the next attempt, unless a newer message replaced it
+                known = self.activity.get(out.members.id)
+                if known is None or known.seq < out.seq:
+                    self.activity[out.members.id] = out
+
+    async def _requeue(self, retry: list[Pending]) -> None:
+        """Messages whose seq another writer took: fresh counters, and to the front of the queue."""
+        await self.sequencer.forget({p.out.members.id for p in retry})
+        again = []
+        for p in retry:
+            p.collisions += 1
+            if p.collisions > COLLISION_RETRIES:
+                p.future.set_exception(RuntimeError("the conversation's sequence kept colliding"))
+            else:
+                again.append(p)
+        self.queue[:0] = again
+        if again:
+            self.wakeup.set()

@@ -1,0 +1,213 @@
+"""Who takes part in which conversation, and whether it is blocked, held in this process.
+
+Membership never changes once a conversation exists, so it is cached (least recently used dropped) and an
+event on a known conversation costs no database read.
+
+Block state changes (the platform writes it), so it is kept true three ways:
+- the change stream on `conversations` (full documents) refreshes it as any writer changes it; while the
+  stream is down nothing is cached and every question reads through;
+- the platform calls the chat server (`POST /internal/conversations/{id}/changed`) after a block or unblock,
+  before it answers its own caller: the instance that takes the call forgets the state and, with Redis,
+  bumps the conversation's shared generation;
+- before a batch of messages is written (`blocked_now`), a cached state is trusted only if its generation
+  is still the shared one (one Redis round trip per batch): so a message sent after the block call returned
+  is refused on every instance, never let through by a stale cache.
+"""
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+
+from chat_server.background import cancelled_meanwhile
+from shared_models.conversations import Members, sides
+from shared_models.documents import Conversation
+from shared_models.ids import parse_object_id
+
+log = structlog.get_logger(__name__)
+ENTRIES_KEPT = 100_000
+RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
+GENERATION_TTL_SECONDS = 7 * 24 * 3600
+AWAIT_MS = 1000
+IDLE_POLL_SECONDS = 0.05
+SHOWN = {"customer_id": 1, "provider_user_id": 1, "customer_blocked": 1, "provider_blocked": 1}
+
+
+@dataclass
+class Entry:
+    members: Members
+    blocked: bool | None  # None: not known (forgotten, or not cacheable now)
+    generation: int = 0  # the shared generation the block state was read at (with Redis)
+
+
+def _blocked(doc: dict[str, Any]) -> bool:
+    return bool(doc.get("customer_blocked") or doc.get("provider_blocked"))
+
+
+class Generations:
+    """Per-conversation counters in Redis, bumped whenever the platform changes a conversation's block state."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    def _key(self, conversation_id: str) -> str:
+        return f"{self.prefix}:conversation-generation:{conversation_id}"
+
+    async def current(self, conversation_ids: Sequence[str]) -> list[int]:
+        values = await self.redis.mget([self._key(c) for c in conversation_ids])
+        return [int(v) if v is not None else 0 for v in values]
+
+    async def bump(self, conversation_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(self._key(conversation_id))
+            pipe.expire(self._key(conversation_id), GENERATION_TTL_SECONDS)
+            await pipe.execute()
+
+
+class ConversationDirectory:
+    def __init__(self, generations: Generations | None = None, size: int = ENTRIES_KEPT) -> None:
+        self.generations = generations
+        self.size = size
+        self.entries: OrderedDict[str, Entry] = OrderedDict()
+        self.watching = False  # the change stream is open: block state may be cached
+        self._loads: dict[str, object] = {}  # conversation id -> token of the read in flight
+        self.hits = 0
+        self.misses = 0
+
+    async def members(self, conversation_id: str, user_id: str) -> Members | None:
+        """The conversation's members if `user_id` is one of them, else None (→ `not_found`)."""
+        entry = self.entries.get(conversation_id)
+        if entry is None:
+            self.misses += 1
+            entry = await self._load(conversation_id)
+            if entry is None:
+                return None
+        else:
+            self.hits += 1
+            self.entries.move_to_end(conversation_id)
+        return entry.members if sides(entry.members, user_id) is not None else None
+
+    async def blocked(self, members: Members) -> bool:
+        """Whether either side blocked the other, as this process knows it (typing, receipts): cached while
+        the change stream is open."""
+        entry = self.entries.get(members.id)
+        if entry is not None and entry.blocked is not None and self.watching:
+            return entry.blocked
+        loaded = await self._load(members.id)
+        return loaded is None or bool(loaded.blocked)
+
+    async def blocked_now(self, conversation_ids: Sequence[str]) -> dict[str, bool]:
+        """The block state of each conversation at this moment, for a batch of messages about to be written
+        (a missing conversation counts as blocked). With Redis, one round trip validates every cached state
+        against the shared generations; a state not known or outdated is read from the database."""
+        ids = list(dict.fromkeys(conversation_ids))
+        shared = await self.generations.current(ids) if self.generations is not None else [0] * len(ids)
+        answers: dict[str, bool] = {}
+        stale: list[tuple[str, int]] = []
+        for conversation_id, generation in zip(ids, shared, strict=True):
+            entry = self.entries.get(conversation_id)
+            if (
+                entry is not None
+                and entry.blocked is not None
+                and self.watching
+                and entry.generation == generation
+            ):
+                answers[conversation_id] = entry.blocked
+            else:
+                stale.append((conversation_id, generation))
+        loaded = await asyncio.gather(*(self._load(c, generation) for c, generation in stale))
+        for (conversation_id, _), entry in zip(stale, loaded, strict=True):
+            answers[conversation_id] = entry is None or bool(entry.blocked)
+        return answers
+
+    async def invalidate(self, conversation_id: str) -> None:
+        """The platform changed the conversation: forget its block state here, and (with Redis) make every
+        instance re-read it before its next write. Returns once that holds."""
+        self.changed(conversation_id)
+        if self.generations is not None:
+            await self.generations.bump(conversation_id)
+
+    def changed(self, conversation_id: str, doc: dict[str, Any] | None = None) -> None:
+        """The conversation changed: take its new block state from the changed document if there is one,
+        else forget it; a read in flight is no longer safe to keep either way."""
+        self._loads.pop(conversation_id, None)
+        entry = self.entries.get(conversation_id)
+        if entry is not None:
+            entry.blocked = _blocked(doc) if doc is not None and self.watching else None
+
+    async def _load(self, conversation_id: str, generation: int = 0) -> Entry | None:
+        """Read the conversation; cache what was read unless a change arrived meanwhile. `generation` is the
+        shared generation observed before this read (so a bump during it makes the next check re-read)."""
+        oid = parse_object_id(conversation_id)
+        if oid is None:
+            return None
+        token = object()
+        self._loads[conversation_id] = token
+        doc = await Conversation.get_pymongo_collection().find_one({"_id": oid}, SHOWN)
+        fresh = self._loads.get(conversation_id) is token
+        if fresh:
+            del self._loads[conversation_id]
+        if doc is None:
+            self.entries.pop(conversation_id, None)
+            return None
+        members = Members(conversation_id, doc["customer_id"], doc["provider_user_id"])
+        answer = Entry(members, _blocked(doc), generation)
+        self.entries[conversation_id] = Entry(
+            members, answer.blocked if fresh and self.watching else None, generation
+        )
+        self.entries.move_to_end(conversation_id)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return answer
+
+    def _forget_all_block_state(self) -> None:
+        self._loads.clear()
+        for entry in self.entries.values():
+            entry.blocked = None
+
+    async def watch(self) -> None:
+        """Follow changes to conversations for as long as the process runs, reconnecting (and resuming
+        from the last event seen) after any failure; no block state is cached while not watching."""
+        resume: Any = None
+        failures = 0
+        while True:
+            try:
+                collection = Conversation.get_pymongo_collection()
+                async with await collection.watch(
+                    resume_after=resume, full_document="updateLookup", max_await_time_ms=AWAIT_MS
+                ) as stream:
+                    if resume is None:
+                        self._forget_all_block_state()
+                    self.watching = True
+                    failures = 0
+                    log.info("chat.directory_watching")
+                    while not cancelled_meanwhile():
+                        event = await stream.try_next()
+                        if event is None:
+                            # MongoDB holds an empty getMore for up to AWAIT_MS; the embedded engine answers
+                            # at once, so without this pause the cursor would spin.
+                            await asyncio.sleep(IDLE_POLL_SECONDS)
+                            continue
+                        resume = event["_id"]
+                        key = event.get("documentKey", {}).get("_id")
+                        if key is not None:
+                            self.changed(str(key), event.get("fullDocument"))
+                self.watching = False
+                return
+            except asyncio.CancelledError:
+                self.watching = False
+                raise
+            except Exception as exc:
+                self.watching = False
+                self._forget_all_block_state()
+                delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
+                failures += 1
+                if failures > 2:
+                    resume = None  # the resume point may be gone: start afresh (everything forgotten)
+                log.warning("chat.directory_stream_failed", error=type(exc).__name__, retry_in=delay)
+                await asyncio.sleep(delay)
