@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 from platform_api.config import Settings
 from platform_api.media.storage import ObjectStorage
 from scripts import stack
+from scripts.migrate import migrate
 from scripts.processes import ManagedProcess
 from scripts.seed import DEMO_PASSWORD, seed_demo
 from shared_models import connect, init_models
@@ -105,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings()
         if settings.s3_endpoint_url:
             _create_bucket(settings)
+        migrated = asyncio.run(
+            migrate(settings.mongodb_uri, settings.mongodb_db, settings.mongodb_timeout_ms)
+        )
+        if any(migrated.values()):
+            print("migrated: " + ", ".join(f"{what}: {n}" for what, n in migrated.items()))
         if args.demo:
             asyncio.run(_seed(settings))
         start(stack.platform(settings.port, env, logs))

@@ -29,6 +29,9 @@ from tests.factories import API, TEST_STRIPE_WEBHOOK_SECRET, Account, account_of
 TEST_JWT_SECRET = "test-secret-for-the-suite-only-0123456789abcdef"
 TEST_INTERNAL_TOKEN = "test-internal-token-for-the-suite-0123456789"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# The live chat servers' per-user message limit: above the 40-message bursts the order tests send, and
+# what the rate-limit test counts up to.
+CHAT_MESSAGE_LIMIT = 60
 
 
 @dataclass
@@ -101,6 +104,7 @@ def service_env(uri: str, db: str, stripe_api: str | None = None, s3: str | None
         # The suite registers and logs in hundreds of accounts from one address; the limits' own tests
         # turn them back on.
         "HTTP_RATE_LIMITS": "false",
+        "CHAT_MESSAGE_RATE": f"{CHAT_MESSAGE_LIMIT}/10 seconds",
         "STRIPE_WEBHOOK_SECRET": TEST_STRIPE_WEBHOOK_SECRET,
         # No Stripe call may leave the machine: without the stand-in, a port nothing listens on.
         "STRIPE_API_BASE": stripe_api or f"http://127.0.0.1:{free_port()}",

@@ -1,4 +1,4 @@
-"""Every hot query added for billing, search, notifications, disputes, reviews and the console is index-served (engine and MongoDB alike)."""
+"""Every hot query added for chat, billing, search, notifications, disputes, reviews and the console is index-served (engine and MongoDB alike)."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +12,9 @@ from shared_models.documents import (
     Dispute,
     DisputeEvidence,
     EmailMessage,
+    EmailWindow,
     MediaGrant,
+    Message,
     Notification,
     NotificationClaim,
     OutboxEvent,
@@ -39,13 +41,12 @@ QUERIES: list[tuple[str, type[Document], dict[str, Any], list[tuple[str, int]] |
     ),
     ("notifications, unread first", Notification, {"recipient_id": USER}, [("unread_key", -1)]),
     ("unread count", Notification, {"recipient_id": USER, "read": False}, None),
-    (
-        "open collapse target",
-        Notification,
-        {"collapse_key": "k", "read": False, "window_until": {"$gt": NOW}},
-        None,
-    ),
-    ("emailed recently", Notification, {"collapse_key": "k", "emailed_at": {"$gte": NOW}}, None),
+    ("open collapse target", Notification, {"open_key": "k"}, None),
+    ("email window claim", EmailWindow, {"key": "k", "until_key": {"$lte": KEY}}, None),
+    ("message history page", Message, {"conversation_id": USER, "seq": {"$lt": 40}}, [("seq", -1)]),
+    ("a conversation's last seq", Message, {"conversation_id": USER}, [("seq", -1)]),
+    ("unread messages", Message, {"conversation_id": USER, "sender_id": USER, "seq": {"$gt": 3}}, None),
+    ("resend lookup", Message, {"dedupe_key": USER + ":c-1"}, None),
     ("claim", NotificationClaim, {"key": "k"}, None),
     ("relay queue", OutboxEvent, {"dispatched_at": None}, [("occurred_at", 1)]),
     ("due reminders", ServiceRequest, {"state": "requested", "remind_at": {"$lte": NOW}}, [("remind_at", 1)]),

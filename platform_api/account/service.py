@@ -113,6 +113,7 @@ NOT_PERSONAL: dict[str, str] = {
     "SearchImpression": "anonymous exposure statistics of providers",
     "GeocodeCache": "place names to coordinates, shared",
     "NotificationClaim": "ids of processed events",
+    "EmailWindow": "when the last notification email per collapse key went out (type and ids only)",
     "AccountToken": "hashes of single-use links (deleted with the account)",
 }
 

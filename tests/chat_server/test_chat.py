@@ -10,7 +10,7 @@ import pytest
 
 from shared_models.enums import Role
 from tests.chat_server.clients import JsClient, PyClient
-from tests.conftest import TEST_INTERNAL_TOKEN, LiveStack
+from tests.conftest import CHAT_MESSAGE_LIMIT, TEST_INTERNAL_TOKEN, LiveStack
 from tests.factories import API, Account, account_of, register_payload
 from tests.media import JPEG, start, upload
 
@@ -268,11 +268,11 @@ async def test_blocking_really_blocks_and_unblocking_resumes(chat: Chat) -> None
 async def test_sending_too_fast_is_rate_limited(chat: Chat) -> None:
     alice = await chat.connect(chat.customer)
     codes = []
-    for i in range(32):
+    for i in range(CHAT_MESSAGE_LIMIT + 2):
         ack = await alice.emit("message:send", send(chat.conversation_id, f"spam {i}"))
         codes.append("ok" if ack["ok"] else ack["error"]["code"])
-    assert codes[:30] == ["ok"] * 30
-    assert codes[30:] == ["rate_limited", "rate_limited"]
+    assert codes[:CHAT_MESSAGE_LIMIT] == ["ok"] * CHAT_MESSAGE_LIMIT
+    assert codes[CHAT_MESSAGE_LIMIT:] == ["rate_limited", "rate_limited"]
 
 
 async def test_internal_api_delivers_catalogue_events_and_refuses_bad_secrets(
