@@ -10,9 +10,9 @@ batch's notifications follow before the next batch is delivered (a message's not
 next message). One batch is in flight at a time: the database, not the queue, sets the pace.
 
 Conversation activity (preview, ordering of the conversation list) is coalesced: one guarded write per
-conversation for all its messages since the last one, made before the acks when nothing else waits (so a
-quiet conversation's list is current when its sender is acked), and at most `activity_interval` seconds
-later under load.
+conversation for all its messages since the last one, made before the acks when the process is quiet (a
+small batch with nothing behind it: the conversation list is current when the sender is acked), and at
+most `activity_interval` seconds later under load.
 """
 
 import asyncio
@@ -39,6 +39,7 @@ log = structlog.get_logger(__name__)
 MAX_BATCH = 500
 COLLISION_RETRIES = 5
 ACTIVITY_INTERVAL_SECONDS = 0.25
+QUIET_BATCH = 4  # a batch this small with nothing behind it: no load to coalesce for
 
 
 @dataclass
@@ -84,13 +85,19 @@ class MessageCommitter:
         """The commit loop (one task per process)."""
         try:
             while not cancelled_meanwhile():
-                await self.wakeup.wait()
+                if self.activity:  # coalesced activity is written when its interval is up, if nothing comes
+                    due = self.activity_recorded_at + self.activity_interval - time.monotonic()
+                    try:
+                        await asyncio.wait_for(self.wakeup.wait(), max(due, 0.0))
+                    except TimeoutError:
+                        await self._record_activity()
+                        continue
+                else:
+                    await self.wakeup.wait()
                 self.wakeup.clear()
                 while self.queue and not cancelled_meanwhile():
                     batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
                     await self._commit(batch)
-                if self.activity:
-                    await self._record_activity()
         finally:
             if self.activity:  # shutting down: what was coalesced is written
                 await asyncio.shield(self._record_activity())
@@ -120,7 +127,8 @@ class MessageCommitter:
         fresh = [c for _, c in done if c.written.created]
         for out in newest_per_conversation([c.out for c in fresh]):
             self.activity[out.members.id] = out
-        if not self.queue:  # quiet: the conversation list is current before anyone is acked
+        if len(batch) <= QUIET_BATCH and not self.queue:
+            # Quiet: the conversation list is current before anyone is acked (a busy process coalesces).
             await self._record_activity()
         try:
             await self.deliver(fresh)

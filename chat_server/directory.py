@@ -33,7 +33,7 @@ ENTRIES_KEPT = 100_000
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 GENERATION_TTL_SECONDS = 7 * 24 * 3600
 AWAIT_MS = 1000
-IDLE_POLL_SECONDS = 0.05
+IDLE_POLL_SECONDS = 0.1
 SHOWN = {"customer_id": 1, "provider_user_id": 1, "customer_blocked": 1, "provider_blocked": 1}
 
 
