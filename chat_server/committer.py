@@ -6,8 +6,10 @@ Each batch is checked against blocks (`ConversationDirectory.blocked_now`: the s
 every instance), numbered (`seq`, in queue order per conversation), stored, then delivered: `message:new` is
 emitted in that order, one message after another, and only then is each sender acked, so a sender is acked
 after its message is durable and every receiver sees a conversation's messages in its stored order. The
-batch's notifications follow before the next batch is delivered (a message's notification never trails the
-next message). One batch is in flight at a time: the database, not the queue, sets the pace.
+batch's notifications run while the next batch is stored, and are finished before it is delivered (a
+message's notification never trails the next message); in a quiet process (a small batch with nothing
+behind it) they are finished before the acks. One batch is in flight at a time: the database, not the
+queue, sets the pace.
 
 Conversation activity (preview, ordering of the conversation list) is coalesced: one guarded write per
 conversation for all its messages since the last one, made before the acks when the process is quiet (a
@@ -33,6 +35,7 @@ from shared_models.conversations import (
     insert_messages,
     newest_per_conversation,
     record_activity,
+    withdraw_unseen,
 )
 
 log = structlog.get_logger(__name__)
@@ -72,6 +75,7 @@ class MessageCommitter:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     activity: dict[str, Outgoing] = field(default_factory=dict)  # newest unrecorded message per conversation
     activity_recorded_at: float = 0.0
+    notifying: "asyncio.Task[None] | None" = None
 
     def submit(self, out: Outgoing, sid: str) -> "asyncio.Future[Committed]":
         """Queue a message (its place in the queue is its place in its conversation); the future resolves
@@ -97,49 +101,62 @@ class MessageCommitter:
                 self.wakeup.clear()
                 while self.queue and not cancelled_meanwhile():
                     batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
-                    await self._commit(batch)
+                    try:
+                        await self._commit(batch)
+                    except Exception as exc:  # never lose the loop: this batch is refused, the next goes on
+                        log.exception("chat.commit_failed", messages=len(batch))
+                        for p in batch:
+                            if not p.future.done():
+                                p.future.set_exception(exc)
         finally:
+            if self.notifying is not None:
+                self.notifying.cancel()
             if self.activity:  # shutting down: what was coalesced is written
                 await asyncio.shield(self._record_activity())
 
     async def _commit(self, batch: list[Pending]) -> None:
         COMMIT_BATCH.observe(len(batch))
         started = time.perf_counter()
-        try:
-            blocked = await self.blocked_now([p.out.members.id for p in batch])
-            accepted = [p for p in batch if not blocked[p.out.members.id]]
-            await self.sequencer.assign([p.out for p in accepted])
-            written = dict(
-                zip(map(id, accepted), await insert_messages([p.out for p in accepted]), strict=True)
-            )
-        except Exception as exc:
-            log.exception("chat.commit_failed", messages=len(batch))
-            for p in batch:
-                if not p.future.done():
-                    p.future.set_exception(exc)
-            return
-        refusal = Written(error=ChatError("blocked", BLOCKED))
-        outcomes = [(p, written.get(id(p), refusal)) for p in batch]
-        retry = [p for p, w in outcomes if w.collided]
+        blocked = await self.blocked_now([p.out.members.id for p in batch])
+        accepted = [p for p in batch if not blocked[p.out.members.id]]
+        await self.sequencer.assign([p.out for p in accepted])
+        written = dict(zip(map(id, accepted), await insert_messages([p.out for p in accepted]), strict=True))
+        retry = await self._collisions(accepted, written)
         if retry:
             await self._requeue(retry)
-        done = [(p, Committed(p.out, p.sid, w)) for p, w in outcomes if not w.collided]
+        refusal = Written(error=ChatError("blocked", BLOCKED))
+        again = set(map(id, retry))
+        outcomes = [(p, written.get(id(p), refusal)) for p in batch if id(p) not in again]
+        done = [(p, Committed(p.out, p.sid, w)) for p, w in outcomes]
         fresh = [c for _, c in done if c.written.created]
         for out in newest_per_conversation([c.out for c in fresh]):
             self.activity[out.members.id] = out
-        if len(batch) <= QUIET_BATCH and not self.queue:
-            # Quiet: the conversation list is current before anyone is acked (a busy process coalesces).
+        # Quiet (a small batch, nothing behind it): everything about a message is done before its sender is
+        # acked (the conversation list, the notification). Busy: both follow within the next batch.
+        quiet = len(batch) <= QUIET_BATCH and not self.queue
+        if quiet:
             await self._record_activity()
+        if self.notifying is not None:  # the previous batch's notifications go out before these messages
+            await self.notifying
+            self.notifying = None
         try:
             await self.deliver(fresh)
         except Exception:
             log.exception("chat.delivery_failed", messages=len(fresh))
+        if quiet:
+            await self._after(fresh)
         for p, committed in done:
             if not p.future.done():
                 p.future.set_result(committed)
         COMMIT_SECONDS.observe(time.perf_counter() - started)
         if self.activity and time.monotonic() - self.activity_recorded_at >= self.activity_interval:
             await self._record_activity()
+        # Notifications run while the next batch is numbered and stored (they are awaited before it is
+        # delivered, so a message's notification never trails the next message).
+        if fresh and not quiet:
+            self.notifying = asyncio.create_task(self._after(fresh))
+
+    async def _after(self, fresh: list[Committed]) -> None:
         try:
             await self.after(fresh)
         except Exception:
@@ -156,6 +173,23 @@ class MessageCommitter:
                 known = self.activity.get(out.members.id)
                 if known is None or known.seq < out.seq:
                     self.activity[out.members.id] = out
+
+    async def _collisions(self, accepted: list[Pending], written: dict[int, Written]) -> list[Pending]:
+        """The messages to write again: in a conversation where a number was taken by another writer, that
+        message and every later one of the batch (those stored are taken back before anyone saw them), so
+        they are stored again in their queue order, after what the other writer stored."""
+        first: set[str] = set()
+        retry: list[Pending] = []
+        for p in accepted:
+            conversation_id = p.out.members.id
+            if written[id(p)].collided:
+                first.add(conversation_id)
+            if conversation_id in first:
+                retry.append(p)
+        stored = [p.out for p in retry if written[id(p)].created]
+        if stored:
+            await withdraw_unseen(stored)
+        return retry
 
     async def _requeue(self, retry: list[Pending]) -> None:
         """Messages whose seq another writer took: fresh counters, and to the front of the queue."""

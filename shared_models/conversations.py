@@ -272,6 +272,15 @@ async def _grant_attachments(out: Outgoing) -> None:
         await grant(media, side.other, f"message:{out.id}", out.created_at)
 
 
+async def withdraw_unseen(stored: Sequence[Outgoing]) -> None:
+    """Take back messages stored a moment ago that nobody has been told of yet (no `message:new`, no ack),
+    so they can be stored again at a later place in their conversation's order (a seq collision made their
+    place wrong). One delete by id each: rare, and `$in` would scan on the engine."""
+    collection = Message.get_pymongo_collection()
+    for out in stored:
+        await collection.delete_one({"_id": out.id})
+
+
 async def record_activity(newest: Sequence[Outgoing]) -> None:
     """Move each conversation's preview and activity to its newest stored message, in one bulk write: the
     preview only forward (guarded by `last_seq`, so a slower writer never puts an older one back), the
