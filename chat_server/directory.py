@@ -4,8 +4,8 @@ Membership never changes once a conversation exists, so it is cached (least rece
 event on a known conversation costs no database read.
 
 Block state changes (the platform writes it), so it is kept true three ways:
-- the change stream on `conversations` (full documents) refreshes it as any writer changes it; while the
-  stream is down nothing is cached and every question reads through;
+- the change stream on `conversations` makes it forget a state that any writer changed (the next question
+  reads the database); while the stream is down nothing is cached and every question reads through;
 - the platform calls the chat server (`POST /internal/conversations/{id}/changed`) after a block or unblock,
   before it answers its own caller: the instance that takes the call forgets the state and, with Redis,
   bumps the conversation's shared generation;
@@ -133,12 +133,21 @@ class ConversationDirectory:
             await self.generations.bump(conversation_id)
 
     def changed(self, conversation_id: str, doc: dict[str, Any] | None = None) -> None:
-        """The conversation changed: take its new block state from the changed document if there is one,
-        else forget it; a read in flight is no longer safe to keep either way."""
-        self._loads.pop(conversation_id, None)
+        """The conversation changed (change stream, or the platform's call): forget its block state unless
+        the changed document shows the same state as known. The document is never taken as the new state:
+        the engine's change events carry the document as it was then, which may be older than what this
+        process read since; forgetting makes the next question read the database."""
         entry = self.entries.get(conversation_id)
+        if (
+            doc is not None
+            and entry is not None
+            and entry.blocked is not None
+            and _blocked(doc) == entry.blocked
+        ):
+            return  # not a block change (e.g. the conversation's activity)
+        self._loads.pop(conversation_id, None)
         if entry is not None:
-            entry.blocked = _blocked(doc) if doc is not None and self.watching else None
+            entry.blocked = None
 
     async def _load(self, conversation_id: str, generation: int = 0) -> Entry | None:
         """Read the conversation; cache what was read unless a change arrived meanwhile. `generation` is the

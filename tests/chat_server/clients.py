@@ -3,6 +3,7 @@
 import asyncio
 import itertools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +93,39 @@ class JsClient:
         return await self._emit({"op": "emit_raw", "event": event, "args": list(args)})
 
     async def _emit(self, command: dict[str, Any]) -> Any:
-        ack_id = next(self.ids)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.acks[ack_id] = future
-        await self._send({**command, "id": ack_id})
-        return await asyncio.wait_for(future, WAIT + 2)
+        (ack,) = await self._emit_all([command])
+        return ack
+
+    async def emit_all(self, emits: Sequence[tuple[str, Any]]) -> list[Any]:
+        """Emit every (event, payload) back to back, awaiting no ack in between (as an app flushing its
+        offline queue does), then gather the acks: returned in emit order."""
+        return await self._emit_all([{"op": "emit", "event": event, "data": data} for event, data in emits])
+
+    async def emit_raw_all(self, emits: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """`emit_all` with any number of arguments per event (zero, one, several)."""
+        return await self._emit_all(
+            [{"op": "emit_raw", "event": event, "args": list(args)} for event, args in emits]
+        )
+
+    async def ack_packets(self) -> dict[int, int]:
+        """How many ack packets the client received for each of its ack ids, counted below
+        socket.io-client's own bookkeeping (which ignores a second ack for the same id)."""
+        counts = await self._emit({"op": "ack_packets"})
+        return {int(packet_id): count for packet_id, count in counts.items()}
+
+    async def _emit_all(self, commands: Sequence[dict[str, Any]]) -> list[Any]:
+        assert self.proc is not None and self.proc.stdin is not None
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Any]] = []
+        lines = []
+        for command in commands:
+            ack_id = next(self.ids)
+            self.acks[ack_id] = future = loop.create_future()
+            futures.append(future)
+            lines.append(json.dumps({**command, "id": ack_id}) + "\n")
+        self.proc.stdin.write("".join(lines).encode())
+        await self.proc.stdin.drain()
+        return list(await asyncio.wait_for(asyncio.gather(*futures), WAIT + 2))
 
     async def close(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
