@@ -153,9 +153,9 @@ async def page_messages(conversation_id: str, before: int | None, limit: int) ->
 
 async def last_seq(conversation_id: str) -> int:
     """The highest `seq` stored in the conversation (0 when empty): one index-served read."""
-    newest = (
+    newest = (  # the range on seq makes it one step down the (conversation_id, seq) index
         await Message.get_pymongo_collection()
-        .find({"conversation_id": conversation_id}, {"seq": 1})
+        .find({"conversation_id": conversation_id, "seq": {"$gte": 1}}, {"seq": 1})
         .sort("seq", -1)
         .limit(1)
         .to_list()
@@ -195,7 +195,6 @@ class Outgoing:
             "dedupe_key": self.dedupe_key,
             "seq": self.seq,
             "created_at": self.created_at,
-            "deleted_at": None,
         }
 
     def message(self) -> Message:

@@ -44,7 +44,7 @@ QUERIES: list[tuple[str, type[Document], dict[str, Any], list[tuple[str, int]] |
     ("open collapse target", Notification, {"open_key": "k"}, None),
     ("email window claim", EmailWindow, {"key": "k", "until_key": {"$lte": KEY}}, None),
     ("message history page", Message, {"conversation_id": USER, "seq": {"$lt": 40}}, [("seq", -1)]),
-    ("a conversation's last seq", Message, {"conversation_id": USER}, [("seq", -1)]),
+    ("a conversation's last seq", Message, {"conversation_id": USER, "seq": {"$gte": 1}}, [("seq", -1)]),
     ("unread messages", Message, {"conversation_id": USER, "sender_id": USER, "seq": {"$gt": 3}}, None),
     ("resend lookup", Message, {"dedupe_key": USER + ":c-1"}, None),
     ("claim", NotificationClaim, {"key": "k"}, None),
