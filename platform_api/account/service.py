@@ -73,7 +73,6 @@ EXPORTED: dict[str, Finder] = {
     "requests_as_provider": lambda u, p: _by(ServiceRequest, "provider_user_id", str(u.id)),
     "conversations_as_customer": lambda u, p: _by(Conversation, "customer_id", str(u.id)),
     "conversations_as_provider": lambda u, p: _by(Conversation, "provider_user_id", str(u.id)),
-    "messages_sent": lambda u, p: _by(Message, "sender_id", str(u.id)),
     "notifications": lambda u, p: _by(Notification, "recipient_id", str(u.id)),
     "notification_deliveries": lambda u, p: _by(NotificationDelivery, "recipient_id", str(u.id)),
     "notification_preferences": lambda u, p: _by(NotificationPreferences, "user_id", str(u.id)),
@@ -124,11 +123,17 @@ class AccountService:
         archive: dict[str, Any] = {"exported_at": now.isoformat(), "account": _public(user)}
         for section, find in EXPORTED.items():
             archive[section] = [d if isinstance(d, dict) else _public(d) for d in await find(user, profile)]
-        # The conversations' whole history: what the user said and what was said to them.
+        # The conversations' whole history: what the user said and what was said to them. What they sent is
+        # taken from there (every message belongs to a conversation of its sender's), so messages need no
+        # index by sender: one index fewer on the hottest insert there is.
+        archive["messages_sent"] = []
         for side in ("conversations_as_customer", "conversations_as_provider"):
             for conversation in archive[side]:
                 messages = await Message.find({"conversation_id": conversation["_id"]}).sort("seq").to_list()
                 conversation["messages"] = [_public(m) for m in messages]
+                archive["messages_sent"] += [
+                    m for m in conversation["messages"] if m["sender_id"] == str(user.id)
+                ]
         return archive
 
     async def delete(self, user: User, realtime: RealtimeClient, now: datetime) -> None:

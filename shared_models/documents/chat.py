@@ -74,9 +74,9 @@ class Message(Document):
         name = "messages"
         indexes = [
             IndexModel([("conversation_id", ASCENDING)]),
-            IndexModel([("sender_id", ASCENDING)]),
             # History, the last seq and unread counts (a range on seq, the sender filtered among the few
             # messages after the reader's marker). Every index costs each message's insert, the hottest
-            # write there is: no (conversation, sender, seq) index, which the engine's planner never chose.
+            # write there is: no (conversation, sender, seq) index, which the engine's planner never chose,
+            # and none by sender (the GDPR export takes a user's messages from their conversations).
             IndexModel([("conversation_id", ASCENDING), ("seq", DESCENDING)], unique=True),
         ]

@@ -86,6 +86,7 @@ async def test_the_export_holds_every_collection_of_the_user(
         assert mine[section], section
     [conversation] = mine["conversations_as_customer"]
     assert [m["body"] for m in conversation["messages"]] == ["hello, it's Zelda", "hi Zelda"]
+    assert [m["body"] for m in mine["messages_sent"]] == ["hello, it's Zelda"]
     theirs = (await api.get(f"{API}/account/export", headers=provider.bearer)).json()
     for section in (
         "provider_profile",
