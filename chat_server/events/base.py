@@ -41,6 +41,9 @@ class ChatContext:
     directory: ConversationDirectory
     committer: MessageCommitter | None = None  # set once the delivery functions exist (app factory)
     lanes: SocketLanes = field(default_factory=SocketLanes)
+    # Each connected socket's session (user, role, login session), as saved at connection: read on every
+    # event without a round through python-socketio's session store.
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ def _validation_error(exc: ValidationError) -> Ack:
 def on(ctx: ChatContext, event: str, rate: str | None = None) -> Callable[[Handler], Handler]:
     """Register a client->server event: a bad payload, a limit or any failure becomes an error ack."""
     model: type[Payload] = CLIENT_EVENTS[event]
+    counters: dict[str, Any] = {}  # outcome -> this event's metric child
 
     def register(handler: Handler) -> Handler:
         async def entry(sid: str, *args: Any) -> Ack:
@@ -95,7 +99,11 @@ def on(ctx: ChatContext, event: str, rate: str | None = None) -> Callable[[Handl
                 ctx.lanes.leave(sid, mine)
             if isinstance(answer, Later):
                 answer = await finish(sid, answer)
-            CHAT_EVENTS.labels(event, "ok" if answer.get("ok") else str(answer["error"]["code"])).inc()
+            outcome = "ok" if answer.get("ok") else str(answer["error"]["code"])
+            counter = counters.get(outcome)
+            if counter is None:
+                counter = counters[outcome] = CHAT_EVENTS.labels(event, outcome)
+            counter.inc()
             return answer
 
         async def admit(sid: str, args: tuple[Any, ...]) -> Ack | Later:
@@ -106,7 +114,7 @@ def on(ctx: ChatContext, event: str, rate: str | None = None) -> Callable[[Handl
             except ValidationError as exc:
                 return _validation_error(exc)
             try:
-                session = await ctx.sio.get_session(sid)
+                session = ctx.sessions.get(sid) or await ctx.sio.get_session(sid)
                 if rate is not None and await ctx.limiter.hit(ctx.rates[rate], rate, session["user_id"]):
                     return error("rate_limited")
                 return await handler(ctx, sid, session, payload)

@@ -55,21 +55,20 @@ def register(ctx: ChatContext) -> None:
         except Exception as exc:  # the database is unreachable: the same clear refusal as below
             raise _unavailable(sid, exc) from None
         user_id = str(user.id)
-        await sio.save_session(
-            sid,
-            {
-                "user_id": user_id,
-                "role": user.role.value,
-                "jti": claims.jti,
-                "display_name": user.display_name,
-            },
-        )
+        session = {
+            "user_id": user_id,
+            "role": user.role.value,
+            "jti": claims.jti,
+            "display_name": user.display_name,
+        }
+        await sio.save_session(sid, session)
         await sio.enter_room(sid, user_room(user_id))
         try:
             await presence.connected(ctx, sid, user_id, claims.jti)
         except Exception as exc:  # the shared state (Redis) is down: refuse clearly, the client retries
             await sio.save_session(sid, {})
             raise _unavailable(sid, exc) from None
+        ctx.sessions[sid] = session
         SOCKET_CONNECTIONS.inc()
         log.info("socket.connected", sid=sid, user_id=user_id)
 
@@ -79,6 +78,7 @@ def register(ctx: ChatContext) -> None:
         try:
             if previous is not None:
                 await previous
+            ctx.sessions.pop(sid, None)
             session = await sio.get_session(sid)
             if session and "user_id" in session:
                 SOCKET_CONNECTIONS.dec()
