@@ -6,11 +6,14 @@ Starts nx-27017, seeds `pairs` conversations (a customer and a provider each, wi
 every server in turn with bench/reference/load.mjs (socket.io-client): each of the 2 x pairs clients sends
 `messages` messages, each waiting for its ack, and the other participant receives message:new. After an
 untimed warm-up round per server, prints deliveries/s and p50/p99 send→delivery latency of:
-- ours: the chat server (JWT per socket, per message a membership read, a stored message, a conversation update);
-- Node persisting (bench/reference/persisting.mjs): the same work in Node.js on the official `mongodb` driver,
-  against the same engine process and database;
-- bare python-socketio (bench/reference/ceiling.py): same events, no auth, no database;
-- Node in-memory (bench/reference/server.mjs), informational: same events, no auth, no database;
+- ours: the chat server (JWT per socket; per message validation, rate limit, membership, a place in the
+  conversation, a durable write, ordered delivery, notification decision; conversation activity coalesced);
+- Node persisting (bench/reference/persisting.mjs): the seed's architecture in Node.js on the official
+  `mongodb` driver (per message a membership read, an insert, a conversation update), same engine and database;
+- bare python-socketio (bench/reference/ceiling.py): same events, no auth, no database, with the same uvicorn
+  options as ours (no per-message deflate);
+- informational: the same bare server on uvicorn's defaults (per-message deflate on), and Node in-memory
+  (bench/reference/server.mjs: same events, no auth, no database);
 then ours / bare python-socketio and ours / Node persisting (deliveries/s) and our p99 / bare python-socketio
 p99, each beside its goal. Needs `npm ci --prefix bench/reference` (run for you when node_modules is missing).
 Prints figures; asserts nothing, and exits 0 whatever they are. Removes its scratch folder when it ends.
@@ -93,14 +96,17 @@ def servers(engine_port: int, env: dict[str, str], tmp: Path) -> list[Server]:
             log_path=tmp / f"{name}.log",
         )
 
-    def ceiling(port: int) -> ManagedProcess:
-        argv = [sys.executable, "-m", "uvicorn", "bench.reference.ceiling:app", "--port", str(port)]
-        return ManagedProcess(
-            name="ceiling",
-            argv=[*argv, "--no-access-log", "--log-level", "warning"],
-            ready=lambda: port_open(port),
-            log_path=tmp / "ceiling.log",
-        )
+    def ceiling(name: str, options: tuple[str, ...]) -> Callable[[int], ManagedProcess]:
+        def make(port: int) -> ManagedProcess:
+            argv = [sys.executable, "-m", "uvicorn", "bench.reference.ceiling:app", "--port", str(port)]
+            return ManagedProcess(
+                name=name,
+                argv=[*argv, "--no-access-log", "--log-level", "warning", *options],
+                ready=lambda: port_open(port),
+                log_path=tmp / f"{name}.log",
+            )
+
+        return make
 
     uri = stack.mongodb_uri(engine_port)
     return [
@@ -111,7 +117,10 @@ def servers(engine_port: int, env: dict[str, str], tmp: Path) -> list[Server]:
             # The secret through the environment, not argv, so `ps` does not show it.
             node("persisting", "persisting.mjs", uri, DB, extra_env={"JWT_SECRET": SECRET}),
         ),
-        Server("ceiling", "bare python-socketio", ceiling),
+        # The ceiling runs with exactly our server's uvicorn options (no per-message deflate): a transport
+        # setting that speeds both up must not count as ours. uvicorn's defaults are shown for reference.
+        Server("ceiling", "bare python-socketio", ceiling("ceiling", stack.CHAT_UVICORN_OPTIONS)),
+        Server("defaults", "bare p-socketio, deflate (info)", ceiling("defaults", ())),
         Server("memory", "Node in-memory (info)", node("memory", "server.mjs")),
     ]
 
@@ -203,7 +212,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["ours", "persisting", "ceiling", "memory"],
+        choices=["ours", "persisting", "ceiling", "defaults", "memory"],
         help="measure only these servers",
     )
     args = parser.parse_args()

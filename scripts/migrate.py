@@ -10,6 +10,9 @@ migrated would refuse to build on MongoDB.
    per conversation in their old order, after any already numbered.
 2. Conversations get `last_seq` (the seq of their preview) and read markers as seqs (`*_read_seq`, and the
    message they name, `*_read_id`) in place of `*_read_key`.
+3. The unique index on `messages.dedupe_key` goes: a message's id is now derived from its sender and
+   clientId, so new messages carry no such field, and MongoDB would count their missing values as one.
+   (A resend of a message stored before the upgrade is stored again: resends come within minutes.)
 """
 
 import asyncio
@@ -94,6 +97,16 @@ def _oid(value: str) -> Any:
         return value
 
 
+async def drop_dedupe_index(db: AsyncDatabase[dict[str, Any]]) -> int:
+    """Drop the unique index on `messages.dedupe_key` if there is one; returns how many were dropped."""
+    dropped = 0
+    for name, spec in (await db["messages"].index_information()).items():
+        if [field for field, _ in spec["key"]] == ["dedupe_key"]:
+            await db["messages"].drop_index(name)
+            dropped += 1
+    return dropped
+
+
 async def migrate(uri: str, db_name: str, timeout_ms: int = 10_000) -> dict[str, int]:
     client = connect(uri, timeout_ms)
     try:
@@ -101,6 +114,7 @@ async def migrate(uri: str, db_name: str, timeout_ms: int = 10_000) -> dict[str,
         return {
             "messages numbered": await number_messages(db),
             "conversations updated": await update_conversations(db),
+            "indexes dropped": await drop_dedupe_index(db),
         }
     finally:
         await client.close()

@@ -46,7 +46,6 @@ QUERIES: list[tuple[str, type[Document], dict[str, Any], list[tuple[str, int]] |
     ("message history page", Message, {"conversation_id": USER, "seq": {"$lt": 40}}, [("seq", -1)]),
     ("a conversation's last seq", Message, {"conversation_id": USER, "seq": {"$gte": 1}}, [("seq", -1)]),
     ("unread messages", Message, {"conversation_id": USER, "sender_id": USER, "seq": {"$gt": 3}}, None),
-    ("resend lookup", Message, {"dedupe_key": USER + ":c-1"}, None),
     ("claim", NotificationClaim, {"key": "k"}, None),
     ("relay queue", OutboxEvent, {"dispatched_at": None}, [("occurred_at", 1)]),
     ("due reminders", ServiceRequest, {"state": "requested", "remind_at": {"$lte": NOW}}, [("remind_at", 1)]),

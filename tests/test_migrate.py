@@ -56,8 +56,17 @@ async def test_old_messages_get_their_order_and_markers_their_seq(engine: Engine
         }
     )
 
-    assert await migrate(engine.uri, db_name) == {"messages numbered": 4, "conversations updated": 1}
-    assert await migrate(engine.uri, db_name) == {"messages numbered": 0, "conversations updated": 0}
+    await db["messages"].create_index("dedupe_key", unique=True)  # what the old version built
+    assert await migrate(engine.uri, db_name) == {
+        "messages numbered": 4,
+        "conversations updated": 1,
+        "indexes dropped": 1,
+    }
+    assert await migrate(engine.uri, db_name) == {
+        "messages numbered": 0,
+        "conversations updated": 0,
+        "indexes dropped": 0,
+    }
 
     order = await db["messages"].find({}, {"seq": 1, "body": 1}).sort("seq", 1).to_list()
     assert [(m["body"], m["seq"]) for m in order] == [("m1", 1), ("m2", 2), ("m0", 3), ("m3", 4)]
