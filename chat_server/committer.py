@@ -100,6 +100,9 @@ class MessageCommitter:
                     await self.wakeup.wait()
                 self.wakeup.clear()
                 while self.queue and not cancelled_meanwhile():
+                    # One turn of the event loop first: events already read from the sockets join this
+                    # batch instead of making the next, smaller one (no wait is added: no timer).
+                    await asyncio.sleep(0)
                     batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
                     try:
                         await self._commit(batch)
