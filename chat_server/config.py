@@ -18,3 +18,6 @@ class ChatSettings(CommonSettings):
     # Per-user limits (the `limits` notation): beyond them the event is acked with `rate_limited`.
     chat_message_rate: str = "30/10 seconds"
     chat_typing_rate: str = "20/10 seconds"
+    # Garbage collection: allocations between two collections of the youngest generation (Python's default
+    # is 700). Higher: fewer pauses, a little more memory between collections (see app.tune_collector).
+    chat_gc_gen0_threshold: int = Field(default=50_000, ge=700)
