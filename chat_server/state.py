@@ -328,12 +328,10 @@ class RedisState:
         return await self._live(self._session(jti))
 
     async def engage(self, conversation_id: str, user_id: str, sid: str) -> None:
-        if sid not in self.local:
-            return
-        self.local[sid].engaged.add(conversation_id)
-        await self._atomically(
-            *self._keep(self._engaged(conversation_id, user_id), sid, time.time()), self._save(sid)
-        )
+        if sid in self.local:
+            await self._hold(
+                sid, self.local[sid].engaged, conversation_id, self._engaged(conversation_id, user_id)
+            )
 
     async def disengage(self, conversation_id: str, user_id: str, sid: str) -> None:
         if sid not in self.local:
@@ -348,12 +346,16 @@ class RedisState:
         return int(count) > 0
 
     async def start_typing(self, conversation_id: str, user_id: str, sid: str) -> None:
-        if sid not in self.local:
-            return
-        self.local[sid].typing.add(conversation_id)
-        await self._atomically(
-            *self._keep(self._typing(conversation_id, user_id), sid, time.time()), self._save(sid)
-        )
+        if sid in self.local:
+            await self._hold(
+                sid, self.local[sid].typing, conversation_id, self._typing(conversation_id, user_id)
+            )
+
+    async def _hold(self, sid: str, held: set[str], conversation_id: str, key: str) -> None:
+        """A local socket now holds `conversation_id` (engaged in it, typing in it): recorded locally, in
+        the shared set `key` (with its expiry) and in the socket's record, at once."""
+        held.add(conversation_id)
+        await self._atomically(*self._keep(key, sid, time.time()), self._save(sid))
 
     async def stop_typing(self, conversation_id: str, user_id: str, sid: str) -> bool:
         socket = self.local.get(sid)

@@ -3,8 +3,7 @@ waiting for acks, from one device or two at once, fold into one notification cou
 email goes out for the email window."""
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,6 @@ import httpx
 import pytest
 
 from platform_api.notifications.mailer import Mailer
-from scripts import stack
-from scripts.processes import free_port
-from shared_models import connect, init_models
 from shared_models.documents import Notification
 from shared_models.enums import Role
 from tests.chat_server.clients import JsClient
@@ -26,23 +22,6 @@ from tests.factories import API, Account
 
 pytestmark = pytest.mark.e2e
 K = 5
-
-
-@pytest.fixture
-async def db(live_stack: LiveStack) -> AsyncIterator[None]:
-    """This test's own connection to the live stack's database (the mailer runs in-process)."""
-    client = connect(live_stack.mongodb_uri, 5000)
-    await init_models(client, live_stack.db_name)
-    yield
-    await client.close()
-
-
-@pytest.fixture(scope="module")
-def smtp(run_dir: Path) -> Iterator[tuple[int, Path]]:
-    port, maildir = free_port(), run_dir / f"mail-{uuid.uuid4().hex[:6]}"
-    proc = stack.smtp_sink(port, maildir, run_dir / "logs").start()
-    yield port, maildir
-    proc.stop()
 
 
 def burst(conversation_id: str, tag: str, n: int = K) -> list[tuple[str, dict[str, Any]]]:

@@ -3,8 +3,6 @@ users elsewhere get one push, a burst collapses into one notification, offline u
 with the chat server down, booking notifications wait and arrive once when it is back."""
 
 import email
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,6 @@ from platform_api.notifications.relay import NotificationRelay
 from platform_api.realtime import RealtimeClient
 from scripts import stack
 from scripts.processes import ManagedProcess, free_port
-from shared_models import connect, init_models
 from shared_models.clock import SystemClock
 from shared_models.documents import Notification, OutboxEvent
 from shared_models.enums import Role
@@ -32,15 +29,6 @@ pytestmark = pytest.mark.e2e
 NOTIFY = frozenset({"presence:update"})  # expect notifications explicitly here: skip only presence
 
 
-@pytest.fixture
-async def db(live_stack: LiveStack) -> AsyncIterator[None]:
-    """This test's own connection to the live stack's database (the relay and mailer run in-process)."""
-    client = connect(live_stack.mongodb_uri, 5000)
-    await init_models(client, live_stack.db_name)
-    yield
-    await client.close()
-
-
 def settings_for(live_stack: LiveStack, chat_url: str, smtp_port: int = 1) -> Settings:
     return Settings(
         _env_file=None,
@@ -50,14 +38,6 @@ def settings_for(live_stack: LiveStack, chat_url: str, smtp_port: int = 1) -> Se
         chat_internal_url=chat_url,
         smtp_port=smtp_port,
     )
-
-
-@pytest.fixture(scope="module")
-def smtp(run_dir: Path) -> Iterator[tuple[int, Path]]:
-    port, maildir = free_port(), run_dir / f"mail-{uuid.uuid4().hex[:6]}"
-    proc = stack.smtp_sink(port, maildir, run_dir / "logs").start()
-    yield port, maildir
-    proc.stop()
 
 
 def mails_to(maildir: Path, address: str) -> list[email.message.Message]:

@@ -3,7 +3,7 @@ devices on different instances fold into one notification and one email, and a b
 instance the moment the platform answers (and an unblock too)."""
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,6 @@ import pytest
 
 from scripts import stack
 from scripts.processes import ManagedProcess, free_port
-from shared_models import connect, init_models
 from shared_models.documents import Notification
 from shared_models.enums import Role
 from tests.chat_server.test_chat import new_account, open_conversation, send
@@ -69,22 +68,6 @@ def cluster(live_stack: LiveStack, run_dir: Path) -> Iterator[Cluster]:
     finally:
         for proc in reversed(procs):
             proc.stop()
-
-
-@pytest.fixture
-async def db(live_stack: LiveStack) -> AsyncIterator[None]:
-    client = connect(live_stack.mongodb_uri, 5000)
-    await init_models(client, live_stack.db_name)
-    yield
-    await client.close()
-
-
-@pytest.fixture(scope="module")
-def smtp(run_dir: Path) -> Iterator[tuple[int, Path]]:
-    port, maildir = free_port(), run_dir / f"mail-{uuid.uuid4().hex[:6]}"
-    proc = stack.smtp_sink(port, maildir, run_dir / "logs").start()
-    yield port, maildir
-    proc.stop()
 
 
 async def test_bursts_from_two_devices_on_two_instances_make_one_notification_and_one_email(
