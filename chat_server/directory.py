@@ -33,7 +33,7 @@ ENTRIES_KEPT = 100_000
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 GENERATION_TTL_SECONDS = 7 * 24 * 3600
 AWAIT_MS = 1000
-IDLE_POLL_SECONDS = 0.1
+IDLE_POLL_SECONDS = (0.05, 1.0)  # the pause after an empty poll: first, and at most (doubling)
 SHOWN = {"customer_id": 1, "provider_user_id": 1, "customer_blocked": 1, "provider_blocked": 1}
 
 
@@ -195,13 +195,17 @@ class ConversationDirectory:
                     self.watching = True
                     failures = 0
                     log.info("chat.directory_watching")
+                    pause = IDLE_POLL_SECONDS[0]
                     while not cancelled_meanwhile():
                         event = await stream.try_next()
                         if event is None:
                             # MongoDB holds an empty getMore for up to AWAIT_MS; the embedded engine answers
-                            # at once, so without this pause the cursor would spin.
-                            await asyncio.sleep(IDLE_POLL_SECONDS)
+                            # at once, so without a pause the cursor would spin (a pause that grows while
+                            # nothing changes: an idle server costs next to nothing).
+                            await asyncio.sleep(pause)
+                            pause = min(pause * 2, IDLE_POLL_SECONDS[1])
                             continue
+                        pause = IDLE_POLL_SECONDS[0]
                         resume = event["_id"]
                         key = event.get("documentKey", {}).get("_id")
                         if key is not None:
