@@ -22,6 +22,7 @@ from chat_server.directory import ConversationDirectory, Generations
 from chat_server.events import connection, conversations, messages, presence, typing
 from chat_server.events.base import ChatContext, register_unknown
 from chat_server.sequencer import MemorySequencer, RedisSequencer, Sequencer
+from chat_server.server import ChatSocketServer
 from chat_server.state import MemoryState, RedisState, StateStore
 from shared_models import connect, init_models
 from shared_models.clock import Clock, SystemClock
@@ -61,7 +62,7 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         generations = Generations(redis_state.redis, prefix)
     else:
         state, sequencer = MemoryState(), MemorySequencer()
-    sio = socketio.AsyncServer(
+    sio = ChatSocketServer(
         async_mode="asgi",
         cors_allowed_origins=settings.chat_cors_origins,
         client_manager=manager,
