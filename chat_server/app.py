@@ -25,6 +25,7 @@ from chat_server.sequencer import MemorySequencer, RedisSequencer, Sequencer
 from chat_server.server import ChatSocketServer
 from chat_server.state import MemoryState, RedisState, StateStore
 from shared_models import connect, init_models
+from shared_models.block_generations import chat_prefix
 from shared_models.clock import Clock, SystemClock
 from shared_models.logs import configure_logging
 from shared_models.ratelimit import build_limiter
@@ -52,7 +53,7 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         if settings.redis_url
         else None
     )
-    prefix = f"chat:{settings.redis_channel}"
+    prefix = chat_prefix(settings.redis_channel)
     state: StateStore
     sequencer: Sequencer
     generations: Generations | None = None

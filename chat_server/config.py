@@ -12,7 +12,6 @@ class ChatSettings(CommonSettings):
         default_factory=lambda: ["http://localhost:5173", "http://127.0.0.1:5173", "http://127.0.0.1:8000"]
     )
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
-    redis_channel: str = "socketio"  # the Socket.IO manager's pub/sub channel (one per deployment)
     # With Redis: how long a dead instance's sockets keep counting (online, engaged); refreshed at a third of it.
     presence_ttl_seconds: float = Field(default=60.0, ge=1)
     # Per-user limits (the `limits` notation): beyond them the event is acked with `rate_limited`.

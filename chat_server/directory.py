@@ -6,12 +6,14 @@ event on a known conversation costs no database read.
 Block state changes (the platform writes it), so it is kept true three ways:
 - the change stream on `conversations` makes it forget a state that any writer changed (the next question
   reads the database); while the stream is down nothing is cached and every question reads through;
-- the platform calls the chat server (`POST /internal/conversations/{id}/changed`) after a block or unblock,
-  before it answers its own caller: the instance that takes the call forgets the state and, with Redis,
-  bumps the conversation's shared generation;
+- after a block or unblock, before it answers its own caller, the platform bumps the conversation's shared
+  generation in Redis (`shared_models.block_generations`, with REDIS_URL) and calls the chat server
+  (`POST /internal/conversations/{id}/changed`): the instance that takes the call forgets the state;
 - before a batch of messages is written (`blocked_now`), a cached state is trusted only if its generation
   is still the shared one (one Redis round trip per batch): so a message sent after the block call returned
-  is refused on every instance, never let through by a stale cache.
+  is refused on every instance, never let through by a stale cache. Without Redis (one instance) the call
+  is what makes it immediate; if the platform cannot reach the chat server, the change stream brings the
+  new state within about a second.
 """
 
 import asyncio
@@ -24,6 +26,7 @@ import structlog
 from redis.asyncio import Redis
 
 from chat_server.background import cancelled_meanwhile
+from shared_models import block_generations
 from shared_models.conversations import Members, sides
 from shared_models.documents import Conversation
 from shared_models.ids import parse_object_id
@@ -31,7 +34,6 @@ from shared_models.ids import parse_object_id
 log = structlog.get_logger(__name__)
 ENTRIES_KEPT = 100_000
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
-GENERATION_TTL_SECONDS = 7 * 24 * 3600
 AWAIT_MS = 1000
 IDLE_POLL_SECONDS = (0.05, 1.0)  # the pause after an empty poll: first, and at most (doubling)
 SHOWN = {"customer_id": 1, "provider_user_id": 1, "customer_blocked": 1, "provider_blocked": 1}
@@ -49,24 +51,17 @@ def _blocked(doc: dict[str, Any]) -> bool:
 
 
 class Generations:
-    """Per-conversation counters in Redis, bumped whenever the platform changes a conversation's block state."""
+    """This deployment's per-conversation block generations (`shared_models.block_generations`)."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
 
-    def _key(self, conversation_id: str) -> str:
-        return f"{self.prefix}:conversation-generation:{conversation_id}"
-
     async def current(self, conversation_ids: Sequence[str]) -> list[int]:
-        values = await self.redis.mget([self._key(c) for c in conversation_ids])
-        return [int(v) if v is not None else 0 for v in values]
+        return await block_generations.current(self.redis, self.prefix, conversation_ids)
 
     async def bump(self, conversation_id: str) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(self._key(conversation_id))
-            pipe.expire(self._key(conversation_id), GENERATION_TTL_SECONDS)
-            await pipe.execute()
+        await block_generations.bump(self.redis, self.prefix, conversation_id)
 
 
 class ConversationDirectory:

@@ -1,11 +1,16 @@
-"""The platform's client for the chat server's internal API (live sockets, presence, notifications)."""
+"""The platform's client for the chat server: its internal API (live sockets, presence, notifications) and,
+with Redis, the block generations every chat-server instance checks before writing messages."""
 
 from typing import Any
 
 import httpx
 import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from platform_api.config import Settings
+from shared_models import block_generations
+from shared_models.block_generations import chat_prefix
 from shared_models.notify import Presence
 from shared_models.telemetry import REQUEST_ID_HEADER, current_request_id
 
@@ -24,6 +29,10 @@ class ChatUnavailable(Exception):
 
 class RealtimeClient:
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        # With Redis, block generations are bumped there directly: every chat-server instance checks them
+        # before writing, whether or not the internal call below reaches one.
+        self._redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        self._chat_prefix = chat_prefix(settings.redis_channel)
         self._http = httpx.AsyncClient(
             base_url=settings.chat_internal_url,
             headers={"X-Internal-Token": settings.internal_api_token.get_secret_value()},
@@ -39,8 +48,14 @@ class RealtimeClient:
         await self._post(f"/internal/users/{user_id}/disconnect")
 
     async def conversation_changed(self, conversation_id: str) -> None:
-        """The conversation's block state changed: every chat-server instance re-reads it before the next
-        message (answered once that holds)."""
+        """The conversation's block state changed (and is stored): every chat-server instance re-reads it
+        before its next message. With Redis this holds once the generation is bumped there; the call then
+        also lets the instance that takes it tell the participants (typing, presence)."""
+        if self._redis is not None:
+            try:
+                await block_generations.bump(self._redis, self._chat_prefix, conversation_id)
+            except RedisError as exc:  # while Redis is down, no chat instance writes messages at all
+                log.warning("realtime.block_generation_failed", error=type(exc).__name__)
         await self._post(f"/internal/conversations/{conversation_id}/changed")
 
     async def presence(self, queries: list[tuple[str, str | None]]) -> list[Presence]:
@@ -78,3 +93,5 @@ class RealtimeClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._redis is not None:
+            await self._redis.aclose()

@@ -35,6 +35,9 @@ class CommonSettings(BaseSettings):
     internal_api_token: SecretStr = SecretStr(DEV_INTERNAL_TOKEN)
     # Optional Redis: the chat server's Socket.IO manager and shared state, and both services' rate limits.
     redis_url: str | None = None
+    # The chat server's Socket.IO pub/sub channel, one per deployment; its shared state in Redis lives under
+    # `chat:<channel>:` (the platform writes there too: block generations).
+    redis_channel: str = "socketio"
     # Keys of the shared rate limits (in Redis with REDIS_URL) start with this: one per deployment.
     rate_limit_prefix: str = "ratelimit"
     log_level: str = "INFO"

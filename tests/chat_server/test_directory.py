@@ -1,11 +1,21 @@
 """The chat server's conversation directory: membership cached, block state never trusted past a change."""
 
-import httpx
+import uuid
 
-from chat_server.directory import ConversationDirectory
+import httpx
+import pytest
+import redis.asyncio as aioredis
+
+from chat_server.directory import ConversationDirectory, Generations
+from platform_api.config import Settings
+from platform_api.realtime import RealtimeClient
+from scripts.processes import free_port
 from shared_models import conversations
+from shared_models.block_generations import chat_prefix
 from shared_models.clock import ManualClock
 from shared_models.enums import Role
+from tests.chat_server.test_scale_out import redis_reachable
+from tests.conftest import REDIS_URL
 from tests.factories import register
 
 
@@ -38,3 +48,42 @@ async def test_a_change_event_never_hands_back_an_older_block_state(
     assert await directory.members(cid, customer.id) is not None
     assert await directory.members(cid, "f" * 24) is None
     assert await directory.members("not-an-id", customer.id) is None
+
+
+async def test_a_bumped_generation_makes_every_instance_read_the_block_again(
+    api: httpx.AsyncClient, clock: ManualClock, settings: Settings
+) -> None:
+    """Two instances' directories over the real Redis, no change stream running: what makes a block
+    immediate on an instance the platform never called is the generation the platform bumps."""
+    if not redis_reachable():
+        pytest.skip(f"no Redis at {REDIS_URL}: the generation tests need a real one")
+    customer = await register(api, Role.customer)
+    provider = await register(api, Role.provider)
+    conversation, _ = await conversations.start(
+        customer.id, provider.id, provider.body["provider"]["id"], None, clock.now()
+    )
+    cid = str(conversation.id)
+    channel = f"test-generations-{uuid.uuid4().hex[:8]}"
+    redis = aioredis.Redis.from_url(REDIS_URL)
+    elsewhere = ConversationDirectory(Generations(redis, chat_prefix(channel)))
+    elsewhere.watching = True  # as if its change stream were open (it is not: nothing tells it)
+    assert await elsewhere.blocked_now([cid]) == {cid: False}
+
+    await conversations.set_blocked(conversation, provider.id, True)
+    assert await elsewhere.blocked_now([cid]) == {cid: False}  # nothing told it: the cache answers
+    # What the platform does after storing a block, reaching no chat server (its internal URL is dead).
+    platform = RealtimeClient(
+        settings.model_copy(
+            update={
+                "redis_url": REDIS_URL,
+                "redis_channel": channel,
+                "chat_internal_url": f"http://127.0.0.1:{free_port()}",
+            }
+        )
+    )
+    try:
+        await platform.conversation_changed(cid)
+    finally:
+        await platform.aclose()
+    assert await elsewhere.blocked_now([cid]) == {cid: True}
+    await redis.aclose()

@@ -46,6 +46,8 @@ class Cluster:
     b: str
     platform: str  # calls instance A only (CHAT_INTERNAL_URL)
     platform_proc: ManagedProcess
+    astray: str  # a platform whose CHAT_INTERNAL_URL reaches no chat server (shares only Redis with them)
+    astray_proc: ManagedProcess
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,11 @@ def cluster(live_stack: LiveStack, run_dir: Path) -> Iterator[Cluster]:
             procs.append(stack.chat(free_port(), env, run_dir / "logs").start())
         platform_env = {**env, "CHAT_INTERNAL_URL": url_of(procs[0])}
         procs.append(stack.platform(free_port(), platform_env, run_dir / "logs").start())
-        yield Cluster(url_of(procs[0]), url_of(procs[1]), url_of(procs[2]), procs[2])
+        astray_env = {**env, "CHAT_INTERNAL_URL": f"http://127.0.0.1:{free_port()}"}
+        procs.append(stack.platform(free_port(), astray_env, run_dir / "logs").start())
+        yield Cluster(
+            url_of(procs[0]), url_of(procs[1]), url_of(procs[2]), procs[2], url_of(procs[3]), procs[3]
+        )
     finally:
         for proc in reversed(procs):
             proc.stop()
@@ -111,13 +117,15 @@ async def test_bursts_from_two_devices_on_two_instances_make_one_notification_an
             await on_b.close()
 
 
-@pytest.mark.parametrize("instance", ["b", "a"])
+@pytest.mark.parametrize(("instance", "platform"), [("b", "reaching"), ("a", "reaching"), ("b", "astray")])
 async def test_a_block_holds_on_every_instance_the_moment_the_platform_answers(
-    cluster: Cluster, instance: str
+    cluster: Cluster, instance: str, platform: str
 ) -> None:
-    """The platform tells instance A only; the customer is on B (or, in the "a" case, on A itself). Each
-    cycle: block, send at once (refused), unblock, send at once (passes)."""
-    async with httpx.AsyncClient(base_url=cluster.platform, timeout=20) as rest:
+    """The platform tells instance A only; the customer is on B (or, in the "a" case, on A itself); the
+    astray platform reaches no chat server at all, only Redis. Each cycle: block, send at once (refused),
+    unblock, send at once (passes)."""
+    base_url = cluster.platform if platform == "reaching" else cluster.astray
+    async with httpx.AsyncClient(base_url=base_url, timeout=20) as rest:
         customer = await new_account(rest, Role.customer)
         provider = await new_account(rest, Role.provider)
         conversation = await open_conversation(rest, customer, provider)
@@ -143,9 +151,10 @@ async def test_a_block_holds_on_every_instance_the_moment_the_platform_answers(
         assert outcomes == [(i, "blocked", "ok") for i in range(CYCLES)], outcomes
         history = await rest.get(f"{API}/conversations/{conversation}/messages", headers=customer.bearer)
         assert sorted(m["body"] for m in history.json()["items"]) == sorted(passed)
-    # The platform really reached instance A each time (else only the change stream would have told it).
-    log = cluster.platform_proc.log_path
-    assert log is not None and "realtime.call_failed" not in log.read_text()
+    # The reaching platform really reached instance A each time (else only the change stream would have
+    # told it); the astray one never reached any, and the block held through Redis alone.
+    log = (cluster.platform_proc if platform == "reaching" else cluster.astray_proc).log_path
+    assert log is not None and ("realtime.call_failed" in log.read_text()) is (platform == "astray")
 
 
 def code(ack: dict[str, Any]) -> str:
