@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from chat_server.committer import MessageCommitter
 from chat_server.config import ChatSettings
 from chat_server.directory import ConversationDirectory
+from chat_server.keyed_locks import KeyedLocks
 from chat_server.lanes import SocketLanes
 from chat_server.metrics import CHAT_EVENTS
 from chat_server.protocol import CLIENT_EVENTS, Payload, error
@@ -44,6 +45,7 @@ class ChatContext:
     # Each connected socket's session (user, role, login session), as saved at connection: read on every
     # event without a round through python-socketio's session store.
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    presence_locks: KeyedLocks = field(default_factory=KeyedLocks)  # per user: announcements in order
 
 
 @dataclass(frozen=True)

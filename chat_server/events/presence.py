@@ -24,9 +24,12 @@ async def _announce(ctx: ChatContext, user_id: str, online: bool, counterparts: 
 
 
 async def connected(ctx: ChatContext, sid: str, user_id: str, jti: str) -> None:
-    counterparts = await conversations.counterparts(user_id)
-    if await ctx.state.add_socket(user_id, sid, jti):
-        await _announce(ctx, user_id, True, counterparts)
+    # One user's presence changes are announced in the order they happen (a device connecting while
+    # another disconnects must not leave the counterparts with "offline" last).
+    async with ctx.presence_locks.hold(user_id):
+        counterparts = await conversations.counterparts(user_id)
+        if await ctx.state.add_socket(user_id, sid, jti):
+            await _announce(ctx, user_id, True, counterparts)
     # The new device learns who is online now; later changes arrive as they happen.
     for counterpart in counterparts:
         if await ctx.state.is_online(counterpart):
@@ -38,15 +41,19 @@ async def connected(ctx: ChatContext, sid: str, user_id: str, jti: str) -> None:
 
 
 async def disconnected(ctx: ChatContext, sid: str, user_id: str, jti: str) -> None:
-    await withdraw(ctx, await ctx.state.remove_socket(user_id, sid, jti))
+    async with ctx.presence_locks.hold(user_id):
+        await withdraw(ctx, await ctx.state.remove_socket(user_id, sid, jti))
 
 
 async def withdraw(ctx: ChatContext, gone: Withdrawn) -> None:
-    """Tell counterparts what sockets that went leave behind: typing stopped, and users gone offline."""
+    """Tell counterparts what sockets that went leave behind: typing stopped, and users gone offline (unless
+    a device of theirs came back meanwhile, on this instance or another)."""
     for user_id, conversation_ids in gone.stopped_typing.items():
         await typing.stopped(ctx, user_id, conversation_ids)
     for user_id in gone.offline:
-        await _announce(ctx, user_id, False, await conversations.counterparts(user_id))
+        counterparts = await conversations.counterparts(user_id)
+        if not await ctx.state.is_online(user_id):
+            await _announce(ctx, user_id, False, counterparts)
 
 
 async def reap(ctx: ChatContext) -> None:
