@@ -135,7 +135,7 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
-            *internal.routes(sio, settings, state, ctx.directory),
+            *internal.routes(ctx),
         ],
         middleware=[Middleware(RequestTelemetry, service="chat")],
         lifespan=lifespan,

@@ -87,6 +87,11 @@ class ConversationDirectory:
             self.entries.move_to_end(conversation_id)
         return entry.members if sides(entry.members, user_id) is not None else None
 
+    async def read(self, conversation_id: str) -> Members | None:
+        """The conversation's members, read from the database now (None if there is no such conversation)."""
+        entry = await self._load(conversation_id)
+        return entry.members if entry is not None else None
+
     async def blocked(self, members: Members) -> bool:
         """Whether either side blocked the other, as this process knows it (typing, receipts): cached while
         the change stream is open."""

@@ -15,11 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from chat_server.config import ChatSettings
-from chat_server.directory import ConversationDirectory
-from chat_server.events.base import user_room
+from chat_server.events.base import ChatContext, user_room
+from chat_server.events.presence import block_changed
 from chat_server.protocol import SERVER_EVENTS, NotificationNew
-from chat_server.state import StateStore
 from shared_models.ids import parse_object_id
 
 log = structlog.get_logger(__name__)
@@ -52,9 +50,9 @@ async def disconnect_all(sio: socketio.AsyncServer, sids: list[str]) -> int:
     return len(sids)
 
 
-def routes(
-    sio: socketio.AsyncServer, settings: ChatSettings, state: StateStore, directory: ConversationDirectory
-) -> list[Route]:
+def routes(ctx: ChatContext) -> list[Route]:
+    sio, settings, state, directory = ctx.sio, ctx.settings, ctx.state, ctx.directory
+
     def authorized(request: Request) -> bool:
         sent = request.headers.get("x-internal-token", "")
         return hmac.compare_digest(sent, settings.internal_api_token.get_secret_value())
@@ -142,7 +140,9 @@ def routes(
             return JSONResponse(
                 {"error": {"code": "invalid_payload", "message": "Not a conversation id."}}, status_code=422
             )
+        conversation_id = str(parse_object_id(conversation_id))  # one spelling: lower-case hex
         await directory.invalidate(conversation_id)
+        await block_changed(ctx, conversation_id)
         log.info("chat.conversation_changed", conversation_id=conversation_id)
         return JSONResponse({"invalidated": True})
 

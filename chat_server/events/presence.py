@@ -10,7 +10,7 @@ import structlog
 
 from chat_server.events import typing
 from chat_server.events.base import ChatContext, user_room
-from chat_server.protocol import PresenceUpdate
+from chat_server.protocol import PresenceUpdate, TypingUpdate
 from chat_server.state import Withdrawn
 from shared_models import conversations
 
@@ -62,3 +62,23 @@ async def reap(ctx: ChatContext) -> None:
     if gone.offline or gone.stopped_typing:
         log.info("chat.reaped", offline=len(gone.offline), typing=len(gone.stopped_typing))
         await withdraw(ctx, gone)
+
+
+async def block_changed(ctx: ChatContext, conversation_id: str) -> None:
+    """A block was set or lifted (the platform says so). Set: what each side was shown of the other is
+    withdrawn (its typing there, its presence), since nothing crosses a block. Lifted: each side is shown
+    the other's presence as it is now."""
+    members = await ctx.directory.read(conversation_id)
+    if members is None:
+        return
+    blocked = await ctx.directory.blocked(members)
+    for me, other in (
+        (members.customer_id, members.provider_user_id),
+        (members.provider_user_id, members.customer_id),
+    ):
+        if blocked:
+            typing_off = TypingUpdate(conversationId=conversation_id, userId=other, isTyping=False)
+            await ctx.sio.emit("typing:update", typing_off.model_dump(mode="json"), to=user_room(me))
+            await _announce(ctx, other, False, [me])
+        elif await ctx.state.is_online(other):
+            await _announce(ctx, other, True, [me])

@@ -246,6 +246,8 @@ async def test_blocking_really_blocks_and_unblocking_resumes(chat: Chat) -> None
         f"{API}/conversations/{chat.conversation_id}/block", headers=chat.provider.bearer
     )
     assert blocked.status_code == 200 and blocked.json()["blocked_by_me"] is True
+    # The block withdraws what Bob was shown of Alice (her typing there), then nothing of hers passes.
+    assert (await bob.inbox.expect("typing:update"))["isTyping"] is False
     for sender in (alice, bob):
         ack = await sender.emit("message:send", send(chat.conversation_id, "anyone there?"))
         assert ack["ok"] is False and ack["error"]["code"] == "blocked"
@@ -346,3 +348,43 @@ async def test_attachments_must_be_the_senders_own_confirmed_uploads(chat: Chat)
             "message:send", {**send(chat.conversation_id, "sneaky"), "attachments": [media_id]}
         )
         assert refused["ok"] is False and refused["error"]["code"] == "invalid_payload", media_id
+
+
+async def test_a_block_withdraws_typing_and_presence_and_an_unblock_shows_presence_again(chat: Chat) -> None:
+    alice = await chat.connect(chat.customer)
+    bob = await chat.connect(chat.provider)
+    assert await bob.inbox.expect("presence:update", skip=frozenset()) == {
+        "userId": chat.customer.id,
+        "online": True,
+    }
+    assert (await alice.emit("typing", {"conversationId": chat.conversation_id, "isTyping": True}))["ok"]
+    assert (await bob.inbox.expect("typing:update"))["isTyping"] is True
+    blocked = await chat.rest.put(
+        f"{API}/conversations/{chat.conversation_id}/block", headers=chat.provider.bearer
+    )
+    assert blocked.status_code == 200
+    # Bob no longer sees Alice typing nor online; Alice no longer sees Bob online.
+    assert await bob.inbox.expect("typing:update") == {
+        "conversationId": chat.conversation_id,
+        "userId": chat.customer.id,
+        "isTyping": False,
+    }
+    assert await bob.inbox.expect("presence:update", skip=frozenset()) == {
+        "userId": chat.customer.id,
+        "online": False,
+    }
+    offline = {"userId": chat.provider.id, "online": False}
+    while (seen := await alice.inbox.expect("presence:update", skip=frozenset({"typing:update"}))) != offline:
+        assert seen == {"userId": chat.provider.id, "online": True}, seen  # from before the block
+    unblocked = await chat.rest.delete(
+        f"{API}/conversations/{chat.conversation_id}/block", headers=chat.provider.bearer
+    )
+    assert unblocked.status_code == 200
+    assert await bob.inbox.expect("presence:update", skip=frozenset()) == {
+        "userId": chat.customer.id,
+        "online": True,
+    }
+    assert await alice.inbox.expect("presence:update", skip=frozenset({"typing:update"})) == {
+        "userId": chat.provider.id,
+        "online": True,
+    }
