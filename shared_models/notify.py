@@ -30,6 +30,7 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from shared_models.cas import claim_window, replace_if
+from shared_models.clock import json_time
 from shared_models.documents import (
     EmailWindow,
     Notification,
@@ -75,8 +76,8 @@ def realtime_payload(notification: Notification) -> dict[str, Any]:
         "body": notification.body,
         "count": notification.occurrences,
         "payload": notification.data,
-        "createdAt": notification.created_at.isoformat(),
-        "updatedAt": notification.updated_at.isoformat(),
+        "createdAt": json_time(notification.created_at),
+        "updatedAt": json_time(notification.updated_at),
     }
 
 

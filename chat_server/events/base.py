@@ -6,6 +6,7 @@ does not define is `unknown_event`; a failure of ours is `internal_error`. Event
 in the order it emitted them (`chat_server.lanes`).
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,9 @@ class ChatContext:
     # event without a round through python-socketio's session store.
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     presence_locks: KeyedLocks = field(default_factory=KeyedLocks)  # per user: announcements in order
+    # Per socket, the last message it sent that is not delivered yet: what it emits next that reaches the
+    # counterpart (typing) waits for it, so the counterpart sees the two in the order they were sent.
+    in_flight: dict[str, "asyncio.Future[Any]"] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,8 +89,14 @@ def _validation_error(exc: ValidationError) -> Ack:
     return error("invalid_payload", f"{where}: {first.get('msg')}")
 
 
-def on(ctx: ChatContext, event: str, rate: str | None = None) -> Callable[[Handler], Handler]:
-    """Register a client->server event: a bad payload, a limit or any failure becomes an error ack."""
+def on(
+    ctx: ChatContext,
+    event: str,
+    rate: str | None = None,
+    limited: Callable[[Any], bool] = lambda _: True,
+) -> Callable[[Handler], Handler]:
+    """Register a client->server event: a bad payload, a limit or any failure becomes an error ack. With
+    `rate`, the payloads `limited` says count against the user's limit (a withdrawal never should)."""
     model: type[Payload] = CLIENT_EVENTS[event]
     counters: dict[str, Any] = {}  # outcome -> this event's metric child
 
@@ -117,7 +127,11 @@ def on(ctx: ChatContext, event: str, rate: str | None = None) -> Callable[[Handl
                 return _validation_error(exc)
             try:
                 session = ctx.sessions.get(sid) or await ctx.sio.get_session(sid)
-                if rate is not None and await ctx.limiter.hit(ctx.rates[rate], rate, session["user_id"]):
+                if (
+                    rate is not None
+                    and limited(payload)
+                    and await ctx.limiter.hit(ctx.rates[rate], rate, session["user_id"])
+                ):
                     return error("rate_limited")
                 return await handler(ctx, sid, session, payload)
             except ChatError as exc:

@@ -79,6 +79,7 @@ def register(ctx: ChatContext) -> None:
             if previous is not None:
                 await previous
             ctx.sessions.pop(sid, None)
+            ctx.in_flight.pop(sid, None)
             session = await sio.get_session(sid)
             if session and "user_id" in session:
                 SOCKET_CONNECTIONS.dec()

@@ -145,6 +145,18 @@ async def _acked(pending: "asyncio.Future[Committed]") -> Ack:
     return ok(message=message_new(committed.out), duplicate=False)
 
 
+def _landed(ctx: ChatContext, sid: str, done: "asyncio.Future[Committed]") -> None:
+    if ctx.in_flight.get(sid) is done:
+        del ctx.in_flight[sid]
+
+
+async def sent_before(ctx: ChatContext, sid: str) -> None:
+    """Wait until the socket's messages sent before now are delivered (or refused)."""
+    pending = ctx.in_flight.get(sid)
+    if pending is not None and not pending.done():
+        await asyncio.wait([pending])
+
+
 def register(ctx: ChatContext) -> None:
     @on(ctx, "message:send", rate="message:send")
     async def send(ctx: ChatContext, sid: str, session: dict[str, Any], payload: SendPayload) -> Later:
@@ -154,7 +166,10 @@ def register(ctx: ChatContext) -> None:
             members, session["user_id"], payload.body, payload.attachments, payload.clientId, ctx.clock.now()
         )
         assert ctx.committer is not None
-        return Later(_acked(ctx.committer.submit(out, sid)))
+        pending = ctx.committer.submit(out, sid)
+        ctx.in_flight[sid] = pending
+        pending.add_done_callback(lambda done: _landed(ctx, sid, done))
+        return Later(_acked(pending))
 
     @on(ctx, "message:read")
     async def read(ctx: ChatContext, sid: str, session: dict[str, Any], payload: ReadPayload) -> Ack:

@@ -1,4 +1,4 @@
-"""typing — forwarded to the counterpart only, never across a block; rate-limited per user.
+"""typing — forwarded to the counterpart only, never across a block; rate-limited per user (a stop never is).
 
 Who is typing where is recorded per socket, so it is withdrawn when that socket leaves the conversation or
 goes (disconnect, or its instance dies: see `presence.withdraw`): the counterpart is told `isTyping: false`
@@ -8,6 +8,7 @@ once no device of the user is typing there any more.
 from typing import Any
 
 from chat_server.events.base import Ack, ChatContext, on, participant, user_room
+from chat_server.events.messages import sent_before
 from chat_server.protocol import TypingPayload, TypingUpdate, ok
 from shared_models import conversations
 from shared_models.conversations import Members
@@ -31,10 +32,11 @@ async def stopped(ctx: ChatContext, user_id: str, conversation_ids: list[str]) -
 
 
 def register(ctx: ChatContext) -> None:
-    @on(ctx, "typing", rate="typing")
+    @on(ctx, "typing", rate="typing", limited=lambda payload: bool(payload.isTyping))
     async def typing(ctx: ChatContext, sid: str, session: dict[str, Any], payload: TypingPayload) -> Ack:
         members = await participant(ctx, session, payload.conversationId)
         user_id = session["user_id"]
+        await sent_before(ctx, sid)  # a typing after a message reaches the counterpart after the message
         if payload.isTyping:
             await ctx.state.start_typing(members.id, user_id, sid)
             await tell(ctx, members, user_id, True)

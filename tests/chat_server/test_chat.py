@@ -388,3 +388,48 @@ async def test_a_block_withdraws_typing_and_presence_and_an_unblock_shows_presen
         "userId": chat.provider.id,
         "online": True,
     }
+
+
+async def test_a_typing_stop_is_never_rate_limited(chat: Chat) -> None:
+    """A stop withdraws what the counterpart sees: refusing it would leave them seeing "typing"."""
+    phone = await chat.connect(chat.customer)
+    laptop = await chat.connect(chat.customer, join=False)
+    bob = await chat.connect(chat.provider)
+    assert (await phone.emit("typing", {"conversationId": chat.conversation_id, "isTyping": True}))["ok"]
+    assert (await bob.inbox.expect("typing:update"))["isTyping"] is True
+    starts = [("typing", {"conversationId": chat.conversation_id, "isTyping": True})] * 25
+    codes = [a["ok"] or a["error"]["code"] for a in await laptop.emit_all(starts)]  # type: ignore[union-attr]
+    assert "rate_limited" in codes  # the user's typing limit is spent
+    stop = await phone.emit("typing", {"conversationId": chat.conversation_id, "isTyping": False})
+    assert stop == {"ok": True}
+    await phone.close()
+    await laptop.emit("typing", {"conversationId": chat.conversation_id, "isTyping": False})
+    while (update := await bob.inbox.expect("typing:update"))["isTyping"]:
+        pass  # the laptop's accepted starts
+    assert update == {"conversationId": chat.conversation_id, "userId": chat.customer.id, "isTyping": False}
+
+
+async def test_a_typing_sent_after_a_message_arrives_after_it(chat: Chat) -> None:
+    alice = await chat.connect(chat.customer)
+    bob = await chat.connect(chat.provider)
+    assert isinstance(alice, JsClient)
+    for i in range(5):
+        acks = await alice.emit_all(
+            [
+                ("message:send", send(chat.conversation_id, f"m{i}")),
+                ("typing", {"conversationId": chat.conversation_id, "isTyping": i % 2 == 0}),
+            ]
+        )
+        assert all(a["ok"] for a in acks), acks
+        assert (await bob.inbox.expect("message:new"))["body"] == f"m{i}"
+        assert (await bob.inbox.expect("typing:update"))["isTyping"] is (i % 2 == 0)
+
+
+async def test_pushed_notifications_carry_the_stored_timestamps(chat: Chat) -> None:
+    alice = await chat.connect(chat.customer)
+    bob = await chat.connect(chat.provider, join=False)  # connected elsewhere: the message is pushed
+    assert (await alice.emit("message:send", send(chat.conversation_id, "ping")))["ok"]
+    pushed = await bob.inbox.expect("notification:new", skip=frozenset({"presence:update", "message:new"}))
+    listed = (await chat.rest.get(f"{API}/notifications", headers=chat.provider.bearer)).json()["items"]
+    [stored] = [n for n in listed if n["id"] == pushed["id"]]
+    assert (pushed["createdAt"], pushed["updatedAt"]) == (stored["created_at"], stored["updated_at"])
