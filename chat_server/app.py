@@ -76,7 +76,11 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         clock=clock,
         state=state,
         limiter=build_limiter(settings.redis_url, settings.rate_limit_prefix),
-        rates={"message:send": parse(settings.chat_message_rate), "typing": parse(settings.chat_typing_rate)},
+        rates={
+            "message:send": parse(settings.chat_message_rate),
+            "typing": parse(settings.chat_typing_rate),
+            "events": parse(settings.chat_event_rate),
+        },
         directory=ConversationDirectory(generations),
     )
 

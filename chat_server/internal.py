@@ -1,4 +1,5 @@
-"""The chat server's internal HTTP API, called by the platform only (shared-token auth, never public).
+"""The chat server's internal HTTP API, called by the platform only (shared-token auth; on the public port,
+so the proxy must keep `/internal/` to the private network: README, production checklist).
 
 It lets the platform act on live sockets: end a logged-out session's sockets, or all of a user's; ask who
 is online or looking at a conversation; push notifications, each delivery once; and say that a
@@ -6,7 +7,9 @@ conversation's block state changed, so no instance lets a message through on wha
 """
 
 import hmac
+import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import socketio
 import structlog
@@ -50,6 +53,33 @@ async def disconnect_all(sio: socketio.AsyncServer, sids: list[str]) -> int:
     return len(sids)
 
 
+MAX_BODY_BYTES = 1_000_000  # the largest internal call (500 deliveries) is well under this
+
+
+class TooLarge(Exception):
+    pass
+
+
+async def _json(request: Request) -> Any:
+    """The request's JSON body, refused past MAX_BODY_BYTES before it is all read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise TooLarge
+    return json.loads(body)
+
+
+def too_large() -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": "payload_too_large", "message": f"At most {MAX_BODY_BYTES} bytes."}},
+        status_code=413,
+    )
+
+
 def routes(ctx: ChatContext) -> list[Route]:
     sio, settings, state, directory = ctx.sio, ctx.settings, ctx.state, ctx.directory
 
@@ -80,10 +110,12 @@ def routes(ctx: ChatContext) -> list[Route]:
         if not authorized(request):
             return refuse()
         try:
-            body = await request.json()
+            body = await _json(request)
             event = body["event"]
             model = SERVER_EVENTS[event]
             data = model.model_validate(body.get("data")).model_dump(mode="json")
+        except TooLarge:
+            return too_large()
         except (ValueError, KeyError, TypeError, ValidationError) as exc:
             return JSONResponse(
                 {"error": {"code": "invalid_payload", "message": f"Unknown event or bad data: {exc}"[:300]}},
@@ -97,17 +129,18 @@ def routes(ctx: ChatContext) -> list[Route]:
         if not authorized(request):
             return refuse()
         try:
-            queries = PresenceQueries.model_validate(await request.json()).queries
+            queries = PresenceQueries.model_validate(await _json(request)).queries
+        except TooLarge:
+            return too_large()
         except (ValueError, ValidationError) as exc:
             return JSONResponse(
                 {"error": {"code": "invalid_payload", "message": str(exc)[:300]}}, status_code=422
             )
+        # One round trip for them all; "" is no conversation (nobody is engaged in it).
+        found = await state.presence_many([(q.userId, q.conversationId or "") for q in queries])
         results = [
-            {
-                "online": await state.is_online(q.userId),
-                "engaged": bool(q.conversationId) and await state.is_engaged(str(q.conversationId), q.userId),
-            }
-            for q in queries
+            {"online": p.online, "engaged": bool(q.conversationId) and p.engaged}
+            for q, p in zip(queries, found, strict=True)
         ]
         return JSONResponse({"results": results})
 
@@ -116,7 +149,9 @@ def routes(ctx: ChatContext) -> list[Route]:
         if not authorized(request):
             return refuse()
         try:
-            deliveries = NotificationDeliveries.model_validate(await request.json()).deliveries
+            deliveries = NotificationDeliveries.model_validate(await _json(request)).deliveries
+        except TooLarge:
+            return too_large()
         except (ValueError, ValidationError) as exc:
             return JSONResponse(
                 {"error": {"code": "invalid_payload", "message": str(exc)[:300]}}, status_code=422

@@ -6,7 +6,7 @@ PROTOCOL.md documents exactly this catalogue; a test fails when the two, or the 
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared_models.documents.chat import MAX_BODY
 
@@ -17,28 +17,50 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class ClientPayload(Payload):
+    # Strict: what a client sends is what the schema says, never coerced ("true" is not a boolean, 1 is not
+    # a string, bytes are not text).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
+
+
 # ---- client -> server (each answered by an ack) ----
-class JoinPayload(Payload):
+class JoinPayload(ClientPayload):
     conversationId: str = ObjectIdStr
 
 
-class LeavePayload(Payload):
+class LeavePayload(ClientPayload):
     conversationId: str = ObjectIdStr
 
 
-class SendPayload(Payload):
+class SendPayload(ClientPayload):
     conversationId: str = ObjectIdStr
     clientId: str = Field(min_length=1, max_length=64)
     body: str = Field(min_length=1, max_length=MAX_BODY)
     attachments: list[str] = Field(default_factory=list, max_length=10)
 
+    @field_validator("body")
+    @classmethod
+    def _readable(cls, body: str) -> str:
+        if not body.strip():
+            raise ValueError("a message needs some text (not only spaces)")
+        if "\x00" in body:
+            raise ValueError("a message cannot contain NUL characters")
+        return body
 
-class ReadPayload(Payload):
+    @field_validator("attachments")
+    @classmethod
+    def _distinct(cls, attachments: list[str]) -> list[str]:
+        if len(set(attachments)) != len(attachments):
+            raise ValueError("each attachment once")
+        return attachments
+
+
+class ReadPayload(ClientPayload):
     conversationId: str = ObjectIdStr
     messageId: str = ObjectIdStr
 
 
-class TypingPayload(Payload):
+class TypingPayload(ClientPayload):
     conversationId: str = ObjectIdStr
     isTyping: bool
 

@@ -8,7 +8,7 @@ from chat_server.protocol import JoinPayload, LeavePayload, ok
 
 
 def register(ctx: ChatContext) -> None:
-    @on(ctx, "conversation:join")
+    @on(ctx, "conversation:join", rate="events")
     async def join(ctx: ChatContext, sid: str, session: dict[str, Any], payload: JoinPayload) -> Ack:
         await participant(ctx, session, payload.conversationId)  # authorizes, or not_found
         await ctx.sio.enter_room(sid, conversation_room(payload.conversationId))

@@ -171,7 +171,7 @@ def register(ctx: ChatContext) -> None:
         pending.add_done_callback(lambda done: _landed(ctx, sid, done))
         return Later(_acked(pending))
 
-    @on(ctx, "message:read")
+    @on(ctx, "message:read", rate="events")
     async def read(ctx: ChatContext, sid: str, session: dict[str, Any], payload: ReadPayload) -> Ack:
         members = await participant(ctx, session, payload.conversationId)
         marker = await conversations.mark_read(members, session["user_id"], payload.messageId)

@@ -221,6 +221,22 @@ MALFORMED: list[tuple[str, Any]] = [
     ("message:read", [1, 2, 3]),
     ("typing", {"conversationId": "6650f0c2a1b2c3d4e5f60718", "isTyping": "maybe"}),
     ("typing", None),
+    # never coerced: what a client sends must already be what the schema says
+    ("typing", {"conversationId": "6650f0c2a1b2c3d4e5f60718", "isTyping": "true"}),
+    ("typing", {"conversationId": "6650f0c2a1b2c3d4e5f60718", "isTyping": 1}),
+    ("message:send", {"conversationId": "6650f0c2a1b2c3d4e5f60718", "clientId": 7, "body": "z"}),
+    # a message says something, once per attachment
+    ("message:send", {"conversationId": "6650f0c2a1b2c3d4e5f60718", "clientId": "x", "body": "  \n\t "}),
+    ("message:send", {"conversationId": "6650f0c2a1b2c3d4e5f60718", "clientId": "x", "body": "a\u0000b"}),
+    (
+        "message:send",
+        {
+            "conversationId": "6650f0c2a1b2c3d4e5f60718",
+            "clientId": "x",
+            "body": "two of the same",
+            "attachments": ["6650f0c2a1b2c3d4e5f60718", "6650f0c2a1b2c3d4e5f60718"],
+        },
+    ),
 ]
 
 
@@ -433,3 +449,27 @@ async def test_pushed_notifications_carry_the_stored_timestamps(chat: Chat) -> N
     listed = (await chat.rest.get(f"{API}/notifications", headers=chat.provider.bearer)).json()["items"]
     [stored] = [n for n in listed if n["id"] == pushed["id"]]
     assert (pushed["createdAt"], pushed["updatedAt"]) == (stored["created_at"], stored["updated_at"])
+
+
+async def test_reads_and_joins_are_rate_limited_together(chat: Chat) -> None:
+    alice = await chat.connect(chat.customer, join=False)
+    assert isinstance(alice, JsClient)
+    reads = [
+        ("message:read", {"conversationId": chat.conversation_id, "messageId": "6650f0c2a1b2c3d4e5f60718"})
+    ]
+    joins = [("conversation:join", {"conversationId": chat.conversation_id})]
+    acks = await alice.emit_all(reads * 100 + joins * 25)
+    codes = [a["ok"] or a["error"]["code"] for a in acks]
+    assert codes[:100] == ["not_found"] * 100 and codes[100:120] == [True] * 20
+    assert codes[120:] == ["rate_limited"] * 5  # 120 in 10 s (CHAT_EVENT_RATE), reads and joins together
+
+
+async def test_the_internal_api_refuses_an_oversized_body(live_stack: LiveStack) -> None:
+    huge = {"queries": [{"userId": "a" * 24, "conversationId": "b" * 2_000_000}]}
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(
+            f"{live_stack.chat_url}/internal/presence",
+            json=huge,
+            headers={"X-Internal-Token": TEST_INTERNAL_TOKEN},
+        )
+    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
