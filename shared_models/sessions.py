@@ -95,7 +95,9 @@ async def authenticate(token: str, secret: str, clock: Clock) -> tuple[User, Ses
     if user.status is not UserStatus.active:
         raise SessionError("account_suspended", "This account is suspended.")
     if claims.issued_at.timestamp() < user.sessions_valid_after:
-        raise SessionError("session_revoked", "The session ended when the password was changed.")
+        raise SessionError(
+            "session_revoked", "The session was ended (a password change, a suspension); log in again."
+        )
     return user, claims
 
 
