@@ -1,6 +1,6 @@
 """Chat fan-out: our chat server against a Node.js server doing the same work and against bare python-socketio.
 
-    .venv/bin/python -m bench.chat_fanout [--pairs 50] [--messages 50] [--warmup 5] [--only ours persisting]
+    .venv/bin/python -m bench.chat_fanout [--pairs 50] [--messages 100] [--warmup 5] [--only ours persisting]
 
 Starts nx-27017, seeds `pairs` conversations (a customer and a provider each, with session tokens), and drives
 every server in turn with bench/reference/load.mjs (socket.io-client): each of the 2 x pairs clients sends
@@ -207,7 +207,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pairs", type=int, default=50, help="conversations; twice as many clients")
-    parser.add_argument("--messages", type=int, default=50, help="measured messages per client")
+    parser.add_argument("--messages", type=int, default=100, help="measured messages per client")
     parser.add_argument("--warmup", type=int, default=5, help="untimed messages per client first; 0 for none")
     parser.add_argument(
         "--only",
