@@ -58,6 +58,14 @@ async def open_conversation(rest: httpx.AsyncClient, customer: Account, provider
     return str(response.json()["id"])
 
 
+async def new_pair(platform_url: str) -> tuple[Account, Account, str]:
+    """A new customer and provider, and their conversation's id."""
+    async with httpx.AsyncClient(base_url=platform_url, timeout=20) as rest:
+        customer = await new_account(rest, Role.customer)
+        provider = await new_account(rest, Role.provider)
+        return customer, provider, await open_conversation(rest, customer, provider)
+
+
 @pytest.fixture
 async def chat(live_stack: LiveStack) -> AsyncIterator[Chat]:
     async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=20) as rest:

@@ -4,14 +4,12 @@
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
 from scripts import stack
 from scripts.processes import ManagedProcess, free_port
-from shared_models.enums import Role
 from tests.chat_server.clients import JsClient
-from tests.chat_server.test_chat import new_account, open_conversation
+from tests.chat_server.test_chat import new_pair
 from tests.chat_server.test_scale_out import redis_reachable
 from tests.conftest import REDIS_URL, LiveStack, service_env
 
@@ -35,10 +33,7 @@ async def test_a_killed_instances_typing_and_presence_are_withdrawn_by_a_live_on
     }
     survivor = stack.chat(free_port(), env, run_dir / "logs").start()
     victim = stack.chat(free_port(), env, run_dir / "logs").start()
-    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=20) as rest:
-        customer = await new_account(rest, Role.customer)
-        provider = await new_account(rest, Role.provider)
-        conversation_id = await open_conversation(rest, customer, provider)
+    customer, provider, conversation_id = await new_pair(live_stack.platform_url)
     watcher, typist = JsClient(), JsClient()
     try:
         assert (await watcher.connect(_url(survivor), provider.token))["type"] == "connect"

@@ -6,13 +6,11 @@ import json
 from typing import Any
 from urllib.parse import urlparse
 
-import httpx
 import pytest
 import websockets
 
-from shared_models.enums import Role
 from tests.chat_server.clients import JsClient
-from tests.chat_server.test_chat import new_account, open_conversation, send
+from tests.chat_server.test_chat import new_pair, send
 from tests.conftest import LiveStack
 
 pytestmark = pytest.mark.e2e
@@ -62,11 +60,8 @@ class RawSocket:
 async def test_reserved_and_malformed_event_names_are_refused_and_change_nothing(
     live_stack: LiveStack,
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=20) as rest:
-        customer = await new_account(rest, Role.customer)
-        provider = await new_account(rest, Role.provider)
-        intruder = await new_account(rest, Role.customer)
-        conversation_id = await open_conversation(rest, customer, provider)
+    customer, provider, conversation_id = await new_pair(live_stack.platform_url)
+    intruder, _, _ = await new_pair(live_stack.platform_url)
     watcher = JsClient()
     assert (await watcher.connect(live_stack.chat_url, provider.token))["type"] == "connect"
     raw = await RawSocket.connect(live_stack.chat_url, customer.token)

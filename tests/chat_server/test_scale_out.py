@@ -16,7 +16,7 @@ from scripts import stack
 from scripts.processes import ManagedProcess, free_port
 from shared_models.enums import Role
 from tests.chat_server.clients import JsClient
-from tests.chat_server.test_chat import new_account, open_conversation, send
+from tests.chat_server.test_chat import new_account, new_pair, send
 from tests.conftest import REDIS_URL, TEST_INTERNAL_TOKEN, LiveStack, service_env
 
 pytestmark = pytest.mark.e2e
@@ -59,10 +59,7 @@ def two_instances(live_stack: LiveStack, run_dir: Path) -> Iterator[Pair]:
 async def test_sender_on_one_instance_reaches_receiver_on_the_other(
     two_instances: Pair, live_stack: LiveStack
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=20) as rest:
-        customer = await new_account(rest, Role.customer)
-        provider = await new_account(rest, Role.provider)
-        conversation_id = await open_conversation(rest, customer, provider)
+    customer, provider, conversation_id = await new_pair(live_stack.platform_url)
     alice, bob = JsClient(), JsClient()
     try:
         assert (await alice.connect(two_instances.a, customer.token))["type"] == "connect"
@@ -121,10 +118,7 @@ async def test_a_killed_instances_sockets_stop_counting_and_live_ones_are_kept_a
     }
     instance = stack.chat(free_port(), env, run_dir / "logs").start()
     reader = RedisState(REDIS_URL, prefix=f"chat:{channel}", ttl=1)
-    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=20) as rest:
-        customer = await new_account(rest, Role.customer)
-        provider = await new_account(rest, Role.provider)
-        conversation_id = await open_conversation(rest, customer, provider)
+    customer, _, conversation_id = await new_pair(live_stack.platform_url)
     client = JsClient()
     try:
         url = f"http://127.0.0.1:{instance.argv[instance.argv.index('--port') + 1]}"
