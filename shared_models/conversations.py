@@ -22,7 +22,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared_models.bulk import DUPLICATE_KEY
-from shared_models.documents import Conversation, LastMessage, Message
+from shared_models.documents import Conversation, LastMessage, MediaObject, Message
 from shared_models.errors import CodedError
 from shared_models.ids import parse_object_id, sortable_key
 from shared_models.media import NotAttachable, attachable, grant
@@ -186,6 +186,7 @@ class Outgoing:
     client_id: str
     created_at: datetime
     seq: int = 0
+    media: list[MediaObject] = field(default_factory=list)  # the attachments' uploads, as checked
     id: ObjectId = field(init=False)
 
     def __post_init__(self) -> None:
@@ -224,12 +225,13 @@ class Written:
 BLOCKED = "Messages between you and this user are blocked."
 
 
-async def check_attachments(sender_id: str, attachments: list[str]) -> None:
-    """Only the sender's own confirmed uploads may ride along (their download links follow the message)."""
+async def check_attachments(sender_id: str, attachments: list[str]) -> list[MediaObject]:
+    """Only the sender's own confirmed uploads may ride along (their download links follow the message):
+    those uploads, for `Outgoing.media`."""
     if not attachments:
-        return
+        return []
     try:
-        await attachable(sender_id, attachments)
+        return await attachable(sender_id, attachments)
     except NotAttachable as exc:
         raise ChatError("invalid_payload", f"attachments: {exc.message}") from None
 
@@ -272,10 +274,10 @@ async def _collision(out: Outgoing, error: dict[str, Any]) -> Written:
 
 
 async def _grant_attachments(out: Outgoing) -> None:
+    """The other participant may download what rode along (checked when the message was accepted)."""
     side = sides(out.members, out.sender_id)
-    media = await attachable(out.sender_id, out.attachments)
-    if side is not None and media:
-        await grant(media, side.other, f"message:{out.id}", out.created_at)
+    if side is not None and out.media:
+        await grant(out.media, side.other, f"message:{out.id}", out.created_at)
 
 
 async def withdraw_unseen(stored: Sequence[Outgoing]) -> None:
@@ -339,8 +341,8 @@ async def send(
         raise ChatError("not_found", "No such conversation among yours.")
     if blocked_between(fresh):
         raise ChatError("blocked", BLOCKED)
-    await check_attachments(sender_id, attachments)
-    out = Outgoing(Members.of(fresh), sender_id, body, attachments, client_id, now)
+    media = await check_attachments(sender_id, attachments)
+    out = Outgoing(Members.of(fresh), sender_id, body, attachments, client_id, now, media=media)
     for _ in range(SEND_ATTEMPTS):
         out.seq = await last_seq(out.members.id) + 1
         (written,) = await insert_messages([out])

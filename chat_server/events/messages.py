@@ -161,9 +161,15 @@ def register(ctx: ChatContext) -> None:
     @on(ctx, "message:send", rate="message:send")
     async def send(ctx: ChatContext, sid: str, session: dict[str, Any], payload: SendPayload) -> Later:
         members = await participant(ctx, session, payload.conversationId)
-        await conversations.check_attachments(session["user_id"], payload.attachments)
+        media = await conversations.check_attachments(session["user_id"], payload.attachments)
         out = Outgoing(
-            members, session["user_id"], payload.body, payload.attachments, payload.clientId, ctx.clock.now()
+            members,
+            session["user_id"],
+            payload.body,
+            payload.attachments,
+            payload.clientId,
+            ctx.clock.now(),
+            media=media,
         )
         assert ctx.committer is not None
         pending = ctx.committer.submit(out, sid)
