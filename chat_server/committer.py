@@ -69,13 +69,12 @@ class MessageCommitter:
     sequencer: Sequencer
     blocked_now: BlockedNow
     deliver: Deliver  # emits each new message in order (awaited before any ack)
-    after: Deliver  # then: notifications (awaited before the next batch is delivered)
+    after: Deliver  # then: notifications (before the acks)
     activity_interval: float = ACTIVITY_INTERVAL_SECONDS
     queue: list[Pending] = field(default_factory=list)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     activity: dict[str, Outgoing] = field(default_factory=dict)  # newest unrecorded message per conversation
     activity_recorded_at: float = 0.0
-    notifying: "asyncio.Task[None] | None" = None
 
     def submit(self, out: Outgoing, sid: str) -> "asyncio.Future[Committed]":
         """Queue a message (its place in the queue is its place in its conversation); the future resolves
@@ -112,8 +111,6 @@ class MessageCommitter:
                             if not p.future.done():
                                 p.future.set_exception(exc)
         finally:
-            if self.notifying is not None:
-                self.notifying.cancel()
             if self.activity:  # shutting down: what was coalesced is written
                 await asyncio.shield(self._record_activity())
 
@@ -134,30 +131,24 @@ class MessageCommitter:
         fresh = [c for _, c in done if c.written.created]
         for out in newest_per_conversation([c.out for c in fresh]):
             self.activity[out.members.id] = out
-        # Quiet (a small batch, nothing behind it): everything about a message is done before its sender is
-        # acked (the conversation list, the notification). Busy: both follow within the next batch.
-        quiet = len(batch) <= QUIET_BATCH and not self.queue
-        if quiet:
+        # Quiet (a small batch, nothing behind it): the conversation list is current before anyone is acked.
+        # Busy: coalesced, at most `activity_interval` later (and REST reads repair what a crash lost).
+        if len(batch) <= QUIET_BATCH and not self.queue:
             await self._record_activity()
-        if self.notifying is not None:  # the previous batch's notifications go out before these messages
-            await self.notifying
-            self.notifying = None
         try:
             await self.deliver(fresh)
         except Exception:
             log.exception("chat.delivery_failed", messages=len(fresh))
-        if quiet:
-            await self._after(fresh)
+        # Notifications before the acks: an acked message has had its notification (a crash before the ack
+        # means no ack, so the client resends, and a resend is notified again: the claims keep it once).
+        notify = fresh + [c for _, c in done if c.written.original is not None]
+        await self._after(notify)
         for p, committed in done:
             if not p.future.done():
                 p.future.set_result(committed)
         COMMIT_SECONDS.observe(time.perf_counter() - started)
         if self.activity and time.monotonic() - self.activity_recorded_at >= self.activity_interval:
             await self._record_activity()
-        # Notifications run while the next batch is numbered and stored (they are awaited before it is
-        # delivered, so a message's notification never trails the next message).
-        if fresh and not quiet:
-            self.notifying = asyncio.create_task(self._after(fresh))
 
     async def _after(self, fresh: list[Committed]) -> None:
         try:

@@ -70,7 +70,10 @@ async def _json(request: Request) -> Any:
         body += chunk
         if len(body) > MAX_BODY_BYTES:
             raise TooLarge
-    return json.loads(body)
+    try:
+        return json.loads(body)
+    except RecursionError:  # absurdly deep nesting: bad input, not a failure of ours
+        raise ValueError("the JSON body nests too deeply") from None
 
 
 def too_large() -> JSONResponse:
@@ -84,8 +87,8 @@ def routes(ctx: ChatContext) -> list[Route]:
     sio, settings, state, directory = ctx.sio, ctx.settings, ctx.state, ctx.directory
 
     def authorized(request: Request) -> bool:
-        sent = request.headers.get("x-internal-token", "")
-        return hmac.compare_digest(sent, settings.internal_api_token.get_secret_value())
+        sent = request.headers.get("x-internal-token", "").encode("latin-1", "replace")
+        return hmac.compare_digest(sent, settings.internal_api_token.get_secret_value().encode())
 
     def refuse() -> JSONResponse:
         return JSONResponse(

@@ -3,14 +3,16 @@
 PROTOCOL.md documents exactly this catalogue; a test fails when the two, or the registered handlers, disagree.
 """
 
+import unicodedata
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared_models.documents.chat import MAX_BODY
 
 ObjectIdStr = Field(pattern=r"^[0-9a-f]{24}$")
+INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})  # controls, format characters (zero-width), spaces
 
 
 class Payload(BaseModel):
@@ -34,17 +36,17 @@ class LeavePayload(ClientPayload):
 
 class SendPayload(ClientPayload):
     conversationId: str = ObjectIdStr
-    clientId: str = Field(min_length=1, max_length=64)
+    clientId: str = Field(pattern=r"^[\x21-\x7e]{1,64}$")  # visible ASCII (a uuid, a counter...)
     body: str = Field(min_length=1, max_length=MAX_BODY)
-    attachments: list[str] = Field(default_factory=list, max_length=10)
+    attachments: list[Annotated[str, ObjectIdStr]] = Field(default_factory=list, max_length=10)
 
     @field_validator("body")
     @classmethod
     def _readable(cls, body: str) -> str:
-        if not body.strip():
-            raise ValueError("a message needs some text (not only spaces)")
         if "\x00" in body:
             raise ValueError("a message cannot contain NUL characters")
+        if all(c.isspace() or unicodedata.category(c) in INVISIBLE for c in body):
+            raise ValueError("a message needs some visible text")
         return body
 
     @field_validator("attachments")

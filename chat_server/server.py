@@ -3,21 +3,36 @@
 python-socketio hands an incoming event named `connect` or `disconnect` to the connection lifecycle
 handlers: a raw client sending `42["disconnect"]` would withdraw its own presence while staying connected,
 and `42["connect", {}, {"token": ...}]` would re-run authentication and make the socket another user. An
-event whose name is not a string (`42[{}]`, `42[]`) fails inside python-socketio with no ack. Such events
-are answered here with the protocol's typed ack and never reach a handler.
+event whose name is not a string (`42[{}]`, `42[]`), or is "*", fails inside python-socketio with no ack.
+Such events are answered here with the protocol's typed ack and never reach a handler; a packet that cannot
+be decoded at all closes its socket.
 """
 
 from typing import Any
 
 import socketio
+import structlog
 from socketio import packet
 
 from chat_server.protocol import error
 
-RESERVED = frozenset({"connect", "disconnect", "connect_error", "__disconnect_final"})
+log = structlog.get_logger(__name__)
+# python-socketio's lifecycle names, and "*", which it calls its catch-all handler for directly.
+RESERVED = frozenset({"connect", "disconnect", "connect_error", "__disconnect_final", "*"})
 
 
 class ChatSocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, IndexError, KeyError, TypeError) as exc:
+            # A packet python-socketio cannot decode (e.g. a binary event whose attachments do not match
+            # its placeholders): it would keep the half-built packet and read every later frame of the
+            # socket as an attachment. Forget it and close the socket: the client reconnects.
+            self._binary_packet.pop(eio_sid, None)
+            log.warning("socket.protocol_error", error=type(exc).__name__)
+            await self.eio.disconnect(eio_sid)
+
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
         name = data[0] if isinstance(data, list) and data else None
         if isinstance(name, str) and name not in RESERVED:

@@ -64,6 +64,12 @@ class StateStore(Protocol):
     async def stop_typing(self, conversation_id: str, user_id: str, sid: str) -> bool:
         """This socket stopped typing there; True if it was, and no other device of the user still is."""
 
+    def typing_here(self, conversation_id: str, sid: str) -> bool:
+        """Whether this instance's socket `sid` is typing in the conversation (no round trip)."""
+
+    def engaged_here(self, conversation_id: str, sid: str) -> bool:
+        """Whether this instance's socket `sid` joined the conversation (no round trip)."""
+
     async def first_delivery(self, delivery_id: str) -> bool:
         """True once per id (for a day): a notification pushed twice by a retrying relay shows once."""
         ...
@@ -169,6 +175,12 @@ class MemoryState:
         socket.typing.discard(conversation_id)
         return not _discard(self.typing, (conversation_id, user_id), sid)
 
+    def typing_here(self, conversation_id: str, sid: str) -> bool:
+        return _holds(self.local, sid, "typing", conversation_id)
+
+    def engaged_here(self, conversation_id: str, sid: str) -> bool:
+        return _holds(self.local, sid, "engaged", conversation_id)
+
     async def first_delivery(self, delivery_id: str) -> bool:
         now = time.monotonic()
         if len(self.delivered) > 100_000:  # forget what is older than a day
@@ -189,6 +201,11 @@ class MemoryState:
 
     async def close(self) -> None:
         return None
+
+
+def _holds(local: dict[str, LocalSocket], sid: str, what: str, conversation_id: str) -> bool:
+    socket = local.get(sid)
+    return socket is not None and conversation_id in getattr(socket, what)
 
 
 def _discard(sets: dict[Any, set[str]], key: Any, sid: str) -> bool:
@@ -367,6 +384,12 @@ class RedisState:
             ("ZREM", key, sid), self._count_live(key, time.time()), self._save(sid)
         )
         return int(count) == 0
+
+    def typing_here(self, conversation_id: str, sid: str) -> bool:
+        return _holds(self.local, sid, "typing", conversation_id)
+
+    def engaged_here(self, conversation_id: str, sid: str) -> bool:
+        return _holds(self.local, sid, "engaged", conversation_id)
 
     async def first_delivery(self, delivery_id: str) -> bool:
         key = f"{self.prefix}:delivered:{delivery_id}"

@@ -289,7 +289,7 @@ async def withdraw_unseen(stored: Sequence[Outgoing]) -> None:
         await collection.delete_one({"_id": out.id})
 
 
-async def record_activity(newest: Sequence[Outgoing]) -> None:
+async def record_activity(newest: Sequence[Outgoing | Message]) -> None:
     """Move each conversation's preview and activity to its newest stored message, in one bulk write: the
     preview only forward (guarded by `last_seq`, so a slower writer never puts an older one back), the
     activity key never back."""
@@ -297,8 +297,10 @@ async def record_activity(newest: Sequence[Outgoing]) -> None:
         return
     updates = []
     for last in newest:
+        conversation_id = last.members.id if isinstance(last, Outgoing) else last.conversation_id
+        message_id = ObjectId(str(last.id))
         preview = LastMessage(
-            message_id=str(last.id),
+            message_id=str(message_id),
             sender_id=last.sender_id,
             preview=last.body[:PREVIEW_LENGTH],
             at=last.created_at,
@@ -306,14 +308,28 @@ async def record_activity(newest: Sequence[Outgoing]) -> None:
         )
         updates.append(
             UpdateOne(
-                {"_id": ObjectId(last.members.id), "last_seq": {"$lt": last.seq}},
+                {"_id": ObjectId(conversation_id), "last_seq": {"$lt": last.seq}},
                 {
                     "$set": {"last_message": preview.model_dump(), "last_seq": last.seq},
-                    "$max": {"activity_key": sortable_key(last.created_at, last.id)},
+                    "$max": {"activity_key": sortable_key(last.created_at, message_id)},
                 },
             )
         )
     await Conversation.get_pymongo_collection().bulk_write(updates, ordered=False)
+
+
+async def with_current_activity(conversation: Conversation) -> Conversation:
+    """The conversation with its preview as its stored messages have it. The chat server writes activity
+    coalesced (at most a fraction of a second behind under load), and a crash of it can leave the last
+    ones unwritten: a reader that finds the preview behind the newest message writes it (the same guarded,
+    forward-only write) and answers with it. One index-served read."""
+    newest = await page_messages(str(conversation.id), None, 1)
+    if not newest or newest[0].seq <= conversation.last_seq:
+        return conversation
+    message = newest[0]
+    await record_activity([message])
+    fresh = await Conversation.get(conversation.id)
+    return fresh if fresh is not None else conversation
 
 
 def newest_per_conversation(messages: Sequence[Outgoing]) -> list[Outgoing]:

@@ -79,11 +79,11 @@ def register(ctx: ChatContext) -> None:
             if previous is not None:
                 await previous
             ctx.sessions.pop(sid, None)
-            ctx.in_flight.pop(sid, None)
             session = await sio.get_session(sid)
             if session and "user_id" in session:
                 SOCKET_CONNECTIONS.dec()
                 await presence.disconnected(ctx, sid, session["user_id"], session["jti"])
+            ctx.in_flight.pop(sid, None)
         finally:
             ctx.lanes.leave(sid, mine)
         log.info("socket.disconnected", sid=sid, reason=str(reason))

@@ -4,6 +4,7 @@ from typing import Any
 
 from chat_server.events import typing
 from chat_server.events.base import Ack, ChatContext, conversation_room, on, participant
+from chat_server.events.messages import sent_before
 from chat_server.protocol import JoinPayload, LeavePayload, ok
 
 
@@ -18,9 +19,16 @@ def register(ctx: ChatContext) -> None:
     @on(ctx, "conversation:leave")
     async def leave(ctx: ChatContext, sid: str, session: dict[str, Any], payload: LeavePayload) -> Ack:
         user_id = session["user_id"]
-        await ctx.sio.leave_room(sid, conversation_room(payload.conversationId))
-        await ctx.state.disengage(payload.conversationId, user_id, sid)
-        # Closing the screen ends typing there too.
-        if await ctx.state.stop_typing(payload.conversationId, user_id, sid):
-            await typing.stopped(ctx, user_id, [payload.conversationId])
-        return ok(conversationId=payload.conversationId)
+        conversation_id = payload.conversationId
+        if not ctx.state.engaged_here(conversation_id, sid) and not ctx.state.typing_here(
+            conversation_id, sid
+        ):
+            return ok(conversationId=conversation_id)  # not on that screen: nothing to undo, nothing to pay
+        await ctx.sio.leave_room(sid, conversation_room(conversation_id))
+        await ctx.state.disengage(conversation_id, user_id, sid)
+        # Closing the screen ends typing there too (after the messages sent before, as an explicit stop).
+        if ctx.state.typing_here(conversation_id, sid):
+            await sent_before(ctx, sid)
+            if await ctx.state.stop_typing(conversation_id, user_id, sid):
+                await typing.stopped(ctx, user_id, [conversation_id])
+        return ok(conversationId=conversation_id)

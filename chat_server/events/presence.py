@@ -10,6 +10,7 @@ import structlog
 
 from chat_server.events import typing
 from chat_server.events.base import ChatContext, user_room
+from chat_server.events.messages import sent_before
 from chat_server.protocol import PresenceUpdate, TypingUpdate
 from chat_server.state import Withdrawn
 from shared_models import conversations
@@ -41,6 +42,7 @@ async def connected(ctx: ChatContext, sid: str, user_id: str, jti: str) -> None:
 
 
 async def disconnected(ctx: ChatContext, sid: str, user_id: str, jti: str) -> None:
+    await sent_before(ctx, sid)  # its typing ends after the messages it sent before going
     async with ctx.presence_locks.hold(user_id):
         await withdraw(ctx, await ctx.state.remove_socket(user_id, sid, jti))
 

@@ -34,6 +34,7 @@ async def _mine(conversation_id: str, session: PartySession) -> Conversation:
 
 
 async def _out(conversation: Conversation, user_id: str) -> ConversationOut:
+    conversation = await conversations.with_current_activity(conversation)
     return ConversationOut.of(conversation, user_id, await conversations.unread_count(conversation, user_id))
 
 

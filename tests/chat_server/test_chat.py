@@ -3,11 +3,14 @@
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from shared_models.conversations import Members, Outgoing, insert_messages
+from shared_models.documents import Conversation, Notification
 from shared_models.enums import Role
 from tests.chat_server.clients import JsClient, PyClient
 from tests.conftest import CHAT_MESSAGE_LIMIT, TEST_INTERNAL_TOKEN, LiveStack
@@ -481,3 +484,30 @@ async def test_the_internal_api_refuses_an_oversized_body(live_stack: LiveStack)
             headers={"X-Internal-Token": TEST_INTERNAL_TOKEN},
         )
     assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_a_resend_of_a_message_stored_before_a_crash_is_notified_once(
+    chat: Chat, live_stack: LiveStack, db: None
+) -> None:
+    """The chat server stored a message and died before notifying and acking it: the app resends (no ack
+    came), gets the stored message back, and the offline recipient is notified then; a second resend adds
+    nothing."""
+    conversation = await Conversation.get(chat.conversation_id)
+    assert conversation is not None
+    stored = Outgoing(
+        Members.of(conversation),
+        chat.customer.id,
+        "did it arrive?",
+        [],
+        "before-crash",
+        datetime.now(UTC),
+        seq=1,
+    )
+    assert [w.created for w in await insert_messages([stored])] == [True]
+    assert await Notification.find({"recipient_id": chat.provider.id}).to_list() == []
+    alice = await chat.connect(chat.customer)
+    for _ in range(2):
+        ack = await alice.emit("message:send", send(chat.conversation_id, "did it arrive?", "before-crash"))
+        assert ack["ok"] and ack["duplicate"] is True and ack["message"]["id"] == str(stored.id)
+    [notified] = await Notification.find({"recipient_id": chat.provider.id}).to_list()
+    assert notified.type == "new_message" and notified.occurrences == 1 and notified.body == "did it arrive?"

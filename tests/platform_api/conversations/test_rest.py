@@ -111,3 +111,29 @@ async def test_only_parties_use_conversations(
             )
             assert response.status_code == 404, (method, path)
     assert (await api.get(f"{API}/conversations/zzz", headers=parties.customer.bearer)).status_code == 404
+
+
+async def test_a_preview_the_chat_server_never_wrote_is_repaired_on_read(
+    api: httpx.AsyncClient, parties: Parties, clock: ManualClock
+) -> None:
+    """Messages stored without their conversation's activity (the chat server coalesces it, and was killed
+    before writing it): the conversation as read over REST shows the newest one, and keeps it."""
+    started = (await start(api, parties.customer, provider_id=parties.provider_id)).json()
+    conversation = await Conversation.get(started["id"])
+    assert conversation is not None
+    members = conversations.Members.of(conversation)
+    batch = [
+        conversations.Outgoing(
+            members, parties.customer.id, f"lost {i}", [], f"lost-{i}", clock.now(), seq=i + 1
+        )
+        for i in range(3)
+    ]
+    assert all(w.created for w in await conversations.insert_messages(batch))
+    assert (await Conversation.get(started["id"])).last_message is None  # type: ignore[union-attr]
+    for who in (parties.provider, parties.customer):
+        shown = (await api.get(f"{API}/conversations/{started['id']}", headers=who.bearer)).json()
+        assert shown["last_message"]["preview"] == "lost 2" and shown["last_message"]["seq"] == 3
+    listed = (await api.get(f"{API}/conversations", headers=parties.provider.bearer)).json()["items"]
+    assert listed[0]["last_message"]["message_id"] == str(batch[2].id)
+    stored = await Conversation.get(started["id"])
+    assert stored is not None and stored.last_seq == 3
