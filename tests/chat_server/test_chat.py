@@ -511,3 +511,33 @@ async def test_a_resend_of_a_message_stored_before_a_crash_is_notified_once(
         assert ack["ok"] and ack["duplicate"] is True and ack["message"]["id"] == str(stored.id)
     [notified] = await Notification.find({"recipient_id": chat.provider.id}).to_list()
     assert notified.type == "new_message" and notified.occurrences == 1 and notified.body == "did it arrive?"
+
+
+async def test_leaving_right_after_a_message_ends_typing_after_it(chat: Chat) -> None:
+    alice = await chat.connect(chat.customer)
+    bob = await chat.connect(chat.provider)
+    assert isinstance(alice, JsClient)
+    acks = await alice.emit_all(
+        [
+            ("typing", {"conversationId": chat.conversation_id, "isTyping": True}),
+            ("message:send", send(chat.conversation_id, "bye")),
+            ("conversation:leave", {"conversationId": chat.conversation_id}),
+        ]
+    )
+    assert all(a["ok"] for a in acks), acks
+    assert (await bob.inbox.expect("typing:update"))["isTyping"] is True
+    assert (await bob.inbox.expect("message:new"))["body"] == "bye"
+    assert (await bob.inbox.expect("typing:update"))["isTyping"] is False
+
+
+async def test_the_internal_api_answers_odd_requests_with_typed_refusals(live_stack: LiveStack) -> None:
+    url = f"{live_stack.chat_url}/internal/presence"
+    async with httpx.AsyncClient(timeout=10) as client:
+        odd_token = await client.post(url, json={"queries": []}, headers={"X-Internal-Token": b"\xe9\xe9"})
+        assert odd_token.status_code == 401 and odd_token.json()["error"]["code"] == "not_authenticated"
+        deep = await client.post(
+            url,
+            content="[" * 100_000 + "]" * 100_000,
+            headers={"X-Internal-Token": TEST_INTERNAL_TOKEN, "Content-Type": "application/json"},
+        )
+        assert deep.status_code == 422 and deep.json()["error"]["code"] == "invalid_payload"

@@ -2,6 +2,7 @@
 typed ack and never reach a handler (a spoofed `disconnect` must not withdraw presence; a spoofed `connect`
 must not change who the socket is)."""
 
+import asyncio
 import json
 from typing import Any
 from urllib.parse import urlparse
@@ -53,6 +54,16 @@ class RawSocket:
             if message.startswith(prefix) and message[len(prefix)] == "[":
                 return json.loads(message[len(prefix) :])
 
+    async def closed_by_server(self) -> bool:
+        """Read until the server closes: Engine.IO's close packet ('1') or the websocket itself."""
+        try:
+            async with asyncio.timeout(10):
+                while await self.next_packet() != "1":
+                    pass
+        except websockets.ConnectionClosed:
+            pass
+        return True
+
     async def close(self) -> None:
         await self.ws.close()
 
@@ -72,6 +83,8 @@ async def test_reserved_and_malformed_event_names_are_refused_and_change_nothing
             ('["disconnect", "client namespace disconnect"]', "unknown_event"),
             (f'["connect", {{}}, {{"token": "{intruder.token}"}}]', "unknown_event"),
             ('["connect_error", {}]', "unknown_event"),
+            ('["*"]', "unknown_event"),
+            ('["*", {"a": 1}]', "unknown_event"),
             ('[{"a": 1}]', "invalid_payload"),
             ('[["typing"]]', "invalid_payload"),
             ("[]", "invalid_payload"),
@@ -89,5 +102,24 @@ async def test_reserved_and_malformed_event_names_are_refused_and_change_nothing
     finally:
         await raw.close()
         await watcher.close()
+    log = live_stack.chat.log_path
+    assert log is not None and "Traceback" not in log.read_text()
+
+
+async def test_an_undecodable_packet_closes_its_socket_and_nothing_else(live_stack: LiveStack) -> None:
+    """A binary event whose placeholder points past its attachments: python-socketio would keep reading every
+    later frame of the socket as an attachment; the socket is closed instead (the client reconnects)."""
+    customer, provider, conversation_id = await new_pair(live_stack.platform_url)
+    raw = await RawSocket.connect(live_stack.chat_url, customer.token)
+    bystander = await RawSocket.connect(live_stack.chat_url, provider.token)
+    try:
+        await raw.ws.send('451-["typing",{"_placeholder":true,"num":5}]')
+        await raw.ws.send(b"\x01\x02")
+        assert await raw.closed_by_server()
+        [ack] = await bystander.call(1, json.dumps(["message:send", send(conversation_id, "unaffected")]))
+        assert ack["ok"] is True
+    finally:
+        await raw.close()
+        await bystander.close()
     log = live_stack.chat.log_path
     assert log is not None and "Traceback" not in log.read_text()

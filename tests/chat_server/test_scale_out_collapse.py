@@ -159,3 +159,34 @@ async def test_a_block_holds_on_every_instance_the_moment_the_platform_answers(
 
 def code(ack: dict[str, Any]) -> str:
     return "ok" if ack.get("ok") else str(ack.get("error", {}).get("code", ack))
+
+
+async def test_typing_is_hidden_on_every_instance_the_moment_a_block_returns(cluster: Cluster) -> None:
+    """The customer types on instance B, which has the conversation's (unblocked) state cached; the block is
+    told to instance A only. A typing sent on B after the block returned must not reach the provider."""
+    async with httpx.AsyncClient(base_url=cluster.platform, timeout=20) as rest:
+        customer = await new_account(rest, Role.customer)
+        provider = await new_account(rest, Role.provider)
+        conversation = await open_conversation(rest, customer, provider)
+        watcher = await connected(cluster.a, provider)
+        typist = await connected(cluster.b, customer)
+        typing = {"conversationId": conversation, "isTyping": True}
+        try:
+            for is_typing in (True, False):  # B now holds the conversation's state
+                assert (await typist.emit("typing", {**typing, "isTyping": is_typing}))["ok"]
+                assert (await watcher.inbox.expect("typing:update"))["isTyping"] is is_typing
+            path = f"{API}/conversations/{conversation}/block"
+            assert (await rest.put(path, headers=provider.bearer)).status_code == 200
+            assert (await typist.emit("typing", typing)) == {"ok": True}  # hidden, not refused
+            assert (await rest.delete(path, headers=provider.bearer)).status_code == 200
+            # What the provider hears next about the customer: the block's withdrawal, then the unblock's
+            # presence; never the typing sent while blocked.
+            seen = []
+            while not (seen and seen[-1] == ("presence:update", True)):
+                name, data = await watcher.inbox.next()
+                if name in ("typing:update", "presence:update"):
+                    seen.append((name, data.get("isTyping", data.get("online"))))
+            assert ("typing:update", True) not in seen, seen
+        finally:
+            await watcher.close()
+            await typist.close()
