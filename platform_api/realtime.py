@@ -47,16 +47,21 @@ class RealtimeClient:
     async def disconnect_user(self, user_id: str) -> None:
         await self._post(f"/internal/users/{user_id}/disconnect")
 
-    async def conversation_changed(self, conversation_id: str) -> None:
+    async def conversation_changed(self, conversation_id: str) -> bool:
         """The conversation's block state changed (and is stored): every chat-server instance re-reads it
         before its next message. With Redis this holds once the generation is bumped there; the call then
-        also lets the instance that takes it tell the participants (typing, presence)."""
+        lets the instance that takes it tell the participants (typing, presence). False if the chat server
+        was not reached (the caller leaves it to the relay: `tell_conversation_changed`)."""
         if self._redis is not None:
             try:
                 await block_generations.bump(self._redis, self._chat_prefix, conversation_id)
             except RedisError as exc:  # while Redis is down, no chat instance writes messages at all
                 log.warning("realtime.block_generation_failed", error=type(exc).__name__)
-        await self._post(f"/internal/conversations/{conversation_id}/changed")
+        return await self._post(f"/internal/conversations/{conversation_id}/changed")
+
+    async def tell_conversation_changed(self, conversation_id: str) -> None:
+        """The relay's retry of `conversation_changed`: raises ChatUnavailable until the chat server answers."""
+        await self._call(f"/internal/conversations/{conversation_id}/changed", {})
 
     async def presence(self, queries: list[tuple[str, str | None]]) -> list[Presence]:
         """(user id, conversation id or None) → whether each user is online, and engaged in that conversation."""
@@ -77,14 +82,16 @@ class RealtimeClient:
         answer: dict[str, Any] = response.json()
         return answer
 
-    async def _post(self, path: str) -> None:
-        # Best effort: the token is already revoked in the database, so a socket that survives a chat
-        # server outage still cannot reconnect; failing the user's request here would help no one.
+    async def _post(self, path: str) -> bool:
+        """Best effort (True if the chat server answered): the state is already stored (a revoked token, a
+        block), so a chat server outage must not fail the user's request."""
         try:
             response = await self._http.post(path, headers=_trace())
             response.raise_for_status()
         except httpx.HTTPError as exc:
             log.warning("realtime.call_failed", path=path, error=type(exc).__name__)
+            return False
+        return True
 
     async def check(self) -> None:
         """Readiness: the chat server's liveness probe answers."""

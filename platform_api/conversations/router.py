@@ -111,9 +111,11 @@ async def list_messages(
     response_model=ConversationOut,
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
-async def block(conversation_id: str, session: PartySession, realtime: RealtimeDep) -> ConversationOut:
+async def block(
+    conversation_id: str, session: PartySession, realtime: RealtimeDep, clock: ClockDep
+) -> ConversationOut:
     conversation = await conversation_service.set_blocked(
-        await _mine(conversation_id, session), session.user_id, True, realtime
+        await _mine(conversation_id, session), session.user_id, True, realtime, clock.now()
     )
     return await _out(conversation, session.user_id)
 
@@ -124,8 +126,10 @@ async def block(conversation_id: str, session: PartySession, realtime: RealtimeD
     response_model=ConversationOut,
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
-async def unblock(conversation_id: str, session: PartySession, realtime: RealtimeDep) -> ConversationOut:
+async def unblock(
+    conversation_id: str, session: PartySession, realtime: RealtimeDep, clock: ClockDep
+) -> ConversationOut:
     conversation = await conversation_service.set_blocked(
-        await _mine(conversation_id, session), session.user_id, False, realtime
+        await _mine(conversation_id, session), session.user_id, False, realtime, clock.now()
     )
     return await _out(conversation, session.user_id)

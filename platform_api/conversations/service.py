@@ -11,6 +11,8 @@ from shared_models import conversations
 from shared_models.documents import Conversation, DomainEvent, User
 from shared_models.enums import Role
 
+BLOCK_CHANGED = "conversation.block_changed"  # for the relay: tell the chat server (it was not reachable)
+
 
 class ConversationService:
     async def start(
@@ -54,13 +56,18 @@ class ConversationService:
         return await conversations.start(str(user.id), profile.owner_id, str(profile.id), None, now)
 
     async def set_blocked(
-        self, conversation: Conversation, user_id: str, blocked: bool, realtime: RealtimeClient
+        self, conversation: Conversation, user_id: str, blocked: bool, realtime: RealtimeClient, now: datetime
     ) -> Conversation:
         """Block or unblock the other participant. The chat server is told before this returns, so no
-        message sent after the caller has the answer passes (on any chat-server instance); if it cannot be
-        reached, its change stream brings it the new state within moments."""
+        message or typing sent after the caller has the answer passes (on any instance, with Redis: the
+        generation is bumped there). If the chat server cannot be reached now, the relay tells it later (an
+        outbox event), so what each side was shown of the other is still withdrawn, or shown again."""
         conversation = await conversations.set_blocked(conversation, user_id, blocked)
-        await realtime.conversation_changed(str(conversation.id))
+        if not await realtime.conversation_changed(str(conversation.id)):
+            event = DomainEvent(
+                type=BLOCK_CHANGED, occurred_at=now, payload={"conversation_id": str(conversation.id)}
+            )
+            await outbox_service.append([("conversation", str(conversation.id), event)], now)
         return conversation
 
 

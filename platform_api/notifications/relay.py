@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 
+from platform_api.conversations.service import BLOCK_CHANGED
 from platform_api.realtime import ChatUnavailable, RealtimeClient
 from shared_models.clock import Clock
 from shared_models.documents import Conversation, OutboxEvent
@@ -55,6 +56,10 @@ class NotificationRelay:
         return done
 
     async def dispatch(self, event: OutboxEvent) -> None:
+        if event.type == BLOCK_CHANGED:  # not a notification: the chat server must hear of a block
+            await self.realtime.tell_conversation_changed(str(event.payload["conversation_id"]))
+            await self._mark_dispatched(event, self.clock.now())
+            return
         pairs = for_event(event.type, event.payload)
         now = self.clock.now()
         if pairs:
