@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import socketio
 import structlog
 from limits import parse
+from socketio import packet
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -21,6 +22,7 @@ from chat_server.config import ChatSettings
 from chat_server.directory import ConversationDirectory, Generations
 from chat_server.events import connection, conversations, messages, presence, typing
 from chat_server.events.base import ChatContext, register_unknown
+from chat_server.ordered import OrderedDelivery
 from chat_server.sequencer import MemorySequencer, RedisSequencer, Sequencer
 from chat_server.server import ChatSocketServer
 from chat_server.state import MemoryState, RedisState, StateStore
@@ -33,6 +35,7 @@ from shared_models.registry import readiness
 from shared_models.telemetry import RequestTelemetry, metrics_body
 
 log = structlog.get_logger(__name__)
+UNSTALL_SECONDS = 0.5  # how often a conversation waiting for a seq that never came is looked at
 
 
 class ChatApp(socketio.ASGIApp):  # type: ignore[misc]
@@ -84,8 +87,11 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         directory=ConversationDirectory(generations),
     )
 
-    async def deliver(fresh: Sequence[Committed]) -> None:
-        await messages.deliver(ctx, fresh)
+    if settings.redis_url:
+        ctx.ordered = OrderedDelivery(redis_state.redis, prefix, settings.redis_channel, packet.Packet.json)
+
+    async def deliver(drawn: Sequence[Committed]) -> None:
+        await messages.deliver(ctx, drawn)
 
     async def after(fresh: Sequence[Committed]) -> None:
         await messages.notify_recipients(ctx, fresh)
@@ -111,6 +117,8 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
             asyncio.create_task(ctx.committer.run(), name="commit"),
             asyncio.create_task(ctx.directory.watch(), name="conversation-changes"),
         ]
+        if ctx.ordered is not None:
+            tasks.append(asyncio.create_task(forever("unstall", ctx.ordered.unstall, UNSTALL_SECONDS)))
         try:
             yield
         finally:

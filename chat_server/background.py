@@ -17,7 +17,7 @@ def cancelled_meanwhile() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def forever(name: str, step: Callable[[], Awaitable[None]], pause: float) -> None:
+async def forever(name: str, step: Callable[[], Awaitable[object]], pause: float) -> None:
     """Run `step` every `pause` seconds until cancelled; a failing step is logged and retried next time."""
     while not cancelled_meanwhile():
         try:

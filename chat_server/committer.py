@@ -68,7 +68,7 @@ BlockedNow = Callable[[Sequence[str]], Awaitable[dict[str, bool]]]
 class MessageCommitter:
     sequencer: Sequencer
     blocked_now: BlockedNow
-    deliver: Deliver  # emits each new message in order (awaited before any ack)
+    deliver: Deliver  # every drawn seq in order: emits the stored messages (awaited before any ack)
     after: Deliver  # then: notifications (before the acks)
     activity_interval: float = ACTIVITY_INTERVAL_SECONDS
     queue: list[Pending] = field(default_factory=list)
@@ -110,6 +110,7 @@ class MessageCommitter:
                         for p in batch:
                             if not p.future.done():
                                 p.future.set_exception(exc)
+                        await self._abandon(batch)
         finally:
             if self.activity:  # shutting down: what was coalesced is written
                 await asyncio.shield(self._record_activity())
@@ -135,8 +136,14 @@ class MessageCommitter:
         # Busy: coalesced, at most `activity_interval` later (and REST reads repair what a crash lost).
         if len(batch) <= QUIET_BATCH and not self.queue:
             await self._record_activity()
+        # Every seq the batch drew, in order: what was stored is delivered; what was not (a resend, a clash
+        # taken back) is announced as nothing, so no receiver's order waits for it.
+        drawn = [
+            Committed(p.out, p.sid, written[id(p)] if id(p) not in again else Written(collided=True))
+            for p in accepted
+        ]
         try:
-            await self.deliver(fresh)
+            await self.deliver(drawn)
         except Exception:
             log.exception("chat.delivery_failed", messages=len(fresh))
         # Notifications before the acks: an acked message has had its notification (a crash before the ack
@@ -149,6 +156,15 @@ class MessageCommitter:
         COMMIT_SECONDS.observe(time.perf_counter() - started)
         if self.activity and time.monotonic() - self.activity_recorded_at >= self.activity_interval:
             await self._record_activity()
+
+    async def _abandon(self, batch: list[Pending]) -> None:
+        """A failed batch's drawn seqs are announced as nothing (best effort), so no order waits for them."""
+        drawn = [Committed(p.out, p.sid, Written()) for p in batch if p.out.seq > 0]
+        if drawn:
+            try:
+                await self.deliver(drawn)
+            except Exception:
+                log.exception("chat.abandon_failed", messages=len(drawn))
 
     async def _after(self, fresh: list[Committed]) -> None:
         try:

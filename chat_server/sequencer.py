@@ -122,6 +122,13 @@ class RedisSequencer:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for conversation_id, value in zip(missing, stored, strict=True):
                         pipe.set(self._key(conversation_id), value, nx=True, ex=REDIS_COUNTER_TTL_SECONDS)
+                        # The ordered delivery starts after what is stored too (chat_server.ordered).
+                        pipe.set(
+                            f"{self.prefix}:delivered:{conversation_id}",
+                            value,
+                            nx=True,
+                            ex=REDIS_COUNTER_TTL_SECONDS,
+                        )
                     await pipe.execute()
         _number(batch, after, counts)
 

@@ -22,6 +22,7 @@ from chat_server.directory import ConversationDirectory
 from chat_server.keyed_locks import KeyedLocks
 from chat_server.lanes import SocketLanes
 from chat_server.metrics import CHAT_EVENTS
+from chat_server.ordered import OrderedDelivery
 from chat_server.protocol import CLIENT_EVENTS, Payload, error
 from chat_server.state import StateStore
 from shared_models.clock import Clock
@@ -42,6 +43,7 @@ class ChatContext:
     rates: dict[str, RateLimitItem]
     directory: ConversationDirectory
     committer: MessageCommitter | None = None  # set once the delivery functions exist (app factory)
+    ordered: OrderedDelivery | None = None  # with Redis: message:new in seq order across instances
     lanes: SocketLanes = field(default_factory=SocketLanes)
     # Each connected socket's session (user, role, login session), as saved at connection: read on every
     # event without a round through python-socketio's session store.

@@ -8,6 +8,7 @@ import structlog
 
 from chat_server.committer import Committed
 from chat_server.events.base import Ack, ChatContext, Later, on, participant, user_room
+from chat_server.ordered import Announced, OrderedDelivery
 from chat_server.protocol import MessageReceipt, ReadPayload, SendPayload, ok
 from shared_models import conversations
 from shared_models.clock import json_time
@@ -50,13 +51,35 @@ def message_new(message: Message | Outgoing) -> dict[str, Any]:
     }
 
 
-async def deliver(ctx: ChatContext, fresh: Sequence[Committed]) -> None:
-    """`message:new` to every device of both participants except the sending socket (it has the ack), one
-    message after another in commit order: every receiver sees a conversation's stored order."""
-    for committed in fresh:
-        members = committed.out.members
-        rooms = [user_room(members.customer_id), user_room(members.provider_user_id)]
-        await ctx.sio.emit("message:new", message_new(committed.out), to=rooms, skip_sid=committed.sid)
+async def deliver(ctx: ChatContext, drawn: Sequence[Committed]) -> None:
+    """`message:new` to every device of both participants except the sending socket (it has the ack), in
+    each conversation's `seq` order: one instance emits its batch one message after another; several hand
+    every drawn seq to the ordered delivery (`chat_server.ordered`), which publishes each message once all
+    before it in its conversation are out, whichever instance wrote them."""
+    if ctx.ordered is None:
+        for committed in drawn:
+            if committed.written.created:
+                members = committed.out.members
+                await ctx.sio.emit(
+                    "message:new", message_new(committed.out), to=_rooms(members), skip_sid=committed.sid
+                )
+        return
+    await ctx.ordered.announce(
+        [
+            Announced(
+                c.out.members.id,
+                c.out.seq,
+                OrderedDelivery.emit("message:new", message_new(c.out), _rooms(c.out.members), c.sid)
+                if c.written.created
+                else None,
+            )
+            for c in drawn
+        ]
+    )
+
+
+def _rooms(members: Members) -> list[str]:
+    return [user_room(members.customer_id), user_room(members.provider_user_id)]
 
 
 async def notify_recipients(ctx: ChatContext, fresh: Sequence[Committed]) -> None:

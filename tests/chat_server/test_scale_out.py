@@ -156,3 +156,31 @@ async def wait_for(condition: Callable[[], Awaitable[bool]], what: str, within: 
                 await asyncio.sleep(0.1)
     except TimeoutError:
         raise AssertionError(f"timed out waiting for {what}") from None
+
+
+async def test_both_participants_racing_through_two_instances_every_receiver_sees_the_stored_order(
+    two_instances: Pair, live_stack: LiveStack
+) -> None:
+    """The customer on A (and a second device on B) and the provider on B send bursts at the same moment:
+    each instance stores its own messages, and still every receiver gets message:new in seq order."""
+    customer, provider, conversation_id = await new_pair(live_stack.platform_url)
+    phone, tablet, desk = JsClient(), JsClient(), JsClient()
+    try:
+        for client, url, account in ((phone, two_instances.a, customer), (tablet, two_instances.b, customer)):
+            assert (await client.connect(url, account.token))["type"] == "connect"
+        assert (await desk.connect(two_instances.b, provider.token))["type"] == "connect"
+        bursts = [
+            client.emit_all([("message:send", send(conversation_id, f"{name} {i}")) for i in range(12)])
+            for client, name in ((phone, "phone"), (tablet, "tablet"), (desk, "desk"))
+        ]
+        acks = [ack for burst in await asyncio.gather(*bursts) for ack in burst]
+        assert all(a["ok"] for a in acks), acks
+        everything = sorted(a["message"]["seq"] for a in acks)
+        for client, own in ((phone, "phone"), (tablet, "tablet"), (desk, "desk")):
+            expected = sorted(a["message"]["seq"] for a in acks if not a["message"]["body"].startswith(own))
+            seen = [(await client.inbox.expect("message:new"))["seq"] for _ in expected]
+            assert seen == expected, (own, seen)  # every other message, each once, in seq order
+        assert len(set(everything)) == len(everything) == 36
+    finally:
+        for client in (phone, tablet, desk):
+            await client.close()

@@ -69,8 +69,8 @@ async def test_a_stale_counter_collides_and_the_message_is_stored_after_what_oth
         )
     delivered: list[int] = []
 
-    async def deliver(fresh: Sequence[Committed]) -> None:
-        delivered.extend(c.out.seq for c in fresh)
+    async def deliver(drawn: Sequence[Committed]) -> None:
+        delivered.extend(c.out.seq for c in drawn if c.written.created)
 
     async def nothing(_: Sequence[Committed]) -> None:
         return None
