@@ -41,7 +41,7 @@ UNSTALL_SECONDS = 0.5  # how often a conversation waiting for a seq that never c
 class ChatApp(socketio.ASGIApp):  # type: ignore[misc]
     """The ASGI callable, with handles on its two halves for tests and the internal API."""
 
-    sio: socketio.AsyncServer
+    sio: ChatSocketServer
     http: Starlette
     ctx: ChatContext
 
@@ -101,6 +101,25 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         family.register(ctx)
     register_unknown(ctx)
 
+    redis_seen: dict[str, object] = {"run_id": None, "lost": False}
+
+    async def shared_state_round() -> None:
+        # With Redis: free conversations waiting for a seq that never came, and notice when Redis went
+        # away (a failed round) or restarted (a new run id), however briefly: pub/sub keeps nothing, so live
+        # events published meanwhile are lost. Every socket here is then closed at the transport (the client
+        # reconnects by itself) to reload what it missed over REST, as after any reconnection.
+        assert ctx.ordered is not None
+        try:
+            await ctx.ordered.unstall()
+            run_id = (await ctx.ordered.redis.info("server"))["run_id"]
+        except Exception:
+            redis_seen["lost"] = True
+            raise
+        restarted = redis_seen["run_id"] is not None and run_id != redis_seen["run_id"]
+        if restarted or redis_seen["lost"]:
+            await presence.resync(ctx)
+        redis_seen.update(run_id=run_id, lost=False)
+
     async def heartbeat() -> None:
         # Keeps this instance's sockets counted in the shared state, and withdraws those of dead instances.
         await state.heartbeat()
@@ -118,7 +137,7 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
             asyncio.create_task(ctx.directory.watch(), name="conversation-changes"),
         ]
         if ctx.ordered is not None:
-            tasks.append(asyncio.create_task(forever("unstall", ctx.ordered.unstall, UNSTALL_SECONDS)))
+            tasks.append(asyncio.create_task(forever("shared-state", shared_state_round, UNSTALL_SECONDS)))
         try:
             yield
         finally:

@@ -148,8 +148,7 @@ class MessageCommitter:
             log.exception("chat.delivery_failed", messages=len(fresh))
         # Notifications before the acks: an acked message has had its notification (a crash before the ack
         # means no ack, so the client resends, and a resend is notified again: the claims keep it once).
-        notify = fresh + [c for _, c in done if c.written.original is not None]
-        await self._after(notify)
+        await self._after([c for _, c in done if c.written.created or c.written.original is not None])
         for p, committed in done:
             if not p.future.done():
                 p.future.set_result(committed)

@@ -31,7 +31,21 @@ class ChatSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             # socket as an attachment. Forget it and close the socket: the client reconnects.
             self._binary_packet.pop(eio_sid, None)
             log.warning("socket.protocol_error", error=type(exc).__name__)
-            await self.eio.disconnect(eio_sid)
+            await self.close_transport(eio_sid)
+
+    async def close_transport(self, eio_sid: str) -> None:
+        """Close a client's Engine.IO connection the way a network drop would, so that the official client
+        reports "transport close" and reconnects by itself (a Socket.IO disconnect would not be retried).
+
+        `eio.disconnect` alone runs the disconnect handlers and sends Engine.IO's CLOSE packet, which
+        engine.io-client ignores on a websocket (it waits for the socket to close, for up to a ping timeout):
+        a None in the socket's queue is python-engineio's own signal for its websocket writer to close the
+        websocket (a polling client gets the CLOSE packet on its next poll)."""
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is None:
+            return
+        await self.eio.disconnect(eio_sid)
+        await socket.queue.put(None)
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
         name = data[0] if isinstance(data, list) and data else None

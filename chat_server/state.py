@@ -397,17 +397,17 @@ class RedisState:
 
     async def heartbeat(self) -> None:
         now = time.time()
-        commands: list[tuple[Any, ...]] = [
-            ("ZADD", self._instances, now + self.ttl, self.host),
-            ("EXPIRE", self._records(self.host), DELIVERY_MEMORY_SECONDS),
-        ]
+        commands: list[tuple[Any, ...]] = [("ZADD", self._instances, now + self.ttl, self.host)]
         for sid, socket in list(self.local.items()):
+            # The socket's record too: after Redis lost its data (a restart), a death must still be reaped.
+            commands.append(("HSET", self._records(self.host), sid, socket.record()))
             commands += self._keep(self._online(socket.user_id), sid, now)
             commands += self._keep(self._session(socket.jti), sid, now)
             for conversation_id in socket.engaged:
                 commands += self._keep(self._engaged(conversation_id, socket.user_id), sid, now)
             for conversation_id in socket.typing:
                 commands += self._keep(self._typing(conversation_id, socket.user_id), sid, now)
+        commands.append(("EXPIRE", self._records(self.host), DELIVERY_MEMORY_SECONDS))
         await self._atomically(*commands)
 
     async def reap(self) -> Withdrawn:

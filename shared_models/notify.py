@@ -19,16 +19,17 @@ transactions:
   finishes the same effect; it never makes a second one.
 """
 
-import contextlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import structlog
 from bson import ObjectId
-from pymongo.errors import DuplicateKeyError
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared_models.bulk import DUPLICATE_KEY, insert_new
 from shared_models.cas import claim_window, replace_if
 from shared_models.clock import json_time
 from shared_models.documents import (
@@ -119,30 +120,127 @@ async def notify(
     presence: Presence,
     now: datetime,
 ) -> Outcome:
-    data = kind.payload.model_validate(payload).model_dump(mode="json")
-    claim_key = f"{source_id}:{recipient_id}"
+    """Notify `recipient_id` of one source event (see the module's docstring)."""
+    return await notify_many(kind, recipient_id, [(source_id, payload)], presence, now)
+
+
+Source = tuple[str, Mapping[str, Any]]  # (source event id, its payload)
+
+
+async def notify_many(
+    kind: NotificationType,
+    recipient_id: str,
+    sources: Sequence[Source],
+    presence: Presence,
+    now: datetime,
+) -> Outcome:
+    """`notify` for several source events of one recipient, in their order, in a few writes whatever their
+    number (a burst of messages): the claims in one insert, the fold in one compare-and-set, one email
+    decision. Sources whose collapse keys differ are folded one collapse key at a time."""
+    items = [(source_id, kind.payload.model_validate(p).model_dump(mode="json")) for source_id, p in sources]
     if presence.engaged:
-        # One write: the claim (so a retry skips too). No delivery-log entry: nothing was attempted, and the
-        # claim itself records the skip.
-        with contextlib.suppress(DuplicateKeyError):
-            await NotificationClaim(key=claim_key, notification_id=None, created_at=now).insert()
-        return Outcome(None, realtime=False, emailed=False, reason="engaged")
-    collapse_key = f"{kind.key}:{recipient_id}:{data[kind.collapse_by]}" if kind.collapse_by else None
-    claim = await NotificationClaim.find_one(NotificationClaim.key == claim_key)
-    target = claim.notification_id if claim is not None else await _claim_target(claim_key, collapse_key, now)
-    if target is None:
-        return Outcome(None, realtime=False, emailed=False, reason="duplicate")
-    realtime_ok, email_ok = await _allowed(kind, recipient_id)
-    doc, changed = await _fold(kind, claim_key, target, recipient_id, source_id, data, collapse_key, now)
-    emailed = changed and email_ok and not presence.online and await _email_window(kind, collapse_key, now)
-    if changed:
-        await log_delivery(
-            doc, recipient_id, kind.key, Channel.in_app, "stored", now, f"count {doc.occurrences}"
+        # One write: the claims (so a retry skips too). No delivery-log entry: nothing was attempted, and
+        # the claims themselves record the skip.
+        await insert_new(
+            NotificationClaim.get_pymongo_collection(),
+            [_claim(f"{source_id}:{recipient_id}", None, now, applied=True) for source_id, _ in items],
         )
-    if emailed:
-        await _queue_email(doc, recipient_id, now)
-    reason = "duplicate" if not changed else ("collapsed" if doc.occurrences > 1 else "stored")
-    return Outcome(doc, realtime=presence.online and realtime_ok, emailed=emailed, reason=reason)
+        return Outcome(None, realtime=False, emailed=False, reason="engaged")
+    realtime_ok, email_ok = await _allowed(kind, recipient_id)
+    last: Notification | None = None
+    added = 0
+    created = False
+    emailed = False
+    for collapse_key, group in _by_collapse_key(kind, recipient_id, items):
+        folded, count = await _notify_group(kind, recipient_id, group, collapse_key, now)
+        if folded is None or not count:
+            continue
+        last, added, created = folded, added + count, folded.occurrences == count
+        await log_delivery(
+            folded, recipient_id, kind.key, Channel.in_app, "stored", now, f"count {folded.occurrences}"
+        )
+        if email_ok and not presence.online and await _email_window(kind, collapse_key, now):
+            await _queue_email(folded, recipient_id, now)
+            emailed = True
+    if last is None:
+        return Outcome(None, realtime=False, emailed=False, reason="duplicate")
+    return Outcome(
+        last,
+        realtime=presence.online and realtime_ok,
+        emailed=emailed,
+        reason="stored" if created else "collapsed",
+    )
+
+
+def _by_collapse_key(
+    kind: NotificationType, recipient_id: str, items: list[tuple[str, dict[str, Any]]]
+) -> list[tuple[str | None, list[tuple[str, dict[str, Any]]]]]:
+    """Items grouped by collapse key, in order of first appearance (no key: each on its own)."""
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    ordered: list[tuple[str | None, list[tuple[str, dict[str, Any]]]]] = []
+    for item in items:
+        key = f"{kind.key}:{recipient_id}:{item[1][kind.collapse_by]}" if kind.collapse_by else None
+        if key is None:
+            ordered.append((None, [item]))
+        elif key in groups:
+            groups[key].append(item)
+        else:
+            groups[key] = [item]
+            ordered.append((key, groups[key]))
+    return ordered
+
+
+def _claim(key: str, notification_id: str | None, now: datetime, applied: bool = False) -> dict[str, Any]:
+    claim = NotificationClaim(key=key, notification_id=notification_id, applied=applied, created_at=now)
+    record: dict[str, Any] = claim.model_dump(by_alias=True, exclude={"id", "revision_id"})
+    return record
+
+
+async def _notify_group(
+    kind: NotificationType,
+    recipient_id: str,
+    group: list[tuple[str, dict[str, Any]]],
+    collapse_key: str | None,
+    now: datetime,
+) -> tuple[Notification | None, int]:
+    """Fold the group's sources into the notification of their collapse key: (it, how many were new)."""
+    keys = [f"{source_id}:{recipient_id}" for source_id, _ in group]
+    holder = await _open(collapse_key) if collapse_key else None
+    target = str(holder.id) if holder is not None and _absorbs(holder, now) else str(ObjectId())
+    fresh = await _claim_new(keys, target, now)
+    doc: Notification | None = None
+    added = 0
+    # Sources claimed before (a retry): each its own way; done already if its claim says so.
+    for key, item in ((k, it) for k, it in zip(keys, group, strict=True) if k not in fresh):
+        claim = await NotificationClaim.find_one(NotificationClaim.key == key)
+        if claim is None or claim.notification_id is None or claim.applied:
+            continue
+        doc, count = await _fold(kind, [key], claim.notification_id, recipient_id, [item], collapse_key, now)
+        added += count
+    claimed = [(k, it) for k, it in zip(keys, group, strict=True) if k in fresh]
+    if claimed:
+        doc, count = await _fold(
+            kind, [k for k, _ in claimed], target, recipient_id, [it for _, it in claimed], collapse_key, now
+        )
+        added += count
+    if doc is None and holder is not None:
+        doc = holder
+    return doc, added
+
+
+async def _claim_new(keys: list[str], target: str, now: datetime) -> set[str]:
+    """Claim the sources for `target` in one unordered insert; the keys this call claimed (the others were
+    claimed before: a retry, or a concurrent delivery of the same source)."""
+    collection = NotificationClaim.get_pymongo_collection()
+    try:
+        await collection.insert_many([_claim(key, target, now) for key in keys], ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        taken = {keys[e["index"]] for e in errors}
+        return {key for key in keys if key not in taken}
+    return set(keys)
 
 
 def _absorbs(notification: Notification, now: datetime) -> bool:
@@ -160,29 +258,18 @@ async def _open(collapse_key: str) -> Notification | None:
     return await Notification.find_one({"open_key": collapse_key})
 
 
-async def _claim_target(claim_key: str, collapse_key: str | None, now: datetime) -> str | None:
-    """Write the claim naming the notification this source goes into (the open one, or a new id); a
-    concurrent delivery of the same source wins the unique key and we follow its claim (None: skipped)."""
-    holder = await _open(collapse_key) if collapse_key else None
-    target = str(holder.id) if holder is not None and _absorbs(holder, now) else str(ObjectId())
-    try:
-        await NotificationClaim(key=claim_key, notification_id=target, created_at=now).insert()
-    except DuplicateKeyError:
-        claim = await NotificationClaim.find_one(NotificationClaim.key == claim_key)
-        return claim.notification_id if claim is not None else None
-    return target
-
-
-async def _retarget(claim_key: str, old: str, new: str) -> str:
-    """Point the claim from `old` to `new` (compare-and-set); whoever moved it first decides where it goes."""
+async def _retarget(claim_keys: list[str], old: str, new: str) -> list[str]:
+    """Point the claims from `old` to `new` (compare-and-set each); returns the keys now pointing at `new`
+    (a claim another delivery moved first is its to finish)."""
     collection = NotificationClaim.get_pymongo_collection()
-    moved = await collection.update_one(
-        {"key": claim_key, "notification_id": old}, {"$set": {"notification_id": new}}
-    )
-    if moved.modified_count:
-        return new
-    claim = await NotificationClaim.find_one(NotificationClaim.key == claim_key)
-    return claim.notification_id if claim is not None and claim.notification_id else new
+    kept = []
+    for key in claim_keys:
+        moved = await collection.update_one(
+            {"key": key, "notification_id": old}, {"$set": {"notification_id": new}}
+        )
+        if moved.modified_count:
+            kept.append(key)
+    return kept
 
 
 async def _close(notification: Notification) -> None:
@@ -193,38 +280,28 @@ async def _close(notification: Notification) -> None:
 
 async def _fold(
     kind: NotificationType,
-    claim_key: str,
+    claim_keys: list[str],
     target: str,
     recipient_id: str,
-    source_id: str,
-    data: dict[str, Any],
+    items: list[tuple[str, dict[str, Any]]],
     collapse_key: str | None,
     now: datetime,
-) -> tuple[Notification, bool]:
-    """Fold the source into the notification its claim names, creating it if absent. Returns (the
-    notification, whether this call changed it). Idempotent, and atomic under any concurrency: the open
-    slot of a collapse key is one unique key, so concurrent sources all end up in the one notification that
-    holds it, each counted once (compare-and-set on its version)."""
+) -> tuple[Notification | None, int]:
+    """Fold the sources (in order) into the notification their claims name, creating it if absent; then
+    mark their claims applied. Returns (the notification, how many sources this call added). Idempotent,
+    and atomic under any concurrency: the open slot of a collapse key is one unique key, so concurrent
+    sources all end up in the one notification that holds it, each counted once (compare-and-set on its
+    version; a claim marked applied is never counted again, however long ago)."""
+    keyed = dict(zip(claim_keys, items, strict=True))
+    current: Notification | None = None
     for _ in range(CAS_ATTEMPTS):
+        if not keyed:
+            return current, 0
         oid = ObjectId(target)
         current = await Notification.get(oid)
+        todo = [it for it in keyed.values() if current is None or it[0] not in current.source_ids]
         if current is None:
-            doc = Notification(
-                id=oid,
-                recipient_id=recipient_id,
-                type=kind.key,
-                title=kind.title,
-                body=_body(kind, data),
-                data=data,
-                source_ids=[source_id],
-                collapse_key=collapse_key,
-                window_until=now + kind.dedup_window if collapse_key else None,
-                open_key=collapse_key,
-                created_at=now,
-                updated_at=now,
-                updated_key=sortable_key(now, oid),
-                unread_key="1" + sortable_key(now, oid),
-            )
+            doc = _new_notification(kind, oid, recipient_id, todo, collapse_key, now)
             try:
                 await doc.insert()
             except DuplicateKeyError:
@@ -232,24 +309,30 @@ async def _fold(
                     # Another notification holds the open slot: go into it, or free it if it is stale.
                     holder = await _open(collapse_key)
                     if holder is not None and _absorbs(holder, now):
-                        target = await _retarget(claim_key, target, str(holder.id))
+                        keyed = {k: keyed[k] for k in await _retarget(list(keyed), target, str(holder.id))}
+                        target = str(holder.id)
                     elif holder is not None:
                         await _close(holder)
                 continue
-            return doc, True
-        if source_id in current.source_ids:
-            return current, False
+            await _applied(list(keyed))
+            return doc, len(todo)
+        if not todo:
+            await _applied(list(keyed))
+            return current, 0
         if collapse_key is not None and not _absorbs(current, now):
             if current.open_key is not None:
                 await _close(current)
-            target = await _retarget(claim_key, target, str(ObjectId()))
+            new = str(ObjectId())
+            keyed = {k: keyed[k] for k in await _retarget(list(keyed), target, new)}
+            target = new
             continue
+        last = todo[-1][1]
         after = current.model_copy(
             update={
-                "occurrences": current.occurrences + 1,
-                "body": _body(kind, data),
-                "data": data,
-                "source_ids": [*current.source_ids, source_id][-SOURCES_KEPT:],
+                "occurrences": current.occurrences + len(todo),
+                "body": _body(kind, last),
+                "data": last,
+                "source_ids": [*current.source_ids, *(source_id for source_id, _ in todo)][-SOURCES_KEPT:],
                 "version": current.version + 1,
                 "updated_at": now,
                 "updated_key": sortable_key(now, oid),
@@ -257,8 +340,45 @@ async def _fold(
             }
         )
         if await replace_if({"_id": oid, "version": current.version}, after) is not None:
-            return after, True
+            await _applied(list(keyed))
+            return after, len(todo)
     raise RuntimeError(f"notification {target} kept changing; the caller retries")
+
+
+def _new_notification(
+    kind: NotificationType,
+    oid: ObjectId,
+    recipient_id: str,
+    items: list[tuple[str, dict[str, Any]]],
+    collapse_key: str | None,
+    now: datetime,
+) -> Notification:
+    last = items[-1][1]
+    return Notification(
+        id=oid,
+        recipient_id=recipient_id,
+        type=kind.key,
+        title=kind.title,
+        body=_body(kind, last),
+        data=last,
+        occurrences=len(items),
+        source_ids=[source_id for source_id, _ in items][-SOURCES_KEPT:],
+        collapse_key=collapse_key,
+        window_until=now + kind.dedup_window if collapse_key else None,
+        open_key=collapse_key,
+        created_at=now,
+        updated_at=now,
+        updated_key=sortable_key(now, oid),
+        unread_key="1" + sortable_key(now, oid),
+    )
+
+
+async def _applied(claim_keys: list[str]) -> None:
+    """Mark the claims' effect done (one bulk write): a later delivery of these sources changes nothing."""
+    if claim_keys:
+        await NotificationClaim.get_pymongo_collection().bulk_write(
+            [UpdateOne({"key": key}, {"$set": {"applied": True}}) for key in claim_keys], ordered=False
+        )
 
 
 async def _email_window(kind: NotificationType, collapse_key: str | None, now: datetime) -> bool:

@@ -102,14 +102,15 @@ def notification_creators(root: Path, packages: tuple[str, ...] = PACKAGES) -> l
 
 def calls_notify(root: Path, rel: str) -> bool:
     tree = ast.parse((root / rel).read_text())
+    entries = {"notify", "notify_many"}  # one creation path: one source, or a burst of them
     imported = any(
         isinstance(n, ast.ImportFrom)
         and n.module == "shared_models.notify"
-        and any(a.name == "notify" for a in n.names)
+        and any(a.name in entries for a in n.names)
         for n in ast.walk(tree)
     )
     called = any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "notify"
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in entries
         for n in ast.walk(tree)
     )
     return imported and called

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import socketio
 import structlog
 from limits import RateLimitItem
 from pydantic import ValidationError
@@ -24,6 +23,7 @@ from chat_server.lanes import SocketLanes
 from chat_server.metrics import CHAT_EVENTS
 from chat_server.ordered import OrderedDelivery
 from chat_server.protocol import CLIENT_EVENTS, Payload, error
+from chat_server.server import ChatSocketServer
 from chat_server.state import StateStore
 from shared_models.clock import Clock
 from shared_models.conversations import ChatError, Members
@@ -35,7 +35,7 @@ Ack = dict[str, Any]
 
 @dataclass
 class ChatContext:
-    sio: socketio.AsyncServer
+    sio: ChatSocketServer
     settings: ChatSettings
     clock: Clock
     state: StateStore

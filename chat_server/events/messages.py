@@ -15,7 +15,7 @@ from shared_models.clock import json_time
 from shared_models.conversations import Members, Outgoing
 from shared_models.documents import DomainEvent, Message
 from shared_models.notifications import CATALOGUE, Channel
-from shared_models.notify import Presence, log_delivery, notify, realtime_payload
+from shared_models.notify import Presence, log_delivery, notify_many, realtime_payload
 from shared_models.outbox import append_events
 
 log = structlog.get_logger(__name__)
@@ -82,27 +82,26 @@ def _rooms(members: Members) -> list[str]:
     return [user_room(members.customer_id), user_room(members.provider_user_id)]
 
 
-async def notify_recipients(ctx: ChatContext, fresh: Sequence[Committed]) -> None:
-    """Each new message's notification for the other participant, through the one creation path: nothing
-    if they are looking at the conversation (no write at all), a push if they are connected elsewhere, else
-    mail. Presence for the whole batch is read at once; recipients are notified concurrently, each one's
-    messages in order."""
-    if not fresh:
+async def notify_recipients(ctx: ChatContext, committed: Sequence[Committed]) -> None:
+    """Each stored (or resent) message's notification for the other participant, through the one creation
+    path: nothing if they are looking at the conversation (no write at all), a push if they are connected
+    elsewhere, else mail. Presence for the whole batch is read at once; each (recipient, conversation)'s
+    messages are notified together, in order (a burst folds into its notification in a few writes). What a
+    notification shows is always the stored message (a resend's own text is never shown)."""
+    if not committed:
         return
-    recipients = [_recipient(c.out.members, c.out.sender_id) for c in fresh]
+    messages = [(c.out.members, c.written.original or c.out) for c in committed]
+    recipients = [_recipient(members, message.sender_id) for members, message in messages]
     presences = await ctx.state.presence_many(
-        [(r, c.out.members.id) for r, c in zip(recipients, fresh, strict=True)]
+        [(r, members.id) for r, (members, _) in zip(recipients, messages, strict=True)]
     )
-    queues: dict[str, list[tuple[Outgoing, Presence]]] = {}
-    for recipient, committed, presence in zip(recipients, fresh, presences, strict=True):
+    groups: dict[tuple[str, str], tuple[Members, list[Message | Outgoing], Presence]] = {}
+    for recipient, (members, message), presence in zip(recipients, messages, presences, strict=True):
         if not presence.engaged:
-            queues.setdefault(recipient, []).append((committed.out, presence))
-
-    async def one_recipient(items: list[tuple[Outgoing, Presence]]) -> None:
-        for out, presence in items:
-            await notify_or_defer(ctx, out.members, out, presence)
-
-    await asyncio.gather(*(one_recipient(items) for items in queues.values()))
+            groups.setdefault((recipient, members.id), (members, [], presence))[1].append(message)
+    await asyncio.gather(
+        *(notify_or_defer(ctx, members, batch, presence) for members, batch, presence in groups.values())
+    )
 
 
 def _recipient(members: Members, sender_id: str) -> str:
@@ -111,18 +110,26 @@ def _recipient(members: Members, sender_id: str) -> str:
     return side.other
 
 
+Said = Message | Outgoing
+
+
+def _listed(messages: Said | Sequence[Said]) -> list[Said]:
+    return [messages] if isinstance(messages, Message | Outgoing) else list(messages)
+
+
 async def notify_recipient(
-    ctx: ChatContext, members: Members, message: Message | Outgoing, presence: Presence | None = None
+    ctx: ChatContext, members: Members, messages: Said | Sequence[Said], presence: Presence | None = None
 ) -> None:
-    """The message's notification for the other participant (presence as observed, or read now)."""
-    recipient = _recipient(members, message.sender_id)
+    """The messages' notification for the other participant (one sender, one conversation; presence as
+    observed, or read now): one push for all of them."""
+    said = _listed(messages)
+    recipient = _recipient(members, said[0].sender_id)
     if presence is None:
         (presence,) = await ctx.state.presence_many([(recipient, members.id)])
     now = ctx.clock.now()
     kind = CATALOGUE["new_message"]
-    outcome = await notify(
-        kind, recipient, f"message:{message.id}", message_payload(message, recipient), presence, now
-    )
+    sources = [(f"message:{m.id}", message_payload(m, recipient)) for m in said]
+    outcome = await notify_many(kind, recipient, sources, presence, now)
     pushed = outcome.notification
     if (
         outcome.realtime
@@ -135,27 +142,35 @@ async def notify_recipient(
 
 
 async def notify_or_defer(
-    ctx: ChatContext, members: Members, message: Message | Outgoing, presence: Presence | None = None
+    ctx: ChatContext, members: Members, messages: Said | Sequence[Said], presence: Presence | None = None
 ) -> None:
-    """Notify now; if that fails, hand the message to the platform's relay as a domain event with the same
-    source id, so it is notified later, still through the one function, and never twice. The message itself
-    is stored and delivered either way: a failed notification never fails it."""
+    """Notify now; if that fails, hand the messages to the platform's relay as domain events with the same
+    source ids, so they are notified later, still through the one function, and never twice. The messages
+    themselves are stored and delivered either way: a failed notification never fails them."""
+    said = _listed(messages)
     try:
-        await notify_recipient(ctx, members, message, presence)
+        await notify_recipient(ctx, members, said, presence)
     except Exception:
-        log.exception("chat.notify_failed", message_id=str(message.id))
+        log.exception("chat.notify_failed", messages=len(said))
         now = ctx.clock.now()
-        recipient = _recipient(members, message.sender_id)
-        event = DomainEvent(
-            id=f"message:{message.id}",
-            type="message.created",
-            occurred_at=now,
-            payload=message_payload(message, recipient),
-        )
+        recipient = _recipient(members, said[0].sender_id)
+        events = [
+            (
+                "conversation",
+                members.id,
+                DomainEvent(
+                    id=f"message:{m.id}",
+                    type="message.created",
+                    occurred_at=now,
+                    payload=message_payload(m, recipient),
+                ),
+            )
+            for m in said
+        ]
         try:
-            await append_events([("conversation", members.id, event)], now)
+            await append_events(events, now)
         except Exception:
-            log.exception("chat.notify_deferral_failed", message_id=str(message.id))
+            log.exception("chat.notify_deferral_failed", messages=len(said))
 
 
 async def _acked(pending: "asyncio.Future[Committed]") -> Ack:

@@ -84,3 +84,15 @@ async def block_changed(ctx: ChatContext, conversation_id: str) -> None:
             await _announce(ctx, other, False, [me])
         elif await ctx.state.is_online(other):
             await _announce(ctx, other, True, [me])
+
+
+async def resync(ctx: ChatContext) -> None:
+    """Close every socket of this instance at the transport (not a Socket.IO disconnect, which the official
+    client would not retry): each reconnects by itself and, as after any reconnection, reloads over REST what
+    it may have missed."""
+    sockets = list(ctx.sessions)
+    for sid in sockets:
+        eio_sid = ctx.sio.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is not None:
+            await ctx.sio.close_transport(eio_sid)
+    log.warning("chat.resynced_after_shared_state_outage", sockets=len(sockets))

@@ -67,6 +67,9 @@ class NotificationClaim(Document):
 
     key: Annotated[str, Indexed(unique=True)]
     notification_id: str | None
+    # The effect is done (folded in, or skipped): a later delivery of this source changes nothing, however
+    # long after (a notification keeps only its last source ids).
+    applied: bool = False
     created_at: datetime
 
     class Settings:

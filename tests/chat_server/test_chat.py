@@ -297,11 +297,13 @@ async def test_blocking_really_blocks_and_unblocking_resumes(chat: Chat) -> None
 async def test_sending_too_fast_is_rate_limited(chat: Chat) -> None:
     alice = await chat.connect(chat.customer)
     codes = []
-    for i in range(CHAT_MESSAGE_LIMIT + 2):
+    for i in range(CHAT_MESSAGE_LIMIT + 30):
         ack = await alice.emit("message:send", send(chat.conversation_id, f"spam {i}"))
         codes.append("ok" if ack["ok"] else ack["error"]["code"])
     assert codes[:CHAT_MESSAGE_LIMIT] == ["ok"] * CHAT_MESSAGE_LIMIT
-    assert codes[CHAT_MESSAGE_LIMIT:] == ["rate_limited", "rate_limited"]
+    # A sliding window counter: when the burst straddles two of its windows, a few more may pass (the
+    # previous window's count is weighted down), never fewer.
+    assert codes[CHAT_MESSAGE_LIMIT:].count("rate_limited") >= 10, codes[CHAT_MESSAGE_LIMIT:]
 
 
 async def test_internal_api_delivers_catalogue_events_and_refuses_bad_secrets(
@@ -469,10 +471,12 @@ async def test_reads_and_joins_are_rate_limited_together(chat: Chat) -> None:
         ("message:read", {"conversationId": chat.conversation_id, "messageId": "6650f0c2a1b2c3d4e5f60718"})
     ]
     joins = [("conversation:join", {"conversationId": chat.conversation_id})]
-    acks = await alice.emit_all(reads * 100 + joins * 25)
+    acks = await alice.emit_all(reads * 100 + joins * 60)
     codes = [a["ok"] or a["error"]["code"] for a in acks]
     assert codes[:100] == ["not_found"] * 100 and codes[100:120] == [True] * 20
-    assert codes[120:] == ["rate_limited"] * 5  # 120 in 10 s (CHAT_EVENT_RATE), reads and joins together
+    # 120 in 10 s (CHAT_EVENT_RATE), reads and joins together; a few more if the burst straddles two of
+    # the sliding window counter's windows, never fewer
+    assert codes[120:].count("rate_limited") >= 10, codes[120:]
 
 
 async def test_the_internal_api_refuses_an_oversized_body(live_stack: LiveStack) -> None:
@@ -511,6 +515,26 @@ async def test_a_resend_of_a_message_stored_before_a_crash_is_notified_once(
         assert ack["ok"] and ack["duplicate"] is True and ack["message"]["id"] == str(stored.id)
     [notified] = await Notification.find({"recipient_id": chat.provider.id}).to_list()
     assert notified.type == "new_message" and notified.occurrences == 1 and notified.body == "did it arrive?"
+
+
+async def test_a_resend_after_the_notification_was_read_notifies_nothing_and_keeps_the_stored_text(
+    chat: Chat, live_stack: LiveStack, db: None
+) -> None:
+    """A resend is the same message whatever it carries: after the recipient read everything, resending it
+    (here with another text, as a buggy app might) stores nothing, notifies nothing, and the text anyone
+    sees is the one stored first."""
+    alice = await chat.connect(chat.customer)
+    first = await alice.emit("message:send", send(chat.conversation_id, "the original", "resent-later"))
+    assert first["ok"] and first["duplicate"] is False, first
+    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=10) as rest:
+        read = await rest.post(f"{API}/notifications/read-all", headers=chat.provider.bearer)
+        assert read.status_code == 200, read.text
+        again = await alice.emit("message:send", send(chat.conversation_id, "another text", "resent-later"))
+        assert again["ok"] and again["duplicate"] is True and again["message"] == first["message"]
+        listed = await rest.get(f"{API}/notifications", headers=chat.provider.bearer)
+    assert [(n["count"], n["body"], n["read"]) for n in listed.json()["items"]] == [(1, "the original", True)]
+    [stored] = await Notification.find({"recipient_id": chat.provider.id}).to_list()
+    assert stored.occurrences == 1 and stored.body == "the original"
 
 
 async def test_leaving_right_after_a_message_ends_typing_after_it(chat: Chat) -> None:

@@ -98,3 +98,27 @@ async def test_a_dead_instances_sockets_are_withdrawn_once_by_a_live_one() -> No
     finally:
         for store in (dead, alive, late):
             await store.close()
+
+
+async def test_after_redis_loses_its_data_a_heartbeat_restores_what_reaping_needs() -> None:
+    if not redis_reachable():
+        pytest.skip(f"no Redis at {REDIS_URL}: the Redis state tests need a real one")
+    prefix = f"test-restart-{uuid.uuid4().hex[:8]}"
+    dying, alive = (RedisState(REDIS_URL, prefix=prefix, ttl=30) for _ in range(2))
+    raw = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        await dying.add_socket(USER, "phone", "s1")
+        await dying.start_typing(CONVERSATION, USER, "phone")
+        async for key in raw.scan_iter(f"{prefix}:*"):  # Redis restarted without persistence
+            await raw.delete(key)
+        await dying.heartbeat()  # the instance lives on and keeps beating
+        past = time.time() - 1  # then it dies: its entries expire
+        await raw.zadd(f"{prefix}:instances", {dying.host: past})
+        for key in (f"{prefix}:online:{USER}", f"{prefix}:typing:{CONVERSATION}:{USER}"):
+            await raw.zadd(key, {"phone": past})
+        gone = await alive.reap()
+        assert gone.offline == [USER] and gone.stopped_typing == {USER: [CONVERSATION]}
+    finally:
+        await raw.aclose()
+        for store in (dying, alive):
+            await store.close()

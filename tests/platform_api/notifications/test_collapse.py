@@ -23,7 +23,7 @@ from shared_models.documents import EmailMessage, EmailWindow, Notification
 from shared_models.enums import Role
 from shared_models.ids import time_key
 from shared_models.notifications import CATALOGUE
-from shared_models.notify import Outcome, Presence, notify
+from shared_models.notify import SOURCES_KEPT, Outcome, Presence, notify, notify_many
 from tests.conftest import Engine
 from tests.factories import Account, register
 
@@ -262,3 +262,50 @@ async def test_the_email_window_is_claimed_by_one_of_twenty_at_once_per_window(
     assert (await twenty_claims()).count(True) == 0  # the window still runs
     clock.advance(timedelta(milliseconds=1))
     assert (await twenty_claims()).count(True) == 1  # a new window, claimed once
+
+
+async def test_a_source_delivered_again_after_more_than_the_kept_sources_counts_once(
+    user: Account, clock: ManualClock
+) -> None:
+    # A notification keeps only its last SOURCES_KEPT source ids; the claims remember the rest.
+    sources = [f"message:{n}" for n in range(SOURCES_KEPT + 10)]
+    for start in range(0, len(sources), 15):
+        chunk = sources[start : start + 15]
+        await notify_many(MESSAGE, user.id, [(s, payload(user, s)) for s in chunk], OFFLINE, clock.now())
+    (stored,) = await notifications_of(user)
+    assert stored.occurrences == len(sources) and "message:0" not in stored.source_ids
+    again = await burst(user, sources[:5], OFFLINE, clock.now())  # resends of the oldest
+    assert {o.reason for o in again} == {"duplicate"}
+    (after,) = await notifications_of(user)
+    assert after.occurrences == len(sources) and after.version == stored.version
+
+
+async def test_a_source_delivered_again_after_its_notification_was_read_makes_nothing(
+    user: Account, clock: ManualClock
+) -> None:
+    await notify(MESSAGE, user.id, "message:0", payload(user, "0"), OFFLINE, clock.now())
+    (opened,) = await notifications_of(user)
+    await notification_service.mark_read(opened, clock.now())
+    clock.advance(timedelta(seconds=1))
+    changed = {**payload(user, "0"), "preview": "a different text"}
+    again = await notify(MESSAGE, user.id, "message:0", changed, OFFLINE, clock.now())
+    assert again.reason == "duplicate" and again.notification is None
+    (still,) = await notifications_of(user)
+    assert still.read and still.occurrences == 1 and still.body == "about 0"
+
+
+async def test_batches_and_single_sources_racing_on_one_collapse_key_count_each_source_once(
+    user: Account, clock: ManualClock
+) -> None:
+    # The chat server notifies a batch per (recipient, conversation); the relay one source at a time;
+    # some sources reach both (a resend through another instance).
+    batches = [[f"batch{b}:{n}" for n in range(30)] for b in range(4)]
+    singles = [f"single:{n}" for n in range(10)] + [batches[0][0], batches[3][29]]
+    now = clock.now()
+    await asyncio.gather(
+        *(notify_many(MESSAGE, user.id, [(s, payload(user, s)) for s in b], OFFLINE, now) for b in batches),
+        burst(user, singles, OFFLINE, now),
+    )
+    (stored,) = await notifications_of(user)
+    assert stored.occurrences == 4 * 30 + 10
+    assert await emails_to(user) == 1
