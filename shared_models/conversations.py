@@ -22,6 +22,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared_models.bulk import DUPLICATE_KEY
+from shared_models.counts import count
 from shared_models.documents import Conversation, LastMessage, MediaObject, Message
 from shared_models.errors import CodedError
 from shared_models.ids import parse_object_id, sortable_key
@@ -142,7 +143,7 @@ async def unread_count(conversation: Conversation, user_id: str) -> int:
     read_seq = getattr(conversation, f"{side.my_side}_read_seq")
     if read_seq:
         query["seq"] = {"$gt": read_seq}
-    return await Message.find(query).count()
+    return await count(Message, query)
 
 
 async def page_messages(conversation_id: str, before: int | None, limit: int) -> list[Message]:

@@ -34,7 +34,10 @@ async def _mine(conversation_id: str, session: PartySession) -> Conversation:
 
 
 async def _out(conversation: Conversation, user_id: str) -> ConversationOut:
-    conversation = await conversations.with_current_activity(conversation)
+    return await _shaped(await conversations.with_current_activity(conversation), user_id)
+
+
+async def _shaped(conversation: Conversation, user_id: str) -> ConversationOut:
     return ConversationOut.of(conversation, user_id, await conversations.unread_count(conversation, user_id))
 
 
@@ -72,8 +75,13 @@ async def list_conversations(
         session.user_id, session.user.role is Role.customer, cursor, limit + 1
     )
     page = items[:limit]
+    current = [await conversations.with_current_activity(c) for c in page]
+    # A conversation whose activity the read repaired may have moved up: the page is shown in its current
+    # order. The cursor stays the key the last one was read at, so the next page neither skips nor repeats
+    # (one that moved up is in this page already).
+    current.sort(key=lambda c: c.activity_key, reverse=True)
     return ConversationPage(
-        items=[await _out(c, session.user_id) for c in page],
+        items=[await _shaped(c, session.user_id) for c in current],
         next_cursor=page[-1].activity_key if len(items) > limit else None,
     )
 

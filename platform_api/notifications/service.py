@@ -6,6 +6,7 @@ from pymongo.errors import DuplicateKeyError
 
 from platform_api.errors import Conflict, Unprocessable
 from shared_models.cas import replace_if
+from shared_models.counts import count
 from shared_models.documents import Notification, NotificationDelivery, NotificationPreferences
 from shared_models.ids import parse_object_id
 from shared_models.notifications import CATALOGUE, Channel
@@ -29,7 +30,7 @@ class NotificationService:
         return items[:limit], next_cursor
 
     async def unread_count(self, user_id: str) -> int:
-        return await Notification.find({"recipient_id": user_id, "read": False}).count()
+        return await count(Notification, {"recipient_id": user_id, "read": False})
 
     async def get(self, user_id: str, notification_id: str) -> Notification | None:
         oid = parse_object_id(notification_id)

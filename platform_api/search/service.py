@@ -25,6 +25,7 @@ from platform_api.billing.tiers import ENTITLEMENTS
 from platform_api.errors import Unprocessable
 from platform_api.search.coverage import cells_of, haversine_km
 from platform_api.search.ranking import STRATA, Candidate, rank
+from shared_models.counts import count
 from shared_models.documents import ProviderCoverage, SearchEvent, SearchImpression
 from shared_models.enums import ServiceCategory, SubscriptionTier
 from shared_models.ids import time_key
@@ -188,7 +189,7 @@ class SearchService:
     ) -> tuple[int, dict[SubscriptionTier, tuple[int, int]]]:
         """The searches in [since, until), and per tier: (impressions shown, providers eligible) over them."""
         window = {"at_key": {"$gte": time_key(since), "$lt": time_key(until)}}
-        searches = await SearchEvent.find(window).count()
+        searches = await count(SearchEvent, window)
         shown_cursor = await SearchImpression.get_pymongo_collection().aggregate(
             [{"$match": window}, {"$group": {"_id": "$tier", "n": {"$sum": 1}}}]
         )

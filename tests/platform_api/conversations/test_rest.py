@@ -7,7 +7,8 @@ import httpx
 from shared_models import conversations
 from shared_models.clock import ManualClock
 from shared_models.documents import Conversation
-from tests.factories import API
+from shared_models.enums import Role
+from tests.factories import API, register
 from tests.platform_api.bookings.helpers import Parties, book
 
 
@@ -137,3 +138,32 @@ async def test_a_preview_the_chat_server_never_wrote_is_repaired_on_read(
     assert listed[0]["last_message"]["message_id"] == str(batch[2].id)
     stored = await Conversation.get(started["id"])
     assert stored is not None and stored.last_seq == 3
+
+
+async def test_a_list_shows_repaired_conversations_in_their_current_order(
+    api: httpx.AsyncClient, parties: Parties, clock: ManualClock
+) -> None:
+    """The provider's older conversation got messages whose activity was never written, after the newer
+    conversation's last activity: listed, it comes first (as repaired), and paging loses nothing."""
+    older = (await start(api, parties.customer, provider_id=parties.provider_id)).json()
+    clock.advance(timedelta(seconds=1))
+    other_customer = await register(api, Role.customer)
+    newer = (await start(api, other_customer, provider_id=parties.provider_id)).json()
+    clock.advance(timedelta(seconds=1))
+    conversation = await Conversation.get(older["id"])
+    assert conversation is not None
+    lost = conversations.Outgoing(
+        conversations.Members.of(conversation), parties.customer.id, "lost", [], "lost", clock.now(), seq=1
+    )
+    assert all(w.created for w in await conversations.insert_messages([lost]))
+    listed = (await api.get(f"{API}/conversations", headers=parties.provider.bearer)).json()
+    assert [c["id"] for c in listed["items"]] == [older["id"], newer["id"]]
+    assert listed["items"][0]["last_message"]["preview"] == "lost"
+    paged, cursor = [], None
+    while True:
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = (await api.get(f"{API}/conversations", params=params, headers=parties.provider.bearer)).json()
+        paged += [c["id"] for c in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert sorted(paged) == sorted([older["id"], newer["id"]])
