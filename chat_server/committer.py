@@ -3,13 +3,17 @@ while one batch is being written are written together in the next: one unordered
 whatever its size (`shared_models.conversations.insert_messages`).
 
 Each batch is checked against blocks (`ConversationDirectory.blocked_now`: the state at this moment, on
-every instance), numbered (`seq`, in queue order per conversation), stored, then delivered: `message:new` is
-emitted in that order, one message after another, and only then is each sender acked, so a sender is acked
-after its message is durable and every receiver sees a conversation's messages in its stored order. The
-batch's notifications run while the next batch is stored, and are finished before it is delivered (a
-message's notification never trails the next message); in a quiet process (a small batch with nothing
-behind it) they are finished before the acks. One batch is in flight at a time: the database, not the
-queue, sets the pace.
+every instance), numbered (`seq`, in queue order per conversation), stored, handed to delivery, notified,
+and only then are its senders acked:
+- delivery: every drawn seq in order (`message:new` for what was stored, nothing for what was not). With one
+  instance the events have gone out to the rooms before the acks; with several, a conversation's messages
+  are published in seq order across instances (`chat_server/ordered.py`), so one may be held until an
+  earlier one from another instance is out, and be delivered after its ack;
+- notifications: for each stored message and each resend of a stored one (`shared_models.notify`, a few
+  writes per recipient and conversation whatever the batch's size). So an acked message has had its
+  notification; a crash before the ack means no ack, the client resends, and the resend is notified (the
+  notification claims count each message once).
+One batch is in flight at a time: the database, not the queue, sets the pace.
 
 Conversation activity (preview, ordering of the conversation list) is coalesced: one guarded write per
 conversation for all its messages since the last one, made before the acks when the process is quiet (a
