@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import socketio
 import structlog
 from limits import parse
+from redis.exceptions import RedisError
 from socketio import packet
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -112,9 +113,11 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         try:
             await ctx.ordered.unstall()
             run_id = (await ctx.ordered.redis.info("server"))["run_id"]
-        except Exception:
+        except (RedisError, OSError) as exc:
+            if not redis_seen["lost"]:  # once per outage, not every round
+                log.warning("chat.shared_state_unreachable", error=type(exc).__name__)
             redis_seen["lost"] = True
-            raise
+            return
         restarted = redis_seen["run_id"] is not None and run_id != redis_seen["run_id"]
         if restarted or redis_seen["lost"]:
             await presence.resync(ctx)
