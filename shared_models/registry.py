@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 
+import pymongo
 from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient
 
@@ -107,13 +108,24 @@ async def readiness(
     dependencies are reported (a failure there degrades a feature, it does not stop the service)."""
 
     async def probe(check: Probe) -> str:
-        try:
-            await asyncio.wait_for(check(), timeout=within)
-        except Exception as exc:  # any failure to answer in time: not ok; the kind goes in the body
-            return f"unavailable: {type(exc).__name__}"
-        return "ok"
+        # Not `wait_for`: it waits for the cancelled check to finish, and pymongo's async client can swallow
+        # a cancellation that lands while it waits for a pooled connection (README, "Engine notes"), which
+        # would hang the probe, and with it `/readyz`, for good. A check still running is left to end on
+        # its own (pymongo's own timeout bounds the ping).
+        task = asyncio.ensure_future(check())
+        task.add_done_callback(_retrieve)
+        done, _ = await asyncio.wait({task}, timeout=within)
+        if not done:
+            task.cancel()
+            return "unavailable: TimeoutError"
+        exc = task.exception() if not task.cancelled() else TimeoutError()
+        return f"unavailable: {type(exc).__name__}" if exc is not None else "ok"
 
-    probes: dict[str, Probe] = {"database": lambda: client.admin.command("ping"), **(required or {})}
+    async def ping() -> object:
+        with pymongo.timeout(within):
+            return await client.admin.command("ping")
+
+    probes: dict[str, Probe] = {"database": ping, **(required or {})}
     names = [*probes, *(optional or {})]
     results = await asyncio.gather(*(probe(c) for c in [*probes.values(), *(optional or {}).values()]))
     checks = dict(zip(names, results, strict=True))
@@ -122,3 +134,9 @@ async def readiness(
         if checks[name] != "ok":
             checks[name] = checks[name].replace("unavailable", "degraded", 1)
     return ready, checks
+
+
+def _retrieve(task: "asyncio.Future[object]") -> None:
+    """Mark a probe's outcome as seen (a probe abandoned on its timeout may fail later, unobserved)."""
+    if not task.cancelled():
+        task.exception()
