@@ -24,6 +24,7 @@ from chat_server.directory import ConversationDirectory, Generations
 from chat_server.events import connection, conversations, messages, presence, typing
 from chat_server.events.base import ChatContext, register_unknown
 from chat_server.ordered import OrderedDelivery
+from chat_server.pubsub import ChatRedisManager
 from chat_server.sequencer import MemorySequencer, RedisSequencer, Sequencer
 from chat_server.server import ChatSocketServer
 from chat_server.state import MemoryState, RedisState, StateStore
@@ -37,6 +38,7 @@ from shared_models.telemetry import RequestTelemetry, metrics_body
 
 log = structlog.get_logger(__name__)
 UNSTALL_SECONDS = 0.5  # how often a conversation waiting for a seq that never came is looked at
+LISTENING_SECONDS = 0.5  # how long a probe through Redis may take to reach this instance's own listener
 
 
 class ChatApp(socketio.ASGIApp):  # type: ignore[misc]
@@ -53,9 +55,7 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
     clock = clock or SystemClock()
     # With Redis, rooms, presence, engagement and rate limits are shared by every instance.
     manager = (
-        socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
-        if settings.redis_url
-        else None
+        ChatRedisManager(settings.redis_url, channel=settings.redis_channel) if settings.redis_url else None
     )
     prefix = chat_prefix(settings.redis_channel)
     state: StateStore
@@ -106,10 +106,13 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
 
     async def shared_state_round() -> None:
         # With Redis: free conversations waiting for a seq that never came, and notice when Redis went
-        # away (a failed round) or restarted (a new run id), however briefly: pub/sub keeps nothing, so live
-        # events published meanwhile are lost. Every socket here is then closed at the transport (the client
-        # reconnects by itself) to reload what it missed over REST, as after any reconnection.
+        # away (a failed round) or restarted (a new run id), however briefly. A restarted Redis has lost
+        # the block generations (cached block states are forgotten) and pub/sub keeps nothing, so live
+        # events published meanwhile are lost: once this instance's listener receives again (restarted if
+        # it does not), every socket here is closed at the transport (the client reconnects by itself) to
+        # reload what it missed over REST, as after any reconnection.
         assert ctx.ordered is not None
+        assert isinstance(manager, ChatRedisManager)
         try:
             await ctx.ordered.unstall()
             run_id = (await ctx.ordered.redis.info("server"))["run_id"]
@@ -118,10 +121,18 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
                 log.warning("chat.shared_state_unreachable", error=type(exc).__name__)
             redis_seen["lost"] = True
             return
-        restarted = redis_seen["run_id"] is not None and run_id != redis_seen["run_id"]
-        if restarted or redis_seen["lost"]:
-            await presence.resync(ctx)
-        redis_seen.update(run_id=run_id, lost=False)
+        if redis_seen["run_id"] is not None and run_id != redis_seen["run_id"]:
+            ctx.directory.forget_all_block_state()
+            redis_seen["lost"] = True
+        redis_seen["run_id"] = run_id
+        if not redis_seen["lost"]:
+            return
+        if not await manager.listening(within=LISTENING_SECONDS):
+            log.warning("chat.pubsub_listener_restarted")
+            manager.restart_listener()
+            return  # checked again next round
+        await presence.resync(ctx)
+        redis_seen["lost"] = False
 
     async def heartbeat() -> None:
         # Keeps this instance's sockets counted in the shared state, and withdraws those of dead instances.

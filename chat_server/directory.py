@@ -11,12 +11,15 @@ Block state changes (the platform writes it), so it is kept true three ways:
   (`POST /internal/conversations/{id}/changed`): the instance that takes the call forgets the state;
 - before a batch of messages is written (`blocked_now`), a cached state is trusted only if its generation
   is still the shared one (one Redis round trip per batch): so a message sent after the block call returned
-  is refused on every instance, never let through by a stale cache. Without Redis (one instance) the call
+  is refused on every instance, never let through by a stale cache. Generations are random tokens (a
+  counter would repeat after Redis restarts empty); a state read while no generation was known is trusted
+  for TRUST_UNKNOWN_SECONDS at most, and every cached state is forgotten when Redis restarted. Without Redis (one instance) the call
   is what makes it immediate; if the platform cannot reach the chat server, the change stream brings the
   new state within about a second.
 """
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +38,10 @@ log = structlog.get_logger(__name__)
 ENTRIES_KEPT = 100_000
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 AWAIT_MS = 1000
-IDLE_POLL_SECONDS = (0.05, 1.0)  # the pause after an empty poll: first, and at most (doubling)
+IDLE_POLL_SECONDS = (0.05, 1.0)
+# With Redis, a state read while no generation was known is trusted for this long at most: a bump made
+# meanwhile and then lost (Redis restarted, or the key expired) must not leave it trusted for good.
+TRUST_UNKNOWN_SECONDS = 300.0  # the pause after an empty poll: first, and at most (doubling)
 SHOWN = {"customer_id": 1, "provider_user_id": 1, "customer_blocked": 1, "provider_blocked": 1}
 
 
@@ -43,7 +49,8 @@ SHOWN = {"customer_id": 1, "provider_user_id": 1, "customer_blocked": 1, "provid
 class Entry:
     members: Members
     blocked: bool | None  # None: not known (forgotten, or not cacheable now)
-    generation: int = 0  # the shared generation the block state was read at (with Redis)
+    generation: str = block_generations.UNKNOWN  # the shared generation the block state was read at (Redis)
+    read_at: float = 0.0  # time.monotonic() of the read
 
 
 def _blocked(doc: dict[str, Any]) -> bool:
@@ -57,7 +64,7 @@ class Generations:
         self.redis = redis
         self.prefix = prefix
 
-    async def current(self, conversation_ids: Sequence[str]) -> list[int]:
+    async def current(self, conversation_ids: Sequence[str]) -> list[str]:
         return await block_generations.current(self.redis, self.prefix, conversation_ids)
 
     async def bump(self, conversation_id: str) -> None:
@@ -106,9 +113,11 @@ class ConversationDirectory:
         (a missing conversation counts as blocked). With Redis, one round trip validates every cached state
         against the shared generations; a state not known or outdated is read from the database."""
         ids = list(dict.fromkeys(conversation_ids))
-        shared = await self.generations.current(ids) if self.generations is not None else [0] * len(ids)
+        unknown = block_generations.UNKNOWN
+        shared = await self.generations.current(ids) if self.generations is not None else [unknown] * len(ids)
+        now = time.monotonic()
         answers: dict[str, bool] = {}
-        stale: list[tuple[str, int]] = []
+        stale: list[tuple[str, str]] = []
         for conversation_id, generation in zip(ids, shared, strict=True):
             entry = self.entries.get(conversation_id)
             if (
@@ -116,6 +125,11 @@ class ConversationDirectory:
                 and entry.blocked is not None
                 and self.watching
                 and entry.generation == generation
+                and (
+                    generation != unknown
+                    or self.generations is None
+                    or now - entry.read_at < TRUST_UNKNOWN_SECONDS
+                )
             ):
                 answers[conversation_id] = entry.blocked
             else:
@@ -149,12 +163,13 @@ class ConversationDirectory:
         if entry is not None:
             entry.blocked = None
 
-    async def _load(self, conversation_id: str, generation: int = 0) -> Entry | None:
+    async def _load(self, conversation_id: str, generation: str = block_generations.UNKNOWN) -> Entry | None:
         """Read the conversation; cache what was read unless a change arrived meanwhile. `generation` is the
         shared generation observed before this read (so a bump during it makes the next check re-read)."""
         oid = parse_object_id(conversation_id)
         if oid is None:
             return None
+        read_at = time.monotonic()
         token = object()
         self._loads[conversation_id] = token
         doc = await Conversation.get_pymongo_collection().find_one({"_id": oid}, SHOWN)
@@ -165,16 +180,18 @@ class ConversationDirectory:
             self.entries.pop(conversation_id, None)
             return None
         members = Members(conversation_id, doc["customer_id"], doc["provider_user_id"])
-        answer = Entry(members, _blocked(doc), generation)
+        answer = Entry(members, _blocked(doc), generation, read_at)
         self.entries[conversation_id] = Entry(
-            members, answer.blocked if fresh and self.watching else None, generation
+            members, answer.blocked if fresh and self.watching else None, generation, read_at
         )
         self.entries.move_to_end(conversation_id)
         while len(self.entries) > self.size:
             self.entries.popitem(last=False)
         return answer
 
-    def _forget_all_block_state(self) -> None:
+    def forget_all_block_state(self) -> None:
+        """Forget every cached block state (the next question about each reads the database): when the
+        change stream (re)starts from nothing, and when Redis restarted (its generations are gone)."""
         self._loads.clear()
         for entry in self.entries.values():
             entry.blocked = None
@@ -191,7 +208,7 @@ class ConversationDirectory:
                     resume_after=resume, full_document="updateLookup", max_await_time_ms=AWAIT_MS
                 ) as stream:
                     if resume is None:
-                        self._forget_all_block_state()
+                        self.forget_all_block_state()
                     self.watching = True
                     failures = 0
                     log.info("chat.directory_watching")
@@ -217,7 +234,7 @@ class ConversationDirectory:
                 raise
             except Exception as exc:
                 self.watching = False
-                self._forget_all_block_state()
+                self.forget_all_block_state()
                 delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
                 failures += 1
                 if failures > 2:

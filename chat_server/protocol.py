@@ -84,6 +84,7 @@ class MessageReceipt(Payload):
     conversationId: str
     readerId: str
     upToMessageId: str
+    upToSeq: int  # two devices reading at once may send receipts out of order: keep the highest
     readAt: datetime
 
 
@@ -130,6 +131,7 @@ ACK_ERRORS: dict[str, str] = {
     "blocked": "One of you has blocked the other.",
     "rate_limited": "Too many events; slow down.",
     "duplicate_client_id": "This clientId was already used for another message.",
+    "service_unavailable": "The server cannot reach what it needs (the database, or Redis); retry with backoff.",
     "internal_error": "Something failed on our side; retry.",
 }
 

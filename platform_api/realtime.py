@@ -5,13 +5,13 @@ from typing import Any
 
 import httpx
 import structlog
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from platform_api.config import Settings
 from shared_models import block_generations
 from shared_models.block_generations import chat_prefix
 from shared_models.notify import Presence
+from shared_models.redis_client import redis_client
 from shared_models.telemetry import REQUEST_ID_HEADER, current_request_id
 
 log = structlog.get_logger(__name__)
@@ -31,7 +31,7 @@ class RealtimeClient:
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         # With Redis, block generations are bumped there directly: every chat-server instance checks them
         # before writing, whether or not the internal call below reaches one.
-        self._redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        self._redis = redis_client(settings.redis_url) if settings.redis_url else None
         self._chat_prefix = chat_prefix(settings.redis_channel)
         self._http = httpx.AsyncClient(
             base_url=settings.chat_internal_url,
@@ -55,7 +55,8 @@ class RealtimeClient:
         if self._redis is not None:
             try:
                 await block_generations.bump(self._redis, self._chat_prefix, conversation_id)
-            except RedisError as exc:  # while Redis is down, no chat instance writes messages at all
+            except RedisError as exc:  # while Redis is down, no chat instance writes messages at all (a
+                # batch needs the generations); a connection Redis dropped on restart was retried already
                 log.warning("realtime.block_generation_failed", error=type(exc).__name__)
         return await self._post(f"/internal/conversations/{conversation_id}/changed")
 

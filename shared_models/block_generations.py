@@ -5,11 +5,13 @@ So a message sent after a block call has returned is refused on every instance, 
 platform could reach. Keys live beside the chat server's other shared state: `chat:<REDIS_CHANNEL>:…`.
 """
 
+import secrets
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-KEPT_SECONDS = 7 * 24 * 3600  # an idle conversation's generation expires: its cached states are gone by then
+KEPT_SECONDS = 7 * 24 * 3600  # an idle conversation's generation expires (then reads as "")
+UNKNOWN = ""  # no bump known
 
 
 def chat_prefix(channel: str) -> str:
@@ -22,13 +24,11 @@ def _key(prefix: str, conversation_id: str) -> str:
 
 
 async def bump(redis: Redis, prefix: str, conversation_id: str) -> None:
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.incr(_key(prefix, conversation_id))
-        pipe.expire(_key(prefix, conversation_id), KEPT_SECONDS)
-        await pipe.execute()
+    """Give the conversation a new generation (one command)."""
+    await redis.set(_key(prefix, conversation_id), secrets.token_hex(12), ex=KEPT_SECONDS)
 
 
-async def current(redis: Redis, prefix: str, conversation_ids: Sequence[str]) -> list[int]:
-    """Each conversation's generation (0 if never bumped), in one round trip."""
+async def current(redis: Redis, prefix: str, conversation_ids: Sequence[str]) -> list[str]:
+    """Each conversation's generation (UNKNOWN if none is known), in one round trip."""
     values = await redis.mget([_key(prefix, c) for c in conversation_ids])
-    return [int(v) if v is not None else 0 for v in values]
+    return [(v.decode() if isinstance(v, bytes) else str(v)) if v is not None else UNKNOWN for v in values]

@@ -379,6 +379,7 @@ class ReadMarker:
     the conversation is blocked (receipts do not cross a block)."""
 
     message_id: str | None
+    seq: int  # the marked message's seq (0: none read yet)
     moved: bool
     blocked: bool
 
@@ -393,7 +394,7 @@ async def mark_read(members: Members, user_id: str, message_id: str) -> ReadMark
     if message is None or message.conversation_id != members.id:
         raise ChatError("not_found", "No such message in this conversation.")
     seq_field, id_field = f"{side.my_side}_read_seq", f"{side.my_side}_read_id"
-    shown = {id_field: 1, "customer_blocked": 1, "provider_blocked": 1}
+    shown = {id_field: 1, seq_field: 1, "customer_blocked": 1, "provider_blocked": 1}
     collection = Conversation.get_pymongo_collection()
     doc = await collection.find_one_and_update(
         {"_id": ObjectId(members.id), seq_field: {"$lt": message.seq}},
@@ -408,6 +409,7 @@ async def mark_read(members: Members, user_id: str, message_id: str) -> ReadMark
             raise ChatError("not_found", "No such conversation among yours.")
     return ReadMarker(
         message_id=doc.get(id_field),
+        seq=int(doc.get(seq_field) or 0),
         moved=moved,
         blocked=bool(doc.get("customer_blocked") or doc.get("provider_blocked")),
     )

@@ -108,15 +108,15 @@ async def readiness(
     dependencies are reported (a failure there degrades a feature, it does not stop the service)."""
 
     async def probe(check: Probe) -> str:
-        # Not `wait_for`: it waits for the cancelled check to finish, and pymongo's async client can swallow
-        # a cancellation that lands while it waits for a pooled connection (README, "Engine notes"), which
-        # would hang the probe, and with it `/readyz`, for good. A check still running is left to end on
-        # its own (pymongo's own timeout bounds the ping).
+        # Never cancelled (not `wait_for`, which cancels the check and then waits for it): pymongo's async
+        # client can swallow a cancellation that lands while it waits for or opens a pooled connection, and
+        # then hang, or leave its pool unable to hand out connections (README, "Engine notes"). A check
+        # still running at the deadline is abandoned to end on its own: each bounds itself (the ping by
+        # pymongo's own timeout).
         task = asyncio.ensure_future(check())
         task.add_done_callback(_retrieve)
         done, _ = await asyncio.wait({task}, timeout=within)
         if not done:
-            task.cancel()
             return "unavailable: TimeoutError"
         exc = task.exception() if not task.cancelled() else TimeoutError()
         return f"unavailable: {type(exc).__name__}" if exc is not None else "ok"

@@ -16,7 +16,7 @@ from scripts import stack
 from scripts.processes import ManagedProcess, free_port, port_open, wait_until
 from shared_models.enums import Role
 from tests.chat_server.clients import JsClient
-from tests.chat_server.test_chat import new_account, open_conversation, send
+from tests.chat_server.test_chat import new_account, pair, send
 from tests.conftest import LiveStack, service_env
 from tests.factories import API, PASSWORD, register_payload
 
@@ -112,9 +112,7 @@ async def test_the_chat_server_killed_mid_conversation_clients_reconnect_and_cat
     alice, bob = JsClient(), JsClient()
     try:
         async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=20) as rest:
-            customer = await new_account(rest, Role.customer)
-            provider = await new_account(rest, Role.provider)
-            conversation_id = await open_conversation(rest, customer, provider)
+            customer, provider, conversation_id = await pair(rest)
             # Bob's app retries at once; Alice's backs off longer, so she misses what Bob sends meanwhile.
             assert (await alice.connect(url, customer.token, reconnect_ms=1500))["type"] == "connect"
             assert (await bob.connect(url, provider.token, reconnect_ms=50))["type"] == "connect"

@@ -14,6 +14,9 @@ from typing import Any
 import structlog
 from limits import RateLimitItem
 from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from chat_server.committer import MessageCommitter
 from chat_server.config import ChatSettings
@@ -30,6 +33,9 @@ from shared_models.conversations import ChatError, Members
 from shared_models.ratelimit import RateLimiter
 
 log = structlog.get_logger(__name__)
+# What "cannot reach the database or Redis" raises (pymongo: refused, timed out, no server selectable; redis-py:
+# refused, dropped, timed out): answered `service_unavailable`, retryable, not `internal_error`.
+UNREACHABLE = (ConnectionFailure, RedisConnectionError, RedisTimeoutError)
 Ack = dict[str, Any]
 
 
@@ -138,6 +144,9 @@ def on(
                 return await handler(ctx, sid, session, payload)
             except ChatError as exc:
                 return error(exc.code, exc.message)
+            except UNREACHABLE as exc:
+                log.warning("socket.event_unavailable", socket_event=event, error=type(exc).__name__)
+                return error("service_unavailable")
             except Exception:
                 log.exception("socket.event_failed", socket_event=event, sid=sid)
                 return error("internal_error")
@@ -147,6 +156,9 @@ def on(
                 return await later.wait
             except ChatError as exc:
                 return error(exc.code, exc.message)
+            except UNREACHABLE as exc:
+                log.warning("socket.event_unavailable", socket_event=event, error=type(exc).__name__)
+                return error("service_unavailable")
             except Exception:
                 log.exception("socket.event_failed", socket_event=event, sid=sid)
                 return error("internal_error")

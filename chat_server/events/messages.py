@@ -226,7 +226,8 @@ def register(ctx: ChatContext) -> None:
                 conversationId=payload.conversationId,
                 readerId=side.me,
                 upToMessageId=str(marker.message_id),
+                upToSeq=marker.seq,
                 readAt=ctx.clock.now(),
             ).model_dump(mode="json")
             await ctx.sio.emit("message:receipt", receipt, to=user_room(side.other))
-        return ok(upToMessageId=marker.message_id)
+        return ok(upToMessageId=marker.message_id, upToSeq=marker.seq)

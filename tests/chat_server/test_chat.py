@@ -61,20 +61,23 @@ async def open_conversation(rest: httpx.AsyncClient, customer: Account, provider
     return str(response.json()["id"])
 
 
+async def pair(rest: httpx.AsyncClient) -> tuple[Account, Account, str]:
+    """A new customer and provider (through the platform `rest` talks to), and their conversation's id."""
+    customer = await new_account(rest, Role.customer)
+    provider = await new_account(rest, Role.provider)
+    return customer, provider, await open_conversation(rest, customer, provider)
+
+
 async def new_pair(platform_url: str) -> tuple[Account, Account, str]:
-    """A new customer and provider, and their conversation's id."""
+    """`pair`, on a client of its own."""
     async with httpx.AsyncClient(base_url=platform_url, timeout=20) as rest:
-        customer = await new_account(rest, Role.customer)
-        provider = await new_account(rest, Role.provider)
-        return customer, provider, await open_conversation(rest, customer, provider)
+        return await pair(rest)
 
 
 @pytest.fixture
 async def chat(live_stack: LiveStack) -> AsyncIterator[Chat]:
     async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=20) as rest:
-        customer = await new_account(rest, Role.customer)
-        provider = await new_account(rest, Role.provider)
-        conversation_id = await open_conversation(rest, customer, provider)
+        customer, provider, conversation_id = await pair(rest)
         state = Chat(rest, customer, provider, conversation_id, [], live_stack.chat_url)
         yield state
         for client in state.clients:
@@ -132,16 +135,16 @@ async def test_resend_with_the_same_client_id_stores_one_message(chat: Chat) -> 
 async def test_read_moves_the_senders_receipt_and_the_unread_count(chat: Chat) -> None:
     alice = await chat.connect(chat.customer)
     bob = await chat.connect(chat.provider)
-    ids = [
-        (await alice.emit("message:send", send(chat.conversation_id, f"m{i}")))["message"]["id"]
-        for i in range(3)
+    sent = [
+        (await alice.emit("message:send", send(chat.conversation_id, f"m{i}")))["message"] for i in range(3)
     ]
+    ids = [m["id"] for m in sent]
     for _ in ids:
         await bob.inbox.expect("message:new")
     assert (await chat.conversation(chat.provider))["unread"] == 3
     assert (await chat.conversation(chat.customer))["unread"] == 0
     ack = await bob.emit("message:read", {"conversationId": chat.conversation_id, "messageId": ids[1]})
-    assert ack == {"ok": True, "upToMessageId": ids[1]}
+    assert ack == {"ok": True, "upToMessageId": ids[1], "upToSeq": sent[1]["seq"]}
     receipt = await alice.inbox.expect("message:receipt")
     assert receipt["upToMessageId"] == ids[1] and receipt["readerId"] == chat.provider.id
     assert (await chat.conversation(chat.provider))["unread"] == 1

@@ -15,7 +15,7 @@ from platform_api.notifications.mailer import Mailer
 from shared_models.documents import Notification
 from shared_models.enums import Role
 from tests.chat_server.clients import JsClient
-from tests.chat_server.test_chat import new_account, open_conversation, send
+from tests.chat_server.test_chat import new_account, open_conversation, pair, send
 from tests.chat_server.test_notifications import connected, mails_to, settings_for
 from tests.conftest import LiveStack
 from tests.factories import API, Account
@@ -117,10 +117,8 @@ async def test_two_devices_bursting_at_once_make_one_notification_and_one_email(
     live_stack: LiveStack, db: None, smtp: tuple[int, Path]
 ) -> None:
     async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=20) as rest:
-        customer = await new_account(rest, Role.customer)
-        provider = await new_account(rest, Role.provider)
+        customer, provider, conversation = await pair(rest)
         witness = await new_account(rest, Role.provider)
-        conversation = await open_conversation(rest, customer, provider)
         aside = await open_conversation(rest, customer, witness)
         phone = await connected(live_stack.chat_url, customer)
         laptop = await connected(live_stack.chat_url, customer)

@@ -87,3 +87,45 @@ async def test_a_bumped_generation_makes_every_instance_read_the_block_again(
         await platform.aclose()
     assert await elsewhere.blocked_now([cid]) == {cid: True}
     await redis.aclose()
+
+
+async def test_a_generation_lost_with_redis_never_makes_an_old_cached_state_trusted_again(
+    api: httpx.AsyncClient, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Generations are tokens, never counted again from zero: an instance caches "unblocked" after an
+    unblock; Redis restarts empty (the key is gone); both sides block (two bumps): the cached state is not
+    trusted. A state read while no generation was known is trusted for a bounded time only."""
+    if not redis_reachable():
+        pytest.skip(f"no Redis at {REDIS_URL}: the generation tests need a real one")
+    customer = await register(api, Role.customer)
+    provider = await register(api, Role.provider)
+    conversation, _ = await conversations.start(
+        customer.id, provider.id, provider.body["provider"]["id"], None, clock.now()
+    )
+    cid = str(conversation.id)
+    prefix = chat_prefix(f"test-generations-{uuid.uuid4().hex[:8]}")
+    redis = aioredis.Redis.from_url(REDIS_URL)
+    generations = Generations(redis, prefix)
+    elsewhere = ConversationDirectory(generations)
+    elsewhere.watching = True  # nothing but the generations tells it
+    try:
+        for blocked in (True, False):  # block, unblock: two bumps
+            await conversations.set_blocked(conversation, provider.id, blocked)
+            await generations.bump(cid)
+            assert await elsewhere.blocked_now([cid]) == {cid: blocked}
+        await redis.delete(*await redis.keys(f"{prefix}:*"))  # what a restart leaves: nothing
+        for who in (customer.id, provider.id):
+            await conversations.set_blocked(conversation, who, True)
+            await generations.bump(cid)
+        assert await elsewhere.blocked_now([cid]) == {cid: True}
+
+        # Read while no generation is known (the key gone), then changed and bumped, and that bump lost too:
+        # the state read at "unknown" is trusted only for TRUST_UNKNOWN_SECONDS.
+        await redis.delete(*await redis.keys(f"{prefix}:*"))
+        assert await elsewhere.blocked_now([cid]) == {cid: True}
+        for who in (customer.id, provider.id):
+            await conversations.set_blocked(conversation, who, False)
+        monkeypatch.setattr("chat_server.directory.TRUST_UNKNOWN_SECONDS", 0.0)
+        assert await elsewhere.blocked_now([cid]) == {cid: False}
+    finally:
+        await redis.aclose()

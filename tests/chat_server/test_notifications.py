@@ -20,7 +20,7 @@ from shared_models.clock import SystemClock
 from shared_models.documents import Notification, OutboxEvent
 from shared_models.enums import Role
 from tests.chat_server.clients import JsClient
-from tests.chat_server.test_chat import new_account, open_conversation, send
+from tests.chat_server.test_chat import pair, send
 from tests.conftest import TEST_INTERNAL_TOKEN, LiveStack, service_env
 from tests.factories import API, Account, register, register_subscribed
 from tests.platform_api.bookings.helpers import request_payload
@@ -56,9 +56,7 @@ async def test_engaged_elsewhere_burst_and_offline(
     live_stack: LiveStack, db: None, smtp: tuple[int, Path]
 ) -> None:
     async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=20) as rest:
-        customer = await new_account(rest, Role.customer)
-        provider = await new_account(rest, Role.provider)
-        conversation = await open_conversation(rest, customer, provider)
+        customer, provider, conversation = await pair(rest)
         alice = await connected(live_stack.chat_url, customer)
         bob = await connected(live_stack.chat_url, provider)
         try:

@@ -250,7 +250,7 @@ async def test_every_client_event_gets_exactly_one_well_formed_ack(
     answers = {event: acks[i] for i, (event, args, _) in enumerate(cases) if args == [valid(event)]}
     for event in ("conversation:join", "conversation:leave"):
         assert answers[event] == {"ok": True, "conversationId": conversation_id}
-    assert answers["message:read"] == {"ok": True, "upToMessageId": first["id"]}
+    assert answers["message:read"] == {"ok": True, "upToMessageId": first["id"], "upToSeq": first["seq"]}
     assert answers["typing"] == {"ok": True}
 
     # Exactly one: no ack id was answered twice (the client library would drop a second one silently). The
@@ -279,12 +279,16 @@ async def test_reading_an_older_message_keeps_the_marker_and_sends_no_receipt(ne
             "message:read", {"conversationId": room.conversation_id, "messageId": message["id"]}
         )
 
-    assert await read(m2) == {"ok": True, "upToMessageId": m2["id"]}
+    assert await read(m2) == {"ok": True, "upToMessageId": m2["id"], "upToSeq": m2["seq"]}
     receipt = await customer.inbox.expect("message:receipt")
-    assert (receipt["readerId"], receipt["upToMessageId"]) == (room.provider.id, m2["id"])
-    assert await read(m1) == {"ok": True, "upToMessageId": m2["id"]}  # what is stored, not what was asked
-    assert await read(m2) == {"ok": True, "upToMessageId": m2["id"]}  # not moved either
-    assert await read(m3) == {"ok": True, "upToMessageId": m3["id"]}
+    assert (receipt["readerId"], receipt["upToMessageId"], receipt["upToSeq"]) == (
+        room.provider.id,
+        m2["id"],
+        m2["seq"],
+    )
+    assert await read(m1) == {"ok": True, "upToMessageId": m2["id"], "upToSeq": m2["seq"]}  # what is stored
+    assert await read(m2) == {"ok": True, "upToMessageId": m2["id"], "upToSeq": m2["seq"]}  # not moved
+    assert await read(m3) == {"ok": True, "upToMessageId": m3["id"], "upToSeq": m3["seq"]}
     # The customer's next receipt is m3's: none was sent for the two reads that did not move the marker.
     receipt = await customer.inbox.expect("message:receipt")
     assert (receipt["readerId"], receipt["upToMessageId"]) == (room.provider.id, m3["id"]), (
@@ -386,6 +390,6 @@ async def test_socket_timestamps_are_the_stored_ones_in_milliseconds(new_room: N
         ack = await provider.emit(
             "message:read", {"conversationId": room.conversation_id, "messageId": message["id"]}
         )
-        assert ack == {"ok": True, "upToMessageId": message["id"]}
+        assert ack == {"ok": True, "upToMessageId": message["id"], "upToSeq": message["seq"]}
         receipt = await customer.inbox.expect("message:receipt")
         assert receipt["upToMessageId"] == message["id"] and millisecond(receipt["readAt"]), receipt

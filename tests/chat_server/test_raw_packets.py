@@ -55,14 +55,14 @@ class RawSocket:
                 return json.loads(message[len(prefix) :])
 
     async def closed_by_server(self) -> bool:
-        """Read until the server closes: Engine.IO's close packet ('1') or the websocket itself."""
+        """Read until the server closes the websocket itself (Engine.IO's close packet alone is not enough:
+        the official client ignores it on a websocket and would wait for a ping timeout)."""
         try:
             async with asyncio.timeout(10):
-                while await self.next_packet() != "1":
-                    pass
+                while True:
+                    await self.next_packet()
         except websockets.ConnectionClosed:
-            pass
-        return True
+            return True
 
     async def close(self) -> None:
         await self.ws.close()
@@ -106,15 +106,27 @@ async def test_reserved_and_malformed_event_names_are_refused_and_change_nothing
     assert log is not None and "Traceback" not in log.read_text()
 
 
-async def test_an_undecodable_packet_closes_its_socket_and_nothing_else(live_stack: LiveStack) -> None:
-    """A binary event whose placeholder points past its attachments: python-socketio would keep reading every
-    later frame of the socket as an attachment; the socket is closed instead (the client reconnects)."""
+DEEP = 1_200  # levels of nesting: past Python's recursion limit, far under the 1 MB frame limit
+UNDECODABLE = {
+    # A binary event whose placeholder points past its attachments: python-socketio would keep reading
+    # every later frame of the socket as an attachment.
+    "placeholder past the attachments": ['451-["typing",{"_placeholder":true,"num":5}]', b"\x01\x02"],
+    # JSON nested deeper than the decoder recurses.
+    "nested too deep": ['421["message:send",' + "[" * DEEP + "]" * DEEP + "]"],
+}
+
+
+@pytest.mark.parametrize("frames", UNDECODABLE.values(), ids=UNDECODABLE.keys())
+async def test_an_undecodable_packet_closes_its_socket_and_nothing_else(
+    live_stack: LiveStack, frames: list[str | bytes]
+) -> None:
+    """The socket is closed at the transport (the client reconnects); every other socket goes on."""
     customer, provider, conversation_id = await new_pair(live_stack.platform_url)
     raw = await RawSocket.connect(live_stack.chat_url, customer.token)
     bystander = await RawSocket.connect(live_stack.chat_url, provider.token)
     try:
-        await raw.ws.send('451-["typing",{"_placeholder":true,"num":5}]')
-        await raw.ws.send(b"\x01\x02")
+        for frame in frames:
+            await raw.ws.send(frame)
         assert await raw.closed_by_server()
         [ack] = await bystander.call(1, json.dumps(["message:send", send(conversation_id, "unaffected")]))
         assert ack["ok"] is True

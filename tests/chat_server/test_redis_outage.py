@@ -1,6 +1,8 @@
 """Redis restarts under a chat-server instance: pub/sub keeps nothing, so live events published meanwhile are
-lost; once Redis is back, the instance closes its sockets at the transport, and the official client
-reconnects by itself (and reloads over REST, as after any reconnection)."""
+lost. While Redis is away, events that need it are answered `service_unavailable`; once it is back and this
+instance's own pub/sub listener receives again, the instance closes its sockets at the transport, the
+official client reconnects by itself (and reloads over REST, as after any reconnection), and from then on
+every message is delivered live."""
 
 import shutil
 import uuid
@@ -11,7 +13,7 @@ import pytest
 from scripts import stack
 from scripts.processes import ManagedProcess, free_port, port_open
 from tests.chat_server.clients import JsClient
-from tests.chat_server.test_chat import new_pair
+from tests.chat_server.test_chat import new_pair, send
 from tests.conftest import LiveStack, service_env
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +28,9 @@ def redis_server(port: int, log_dir: Path) -> ManagedProcess:
     )
 
 
-async def test_sockets_reconnect_after_redis_comes_back(live_stack: LiveStack, run_dir: Path) -> None:
+async def test_after_a_redis_restart_sockets_reconnect_and_every_message_is_live(
+    live_stack: LiveStack, run_dir: Path
+) -> None:
     if shutil.which("redis-server") is None:
         pytest.skip("no redis-server binary here: this test runs its own Redis to restart it")
     port = free_port()
@@ -37,17 +41,33 @@ async def test_sockets_reconnect_after_redis_comes_back(live_stack: LiveStack, r
         "REDIS_CHANNEL": f"socketio-outage-{uuid.uuid4().hex[:8]}",
     }
     chat = stack.chat(free_port(), env, run_dir / "logs").start()
-    customer, _, _ = await new_pair(live_stack.platform_url)
-    client = JsClient()
+    customer, provider, conversation_id = await new_pair(live_stack.platform_url)
+    sender, receiver = JsClient(), JsClient()
     try:
         url = f"http://127.0.0.1:{chat.argv[chat.argv.index('--port') + 1]}"
-        assert (await client.connect(url, customer.token, reconnect_ms=200))["type"] == "connect"
+        for client, account in ((sender, customer), (receiver, provider)):
+            assert (await client.connect(url, account.token, reconnect_ms=200))["type"] == "connect"
+        assert (await sender.emit("message:send", send(conversation_id, "before")))["ok"] is True
+        assert (await receiver.inbox.expect("message:new"))["body"] == "before"
+
         redis.stop()  # Redis goes away...
+        during = await sender.emit("message:send", send(conversation_id, "during", "during"))
+        assert during == {
+            "ok": False,
+            "error": {"code": "service_unavailable", "message": during["error"]["message"]},
+        }, during
         redis = redis_server(port, run_dir / "logs").start()  # ...and comes back, empty
-        dropped = await client.next_status(within=15)
-        assert dropped == {"type": "disconnect", "reason": "transport close"}, dropped
-        await client.reconnected(within=15)
+        for client in (sender, receiver):
+            assert await client.next_status(within=15) == {"type": "disconnect", "reason": "transport close"}
+            await client.reconnected(within=15)
+
+        # Right after the reconnection (the app has reloaded), every message arrives live, in order.
+        for n in range(3):
+            ack = await sender.emit("message:send", send(conversation_id, f"after {n}"))
+            assert ack["ok"] is True, ack
+            assert (await receiver.inbox.expect("message:new", within=5))["body"] == f"after {n}"
     finally:
-        await client.close()
+        await sender.close()
+        await receiver.close()
         chat.stop()
         redis.stop()

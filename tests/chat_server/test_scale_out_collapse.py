@@ -15,7 +15,7 @@ from scripts import stack
 from scripts.processes import ManagedProcess, free_port
 from shared_models.documents import Notification
 from shared_models.enums import Role
-from tests.chat_server.test_chat import new_account, open_conversation, send
+from tests.chat_server.test_chat import new_account, open_conversation, pair, send
 from tests.chat_server.test_collapse_e2e import (
     burst,
     gather_bursts,
@@ -126,9 +126,7 @@ async def test_a_block_holds_on_every_instance_the_moment_the_platform_answers(
     unblock, send at once (passes)."""
     base_url = cluster.platform if platform == "reaching" else cluster.astray
     async with httpx.AsyncClient(base_url=base_url, timeout=20) as rest:
-        customer = await new_account(rest, Role.customer)
-        provider = await new_account(rest, Role.provider)
-        conversation = await open_conversation(rest, customer, provider)
+        customer, provider, conversation = await pair(rest)
         client = await connected(cluster.b if instance == "b" else cluster.a, customer)
         path = f"{API}/conversations/{conversation}/block"
         passed, outcomes = [], []
@@ -165,9 +163,7 @@ async def test_typing_is_hidden_on_every_instance_the_moment_a_block_returns(clu
     """The customer types on instance B, which has the conversation's (unblocked) state cached; the block is
     told to instance A only. A typing sent on B after the block returned must not reach the provider."""
     async with httpx.AsyncClient(base_url=cluster.platform, timeout=20) as rest:
-        customer = await new_account(rest, Role.customer)
-        provider = await new_account(rest, Role.provider)
-        conversation = await open_conversation(rest, customer, provider)
+        customer, provider, conversation = await pair(rest)
         watcher = await connected(cluster.a, provider)
         typist = await connected(cluster.b, customer)
         typing = {"conversationId": conversation, "isTyping": True}
