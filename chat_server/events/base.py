@@ -142,31 +142,31 @@ def on(
                 ):
                     return error("rate_limited")
                 return await handler(ctx, sid, session, payload)
-            except ChatError as exc:
-                return error(exc.code, exc.message)
-            except UNREACHABLE as exc:
-                log.warning("socket.event_unavailable", socket_event=event, error=type(exc).__name__)
-                return error("service_unavailable")
-            except Exception:
-                log.exception("socket.event_failed", socket_event=event, sid=sid)
-                return error("internal_error")
+            except Exception as exc:
+                return _failure(event, sid, exc)
 
         async def finish(sid: str, later: Later) -> Ack:
             try:
                 return await later.wait
-            except ChatError as exc:
-                return error(exc.code, exc.message)
-            except UNREACHABLE as exc:
-                log.warning("socket.event_unavailable", socket_event=event, error=type(exc).__name__)
-                return error("service_unavailable")
-            except Exception:
-                log.exception("socket.event_failed", socket_event=event, sid=sid)
-                return error("internal_error")
+            except Exception as exc:
+                return _failure(event, sid, exc)
 
         ctx.sio.on(event, entry)
         return handler
 
     return register
+
+
+def _failure(event: str, sid: str, exc: Exception) -> Ack:
+    """The ack for an event whose handling raised: the refusal it carries, `service_unavailable` when the
+    database or Redis could not be reached, else `internal_error` (logged with its traceback)."""
+    if isinstance(exc, ChatError):
+        return error(exc.code, exc.message)
+    if isinstance(exc, UNREACHABLE):
+        log.warning("socket.event_unavailable", socket_event=event, error=type(exc).__name__)
+        return error("service_unavailable")
+    log.error("socket.event_failed", socket_event=event, sid=sid, exc_info=exc)
+    return error("internal_error")
 
 
 def register_unknown(ctx: ChatContext) -> None:

@@ -13,20 +13,27 @@ from scripts.processes import free_port
 from shared_models import conversations
 from shared_models.block_generations import chat_prefix
 from shared_models.clock import ManualClock
+from shared_models.documents import Conversation
 from shared_models.enums import Role
 from tests.chat_server.test_scale_out import redis_reachable
 from tests.conftest import REDIS_URL
-from tests.factories import register
+from tests.factories import Account, register
 
 
-async def test_a_change_event_never_hands_back_an_older_block_state(
-    api: httpx.AsyncClient, clock: ManualClock
-) -> None:
+async def started(api: httpx.AsyncClient, clock: ManualClock) -> tuple[Account, Account, Conversation]:
+    """A new customer and provider, and their conversation (started directly, as the platform does)."""
     customer = await register(api, Role.customer)
     provider = await register(api, Role.provider)
     conversation, _ = await conversations.start(
         customer.id, provider.id, provider.body["provider"]["id"], None, clock.now()
     )
+    return customer, provider, conversation
+
+
+async def test_a_change_event_never_hands_back_an_older_block_state(
+    api: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    customer, provider, conversation = await started(api, clock)
     cid = str(conversation.id)
     directory = ConversationDirectory()
     directory.watching = True  # as while the change stream is open
@@ -57,11 +64,7 @@ async def test_a_bumped_generation_makes_every_instance_read_the_block_again(
     immediate on an instance the platform never called is the generation the platform bumps."""
     if not redis_reachable():
         pytest.skip(f"no Redis at {REDIS_URL}: the generation tests need a real one")
-    customer = await register(api, Role.customer)
-    provider = await register(api, Role.provider)
-    conversation, _ = await conversations.start(
-        customer.id, provider.id, provider.body["provider"]["id"], None, clock.now()
-    )
+    _, provider, conversation = await started(api, clock)
     cid = str(conversation.id)
     channel = f"test-generations-{uuid.uuid4().hex[:8]}"
     redis = aioredis.Redis.from_url(REDIS_URL)
@@ -97,11 +100,7 @@ async def test_a_generation_lost_with_redis_never_makes_an_old_cached_state_trus
     trusted. A state read while no generation was known is trusted for a bounded time only."""
     if not redis_reachable():
         pytest.skip(f"no Redis at {REDIS_URL}: the generation tests need a real one")
-    customer = await register(api, Role.customer)
-    provider = await register(api, Role.provider)
-    conversation, _ = await conversations.start(
-        customer.id, provider.id, provider.body["provider"]["id"], None, clock.now()
-    )
+    customer, provider, conversation = await started(api, clock)
     cid = str(conversation.id)
     prefix = chat_prefix(f"test-generations-{uuid.uuid4().hex[:8]}")
     redis = aioredis.Redis.from_url(REDIS_URL)
