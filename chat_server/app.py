@@ -127,7 +127,10 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
         redis_seen["run_id"] = run_id
         if not redis_seen["lost"]:
             return
-        if not await manager.listening(within=LISTENING_SECONDS):
+        # Pooled connections Redis closed would each fail their next command: drop them all first, so the
+        # reconnecting clients and what they send meet fresh ones.
+        await ctx.ordered.redis.connection_pool.disconnect()
+        if not await manager.listening(ctx.ordered.redis, within=LISTENING_SECONDS):
             log.warning("chat.pubsub_listener_restarted")
             manager.restart_listener()
             return  # checked again next round

@@ -11,8 +11,9 @@ and only then are its senders acked:
   earlier one from another instance is out, and be delivered after its ack;
 - notifications: for each stored message and each resend of a stored one (`shared_models.notify`, a few
   writes per recipient and conversation whatever the batch's size). So an acked message has had its
-  notification; a crash before the ack means no ack, the client resends, and the resend is notified (the
-  notification claims count each message once).
+  notification; if they failed, the senders are answered with the failure (`service_unavailable` when the
+  database or Redis was out of reach), and a crash means no ack: either way the client resends, and the
+  resend is notified (the notification claims count each message once).
 One batch is in flight at a time: the database, not the queue, sets the pace.
 
 Conversation activity (preview, ordering of the conversation list) is coalesced: one guarded write per
@@ -150,11 +151,18 @@ class MessageCommitter:
             await self.deliver(drawn)
         except Exception:
             log.exception("chat.delivery_failed", messages=len(fresh))
-        # Notifications before the acks: an acked message has had its notification (a crash before the ack
-        # means no ack, so the client resends, and a resend is notified again: the claims keep it once).
-        await self._after([c for _, c in done if c.written.created or c.written.original is not None])
+        # Notifications before the acks: an acked message has had its notification. If they failed (or the
+        # process dies first), the senders get no ok: their apps resend, the resend finds the stored message
+        # and is notified again (the claims count each message once).
+        notified = [c for _, c in done if c.written.created or c.written.original is not None]
+        failure = await self._after(notified)
+        unnotified = {id(c) for c in notified} if failure is not None else set()
         for p, committed in done:
-            if not p.future.done():
+            if p.future.done():
+                continue
+            if failure is not None and id(committed) in unnotified:
+                p.future.set_exception(failure)
+            else:
                 p.future.set_result(committed)
         COMMIT_SECONDS.observe(time.perf_counter() - started)
         if self.activity and time.monotonic() - self.activity_recorded_at >= self.activity_interval:
@@ -169,11 +177,14 @@ class MessageCommitter:
             except Exception:
                 log.exception("chat.abandon_failed", messages=len(drawn))
 
-    async def _after(self, fresh: list[Committed]) -> None:
+    async def _after(self, fresh: list[Committed]) -> Exception | None:
+        """Run `after` (the notifications); what it failed with, if it did."""
         try:
             await self.after(fresh)
-        except Exception:
+        except Exception as exc:
             log.exception("chat.after_commit_failed", messages=len(fresh))
+            return exc
+        return None
 
     async def _record_activity(self) -> None:
         newest, self.activity = list(self.activity.values()), {}

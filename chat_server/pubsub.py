@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import socketio
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 PROBE_METHOD = "chat.listening"  # not a method python-socketio acts on: its listener skips it
 _MARK = PROBE_METHOD.encode()
@@ -42,17 +44,18 @@ class ChatRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         if event is not None:
             event.set()
 
-    async def listening(self, within: float) -> bool:
-        """Whether a message published now on the channel reaches this instance's listener within `within`
-        seconds (a round trip through Redis; other instances' listeners ignore it)."""
+    async def listening(self, publisher: Redis, within: float) -> bool:
+        """Whether a message published now on the channel (through `publisher`) reaches this instance's
+        listener within `within` seconds (a round trip through Redis; other instances' listeners ignore it).
+        False too if the probe could not be published."""
         probe = uuid.uuid4().hex
         arrived = self._probes[probe] = asyncio.Event()
         try:
-            await self.redis.publish(self.channel, json.dumps({"method": PROBE_METHOD, "probe": probe}))
+            await publisher.publish(self.channel, json.dumps({"method": PROBE_METHOD, "probe": probe}))
             async with asyncio.timeout(within):
                 await arrived.wait()
             return True
-        except TimeoutError:
+        except (TimeoutError, RedisError):
             return False
         finally:
             del self._probes[probe]

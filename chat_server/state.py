@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from shared_models.notify import Presence
 
 DELIVERY_MEMORY_SECONDS = 24 * 3600
+SOCKET_TIMEOUT_SECONDS = 2.0  # the longest a Redis command may take before it fails (no command here blocks)
 
 
 @dataclass
@@ -230,7 +231,11 @@ class RedisState:
     """
 
     def __init__(self, url: str, prefix: str = "chat", ttl: float = 60.0) -> None:
-        self.redis: Redis = Redis.from_url(url, decode_responses=True)
+        # Bounded waits: a Redis that stops answering (hung, or a network partition) fails a command
+        # (`service_unavailable` to the client) instead of leaving it unanswered.
+        self.redis: Redis = Redis.from_url(
+            url, decode_responses=True, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=1.0
+        )
         self.prefix = prefix
         self.ttl = ttl
         self.host = uuid.uuid4().hex

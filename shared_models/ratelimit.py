@@ -57,5 +57,10 @@ def build_limiter(redis_url: str | None, prefix: str) -> RateLimiter:
     if not redis_url:
         memory = SlidingWindowCounterRateLimiter(MemoryStorage())
         return RateLimiter(memory, prefix, memory)
-    storage = cast(Storage, storage_from_string(f"async+{redis_url}", implementation="redispy"))
+    storage = cast(
+        Storage,
+        storage_from_string(  # bounded waits: a Redis that stops answering fails over to local counting
+            f"async+{redis_url}", implementation="redispy", socket_timeout=2.0, socket_connect_timeout=1.0
+        ),
+    )
     return RateLimiter(SlidingWindowCounterRateLimiter(storage), prefix)

@@ -23,5 +23,10 @@ RETRIES = 2
 def redis_client(url: str, **options: Any) -> Redis:
     """A client for `url` (`redis://…`) that retries a command on a connection error (see the module)."""
     return Redis.from_url(
-        url, retry=Retry(NoBackoff(), RETRIES), retry_on_error=[ConnectionError, TimeoutError], **options
+        url,
+        retry=Retry(NoBackoff(), RETRIES),
+        retry_on_error=[ConnectionError, TimeoutError],
+        socket_timeout=2.0,  # a Redis that stops answering fails the command instead of hanging the caller
+        socket_connect_timeout=1.0,
+        **options,
     )
