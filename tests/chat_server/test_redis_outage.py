@@ -5,7 +5,9 @@ official client reconnects by itself (and reloads over REST, as after any reconn
 every message is delivered live."""
 
 import asyncio
+import os
 import shutil
+import signal
 import uuid
 from pathlib import Path
 
@@ -86,5 +88,37 @@ async def test_after_a_redis_restart_sockets_reconnect_and_every_message_is_live
         for pair in clients:
             for client in pair[:2]:
                 await client.close()
+        chat.stop()
+        redis.stop()
+
+
+async def test_a_redis_that_stops_answering_gets_events_answered_service_unavailable(
+    live_stack: LiveStack, run_dir: Path
+) -> None:
+    """Redis hung (SIGSTOP: connections open, no answers), not gone: every Redis command has a socket
+    timeout, so a message is answered `service_unavailable` instead of never."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("no redis-server binary here: this test runs its own Redis to stop it")
+    port = free_port()
+    redis = redis_server(port, run_dir / "logs").start()
+    env = {
+        **service_env(live_stack.mongodb_uri, live_stack.db_name),
+        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "REDIS_CHANNEL": f"socketio-hung-{uuid.uuid4().hex[:8]}",
+    }
+    chat = stack.chat(free_port(), env, run_dir / "logs").start()
+    customer, _, conversation_id = await new_pair(live_stack.platform_url)
+    client = JsClient()
+    assert redis.proc is not None
+    try:
+        url = f"http://127.0.0.1:{chat.argv[chat.argv.index('--port') + 1]}"
+        assert (await client.connect(url, customer.token))["type"] == "connect"
+        assert (await client.emit("message:send", send(conversation_id, "before")))["ok"] is True
+        os.kill(redis.proc.pid, signal.SIGSTOP)
+        hung = await client.emit("message:send", send(conversation_id, "while hung"))
+        assert hung.get("error", {}).get("code") == "service_unavailable", hung
+    finally:
+        os.kill(redis.proc.pid, signal.SIGCONT)
+        await client.close()
         chat.stop()
         redis.stop()
