@@ -9,6 +9,8 @@ import os
 import shutil
 import signal
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -32,20 +34,44 @@ def redis_server(port: int, log_dir: Path) -> ManagedProcess:
     )
 
 
-async def test_after_a_redis_restart_sockets_reconnect_and_every_message_is_live(
-    live_stack: LiveStack, run_dir: Path
-) -> None:
+@dataclass
+class OwnRedis:
+    """A chat-server instance on a Redis of its own, which a test may stop, restart or freeze."""
+
+    redis: ManagedProcess
+    chat_url: str
+    port: int
+    log_dir: Path
+
+    def restart(self) -> None:
+        """Stop Redis and start an empty one on the same port."""
+        self.redis.stop()
+        self.redis = redis_server(self.port, self.log_dir).start()
+
+
+@pytest.fixture
+def own_redis(live_stack: LiveStack, run_dir: Path) -> Iterator[OwnRedis]:
     if shutil.which("redis-server") is None:
-        pytest.skip("no redis-server binary here: this test runs its own Redis to restart it")
-    port = free_port()
-    redis = redis_server(port, run_dir / "logs").start()
+        pytest.skip("no redis-server binary here: these tests run their own Redis to break it")
+    port, log_dir = free_port(), run_dir / "logs"
+    setup = OwnRedis(redis_server(port, log_dir).start(), "", port, log_dir)
     env = {
         **service_env(live_stack.mongodb_uri, live_stack.db_name),
         "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-        "REDIS_CHANNEL": f"socketio-outage-{uuid.uuid4().hex[:8]}",
+        "REDIS_CHANNEL": f"socketio-own-{uuid.uuid4().hex[:8]}",
     }
-    chat = stack.chat(free_port(), env, run_dir / "logs").start()
-    url = f"http://127.0.0.1:{chat.argv[chat.argv.index('--port') + 1]}"
+    chat_port = free_port()
+    chat = stack.chat(chat_port, env, log_dir).start()
+    setup.chat_url = f"http://127.0.0.1:{chat_port}"
+    yield setup
+    chat.stop()
+    setup.redis.stop()
+
+
+async def test_after_a_redis_restart_sockets_reconnect_and_every_message_is_live(
+    live_stack: LiveStack, own_redis: OwnRedis
+) -> None:
+    url = own_redis.chat_url
     pairs = [await new_pair(live_stack.platform_url) for _ in range(PAIRS)]
     clients: list[tuple[JsClient, JsClient, str]] = []
     try:
@@ -64,14 +90,14 @@ async def test_after_a_redis_restart_sockets_reconnect_and_every_message_is_live
             for n in range(15):
                 assert (await receiver.inbox.expect("message:new"))["body"] == f"burst {n}"
 
-        redis.stop()  # Redis goes away...
+        own_redis.redis.stop()  # Redis goes away...
         sender, _, conversation_id = clients[0]
         during = await sender.emit("message:send", send(conversation_id, "during", "during"))
         assert during == {
             "ok": False,
             "error": {"code": "service_unavailable", "message": during["error"]["message"]},
         }, during
-        redis = redis_server(port, run_dir / "logs").start()  # ...and comes back, empty
+        own_redis.restart()  # ...and comes back, empty
         for client in (c for pair in clients for c in pair[:2]):
             assert await client.next_status(within=15) == {"type": "disconnect", "reason": "transport close"}
             await client.reconnected(within=15)
@@ -88,37 +114,23 @@ async def test_after_a_redis_restart_sockets_reconnect_and_every_message_is_live
         for pair in clients:
             for client in pair[:2]:
                 await client.close()
-        chat.stop()
-        redis.stop()
 
 
 async def test_a_redis_that_stops_answering_gets_events_answered_service_unavailable(
-    live_stack: LiveStack, run_dir: Path
+    live_stack: LiveStack, own_redis: OwnRedis
 ) -> None:
     """Redis hung (SIGSTOP: connections open, no answers), not gone: every Redis command has a socket
     timeout, so a message is answered `service_unavailable` instead of never."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("no redis-server binary here: this test runs its own Redis to stop it")
-    port = free_port()
-    redis = redis_server(port, run_dir / "logs").start()
-    env = {
-        **service_env(live_stack.mongodb_uri, live_stack.db_name),
-        "REDIS_URL": f"redis://127.0.0.1:{port}/0",
-        "REDIS_CHANNEL": f"socketio-hung-{uuid.uuid4().hex[:8]}",
-    }
-    chat = stack.chat(free_port(), env, run_dir / "logs").start()
     customer, _, conversation_id = await new_pair(live_stack.platform_url)
     client = JsClient()
-    assert redis.proc is not None
+    redis = own_redis.redis.proc
+    assert redis is not None
     try:
-        url = f"http://127.0.0.1:{chat.argv[chat.argv.index('--port') + 1]}"
-        assert (await client.connect(url, customer.token))["type"] == "connect"
+        assert (await client.connect(own_redis.chat_url, customer.token))["type"] == "connect"
         assert (await client.emit("message:send", send(conversation_id, "before")))["ok"] is True
-        os.kill(redis.proc.pid, signal.SIGSTOP)
+        os.kill(redis.pid, signal.SIGSTOP)
         hung = await client.emit("message:send", send(conversation_id, "while hung"))
         assert hung.get("error", {}).get("code") == "service_unavailable", hung
     finally:
-        os.kill(redis.proc.pid, signal.SIGCONT)
+        os.kill(redis.pid, signal.SIGCONT)
         await client.close()
-        chat.stop()
-        redis.stop()
