@@ -34,13 +34,19 @@ class SessionClaims:
     jti: str
     issued_at: datetime
     expires_at: datetime
+    generation: int | None = None  # the user's session generation at issue (None: a token from before it)
 
 
 def issue_token(user: User, secret: str, ttl: timedelta, clock: Clock) -> tuple[str, SessionClaims]:
     assert user.id is not None
     now = clock.now().replace(microsecond=0)
     claims = SessionClaims(
-        user_id=user.id, role=user.role, jti=secrets.token_urlsafe(16), issued_at=now, expires_at=now + ttl
+        user_id=user.id,
+        role=user.role,
+        jti=secrets.token_urlsafe(16),
+        issued_at=now,
+        expires_at=now + ttl,
+        generation=user.session_generation,
     )
     payload = {
         "sub": str(user.id),
@@ -48,6 +54,7 @@ def issue_token(user: User, secret: str, ttl: timedelta, clock: Clock) -> tuple[
         "jti": claims.jti,
         "iat": int(now.timestamp()),
         "exp": int(claims.expires_at.timestamp()),
+        "gen": user.session_generation,
     }
     return jwt.encode(payload, secret, algorithm=ALGORITHM), claims
 
@@ -71,6 +78,7 @@ def decode_token(token: str, secret: str, clock: Clock) -> SessionClaims:
             jti=str(payload["jti"]),
             issued_at=from_timestamp(int(payload["iat"])),
             expires_at=from_timestamp(int(payload["exp"])),
+            generation=int(payload["gen"]) if "gen" in payload else None,
         )
     except (jwt.PyJWTError, InvalidId, ValueError, TypeError, KeyError) as exc:
         raise SessionError("invalid_token", "The session token is not valid.") from exc
@@ -94,7 +102,11 @@ async def authenticate(token: str, secret: str, clock: Clock) -> tuple[User, Ses
         raise SessionError("session_revoked", "This account was deleted.")
     if user.status is not UserStatus.active:
         raise SessionError("account_suspended", "This account is suspended.")
-    if claims.issued_at.timestamp() < user.sessions_valid_after:
+    if (
+        claims.generation != user.session_generation
+        if claims.generation is not None
+        else claims.issued_at.timestamp() < user.sessions_valid_after or user.session_generation > 0
+    ):
         raise SessionError(
             "session_revoked", "The session was ended (a password change, a suspension); log in again."
         )

@@ -149,8 +149,8 @@ class AccountService:
                     "password_hash": await hash_password(secrets.token_urlsafe(32)),
                     "status": UserStatus.deleted.value,
                     "email_verified": False,
-                    "sessions_valid_after": int(now.timestamp()) + 1,
-                }
+                },
+                "$inc": {"session_generation": 1},
             },
         )
         await realtime.disconnect_user(uid)

@@ -98,11 +98,11 @@ class AccountMail:
         user = await self._consume(token, "reset_password", now)
         if user is None:
             raise LinkInvalid("This link is not valid any more; ask for a new one.", field="token")
-        # Every session issued up to this second ends: whoever knew the old password is logged out.
-        valid_after = int(now.timestamp()) + 1
+        # Every session issued before this write ends (whoever knew the old password is logged out); every
+        # one issued after it works, however soon: the generation moves in the same write as the password.
         await User.get_pymongo_collection().update_one(
             {"_id": user.id},
-            {"$set": {"password_hash": await hash_password(password), "sessions_valid_after": valid_after}},
+            {"$set": {"password_hash": await hash_password(password)}, "$inc": {"session_generation": 1}},
         )
         log.info("auth.password_reset", user_id=str(user.id))
         return user

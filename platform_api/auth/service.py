@@ -159,7 +159,7 @@ class AuthService:
             return user
         after: User = user.model_copy(update={"status": target, "updated_at": now})
         if suspended:
-            after.sessions_valid_after = int(now.timestamp()) + 1
+            after.session_generation += 1
         replaced = await replace_if({"_id": user.id, "status": user.status.value}, after)
         if replaced is None:
             raise Conflict("The account changed meanwhile; reload it.", code="concurrent_update")

@@ -22,7 +22,12 @@ class User(Document):
     status: UserStatus = UserStatus.active
     display_name: str = Field(max_length=100)
     email_verified: bool = False
-    # Sessions issued (iat, unix seconds) before this moment are refused: a password reset ends them all.
+    # A session carries the generation it was issued at (its token's `gen`) and is refused once this moved
+    # on: a password reset, a suspension or a deletion increments it, in the same write. Exact whatever the
+    # interleaving (a whole-second cutoff left sessions issued in the same second born dead).
+    session_generation: int = 0
+    # Sessions issued (iat, unix seconds) before this moment are refused. Only read, for tokens issued
+    # before `session_generation` existed (they carry no `gen`); never written any more.
     sessions_valid_after: int = 0
     # False from the user's insert until its consents (and a provider's profile) are written too: an
     # incomplete account cannot log in, and a sweep removes one a crash or outage left behind.

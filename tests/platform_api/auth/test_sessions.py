@@ -3,8 +3,10 @@
 from datetime import timedelta
 
 import httpx
+import jwt
 
 from platform_api.auth.service import auth_service
+from platform_api.config import Settings
 from shared_models.clock import ManualClock
 from shared_models.documents import RevokedSession, User
 from shared_models.enums import Role, UserStatus
@@ -182,3 +184,28 @@ async def test_login_upgrades_a_hash_made_with_other_parameters(api: httpx.Async
     assert (await login(api, account.email)).status_code == 200
     upgraded = await User.get(account.id)
     assert upgraded is not None and "m=19456,t=2,p=1" in upgraded.password_hash
+
+
+async def test_a_token_from_before_session_generations_is_judged_by_the_old_cutoff(
+    api: httpx.AsyncClient, clock: ManualClock, settings: Settings
+) -> None:
+    """Tokens issued before tokens carried `gen` still work until the account's sessions are ended: by the
+    stored whole-second cutoff of that time, or by any generation move since."""
+    account = await register(api)
+    now = int(clock.now().timestamp())
+    legacy = jwt.encode(
+        {"sub": account.id, "role": "customer", "jti": "legacy-1", "iat": now, "exp": now + 3600},
+        settings.jwt_secret.get_secret_value(),
+        algorithm="HS256",
+    )
+    bearer = {"Authorization": f"Bearer {legacy}"}
+    assert (await api.get(f"{API}/auth/me", headers=bearer)).status_code == 200
+    user = await User.get(account.id)
+    assert user is not None
+    await user.set({User.sessions_valid_after: now + 1})  # ended by the old cutoff
+    assert (await api.get(f"{API}/auth/me", headers=bearer)).status_code == 401
+    await user.set({User.sessions_valid_after: 0, User.session_generation: 1})  # ended since
+    assert (await api.get(f"{API}/auth/me", headers=bearer)).status_code == 401
+    # A current token carries the generation and works.
+    fresh = account_of((await login(api, account.email)).json())
+    assert (await api.get(f"{API}/auth/me", headers=fresh.bearer)).status_code == 200
