@@ -13,9 +13,9 @@ Block state changes (the platform writes it), so it is kept true three ways:
   is still the shared one (one Redis round trip per batch): so a message sent after the block call returned
   is refused on every instance, never let through by a stale cache. Generations are random tokens (a
   counter would repeat after Redis restarts empty); a state read while no generation was known is trusted
-  for TRUST_UNKNOWN_SECONDS at most, and every cached state is forgotten when Redis restarted. Without Redis (one instance) the call
-  is what makes it immediate; if the platform cannot reach the chat server, the change stream brings the
-  new state within about a second.
+  for TRUST_UNKNOWN_SECONDS at most, and every cached state is forgotten when Redis restarted. Without
+  Redis (one instance) the call is what makes it immediate; if the platform cannot reach the chat server,
+  the change stream brings the new state within about a second.
 """
 
 import asyncio
@@ -38,10 +38,10 @@ log = structlog.get_logger(__name__)
 ENTRIES_KEPT = 100_000
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 AWAIT_MS = 1000
-IDLE_POLL_SECONDS = (0.05, 1.0)
+IDLE_POLL_SECONDS = (0.05, 1.0)  # the pause after an empty poll: first, and at most (doubling)
 # With Redis, a state read while no generation was known is trusted for this long at most: a bump made
 # meanwhile and then lost (Redis restarted, or the key expired) must not leave it trusted for good.
-TRUST_UNKNOWN_SECONDS = 300.0  # the pause after an empty poll: first, and at most (doubling)
+TRUST_UNKNOWN_SECONDS = 300.0
 SHOWN = {"customer_id": 1, "provider_user_id": 1, "customer_blocked": 1, "provider_blocked": 1}
 
 

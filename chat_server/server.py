@@ -26,9 +26,10 @@ class ChatSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         try:
             await super()._handle_eio_message(eio_sid, data)
         except (ValueError, IndexError, KeyError, TypeError, RecursionError) as exc:
-            # A packet python-socketio cannot decode (e.g. a binary event whose attachments do not match
-            # its placeholders, or JSON nested too deep for the decoder): it would keep the half-built packet and read every later frame of the
-            # socket as an attachment. Forget it and close the socket: the client reconnects.
+            # A packet python-socketio cannot decode (a binary event whose attachments do not match its
+            # placeholders: it would keep the half-built packet and read every later frame of the socket
+            # as an attachment; JSON nested too deep for the decoder). Forget it and close the socket at
+            # the transport: the client reconnects.
             self._binary_packet.pop(eio_sid, None)
             log.warning("socket.protocol_error", error=type(exc).__name__)
             await self.close_transport(eio_sid)

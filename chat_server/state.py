@@ -18,9 +18,9 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 
 from shared_models.notify import Presence
+from shared_models.redis_client import redis_client
 
 DELIVERY_MEMORY_SECONDS = 24 * 3600
-SOCKET_TIMEOUT_SECONDS = 2.0  # the longest a Redis command may take before it fails (no command here blocks)
 
 
 @dataclass
@@ -231,11 +231,7 @@ class RedisState:
     """
 
     def __init__(self, url: str, prefix: str = "chat", ttl: float = 60.0) -> None:
-        # Bounded waits: a Redis that stops answering (hung, or a network partition) fails a command
-        # (`service_unavailable` to the client) instead of leaving it unanswered.
-        self.redis: Redis = Redis.from_url(
-            url, decode_responses=True, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=1.0
-        )
+        self.redis: Redis = redis_client(url, decode_responses=True)
         self.prefix = prefix
         self.ttl = ttl
         self.host = uuid.uuid4().hex

@@ -31,7 +31,7 @@ class RealtimeClient:
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None) -> None:
         # With Redis, block generations are bumped there directly: every chat-server instance checks them
         # before writing, whether or not the internal call below reaches one.
-        self._redis = redis_client(settings.redis_url) if settings.redis_url else None
+        self._redis = redis_client(settings.redis_url, retry=True) if settings.redis_url else None
         self._chat_prefix = chat_prefix(settings.redis_channel)
         self._http = httpx.AsyncClient(
             base_url=settings.chat_internal_url,

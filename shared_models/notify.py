@@ -125,6 +125,12 @@ async def notify(
 
 
 Source = tuple[str, Mapping[str, Any]]  # (source event id, its payload)
+Item = tuple[str, dict[str, Any]]  # a source with its payload validated against the type
+
+
+def _claim_key(source_id: str, recipient_id: str) -> str:
+    """The claim's unique key: one effect per (source event, recipient)."""
+    return f"{source_id}:{recipient_id}"
 
 
 async def notify_many(
@@ -143,7 +149,7 @@ async def notify_many(
         # the claims themselves record the skip.
         await insert_new(
             NotificationClaim.get_pymongo_collection(),
-            [_claim(f"{source_id}:{recipient_id}", None, now, applied=True) for source_id, _ in items],
+            [_claim(_claim_key(source_id, recipient_id), None, now, applied=True) for source_id, _ in items],
         )
         return Outcome(None, realtime=False, emailed=False, reason="engaged")
     realtime_ok, email_ok = await _allowed(kind, recipient_id)
@@ -173,11 +179,11 @@ async def notify_many(
 
 
 def _by_collapse_key(
-    kind: NotificationType, recipient_id: str, items: list[tuple[str, dict[str, Any]]]
-) -> list[tuple[str | None, list[tuple[str, dict[str, Any]]]]]:
+    kind: NotificationType, recipient_id: str, items: list[Item]
+) -> list[tuple[str | None, list[Item]]]:
     """Items grouped by collapse key, in order of first appearance (no key: each on its own)."""
-    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    ordered: list[tuple[str | None, list[tuple[str, dict[str, Any]]]]] = []
+    groups: dict[str, list[Item]] = {}
+    ordered: list[tuple[str | None, list[Item]]] = []
     for item in items:
         key = f"{kind.key}:{recipient_id}:{item[1][kind.collapse_by]}" if kind.collapse_by else None
         if key is None:
@@ -199,12 +205,12 @@ def _claim(key: str, notification_id: str | None, now: datetime, applied: bool =
 async def _notify_group(
     kind: NotificationType,
     recipient_id: str,
-    group: list[tuple[str, dict[str, Any]]],
+    group: list[Item],
     collapse_key: str | None,
     now: datetime,
 ) -> tuple[Notification | None, int]:
     """Fold the group's sources into the notification of their collapse key: (it, how many were new)."""
-    keys = [f"{source_id}:{recipient_id}" for source_id, _ in group]
+    keys = [_claim_key(source_id, recipient_id) for source_id, _ in group]
     holder = await _open(collapse_key) if collapse_key else None
     target = str(holder.id) if holder is not None and _absorbs(holder, now) else str(ObjectId())
     fresh = await _claim_new(keys, target, now)
@@ -283,7 +289,7 @@ async def _fold(
     claim_keys: list[str],
     target: str,
     recipient_id: str,
-    items: list[tuple[str, dict[str, Any]]],
+    items: list[Item],
     collapse_key: str | None,
     now: datetime,
 ) -> tuple[Notification | None, int]:
@@ -349,7 +355,7 @@ def _new_notification(
     kind: NotificationType,
     oid: ObjectId,
     recipient_id: str,
-    items: list[tuple[str, dict[str, Any]]],
+    items: list[Item],
     collapse_key: str | None,
     now: datetime,
 ) -> Notification:

@@ -16,6 +16,8 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
+from shared_models.redis_client import TIMEOUTS
+
 log = structlog.get_logger(__name__)
 
 
@@ -57,10 +59,6 @@ def build_limiter(redis_url: str | None, prefix: str) -> RateLimiter:
     if not redis_url:
         memory = SlidingWindowCounterRateLimiter(MemoryStorage())
         return RateLimiter(memory, prefix, memory)
-    storage = cast(
-        Storage,
-        storage_from_string(  # bounded waits: a Redis that stops answering fails over to local counting
-            f"async+{redis_url}", implementation="redispy", socket_timeout=2.0, socket_connect_timeout=1.0
-        ),
-    )
+    # Bounded waits: a Redis that stops answering fails over to local counting.
+    storage = cast(Storage, storage_from_string(f"async+{redis_url}", implementation="redispy", **TIMEOUTS))
     return RateLimiter(SlidingWindowCounterRateLimiter(storage), prefix)

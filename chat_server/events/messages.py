@@ -113,16 +113,11 @@ def _recipient(members: Members, sender_id: str) -> str:
 Said = Message | Outgoing
 
 
-def _listed(messages: Said | Sequence[Said]) -> list[Said]:
-    return [messages] if isinstance(messages, Message | Outgoing) else list(messages)
-
-
 async def notify_recipient(
-    ctx: ChatContext, members: Members, messages: Said | Sequence[Said], presence: Presence | None = None
+    ctx: ChatContext, members: Members, said: Sequence[Said], presence: Presence | None = None
 ) -> None:
-    """The messages' notification for the other participant (one sender, one conversation; presence as
-    observed, or read now): one push for all of them."""
-    said = _listed(messages)
+    """The messages' notification for the other participant (one sender, one conversation, at least one
+    message; presence as observed, or read now): one push for all of them."""
     recipient = _recipient(members, said[0].sender_id)
     if presence is None:
         (presence,) = await ctx.state.presence_many([(recipient, members.id)])
@@ -142,12 +137,11 @@ async def notify_recipient(
 
 
 async def notify_or_defer(
-    ctx: ChatContext, members: Members, messages: Said | Sequence[Said], presence: Presence | None = None
+    ctx: ChatContext, members: Members, said: Sequence[Said], presence: Presence | None = None
 ) -> None:
     """Notify now; if that fails, hand the messages to the platform's relay as domain events with the same
     source ids, so they are notified later, still through the one function, and never twice. The messages
     themselves are stored and delivered either way: a failed notification never fails them."""
-    said = _listed(messages)
     try:
         await notify_recipient(ctx, members, said, presence)
     except Exception:

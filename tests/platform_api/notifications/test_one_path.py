@@ -55,7 +55,7 @@ async def test_the_chat_path_and_the_relay_path_make_the_same_document(
         )
         message, _ = await conversations.send(conversation, customer.id, "same words", [], path, clock.now())
         if path == "chat":
-            await notify_recipient(chat_app.ctx, Members.of(conversation), message)
+            await notify_recipient(chat_app.ctx, Members.of(conversation), [message])
         else:
             await publish("message.created", message_payload(message, provider.id), clock.now())
             assert await relay_for(settings, chat_app, clock).drain() >= 1
@@ -99,11 +99,13 @@ async def test_a_failed_notification_in_the_chat_server_is_finished_by_the_relay
         raise RuntimeError("database hiccup")
 
     monkeypatch.setattr(chat_messages, "notify_recipient", broken)
-    await chat_messages.notify_or_defer(chat_app.ctx, Members.of(conversation), message)
+    await chat_messages.notify_or_defer(chat_app.ctx, Members.of(conversation), [message])
     monkeypatch.undo()
     assert await Notification.find({"recipient_id": provider.id}).to_list() == []
     assert await relay_for(settings, chat_app, clock).drain() >= 1
     [stored] = await Notification.find({"recipient_id": provider.id}).to_list()
     assert stored.type == "new_message" and stored.body == "are you free?"
-    await chat_messages.notify_or_defer(chat_app.ctx, Members.of(conversation), message)  # a late retry: one
+    await chat_messages.notify_or_defer(
+        chat_app.ctx, Members.of(conversation), [message]
+    )  # a late retry: one
     assert [n.occurrences for n in await Notification.find({"recipient_id": provider.id}).to_list()] == [1]
