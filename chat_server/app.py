@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from chat_server import internal
-from chat_server.background import forever, stop
+from chat_server.background import forever
 from chat_server.committer import Committed, MessageCommitter
 from chat_server.config import ChatSettings
 from chat_server.directory import ConversationDirectory, Generations
@@ -29,6 +29,7 @@ from chat_server.sequencer import MemorySequencer, RedisSequencer, Sequencer
 from chat_server.server import ChatSocketServer
 from chat_server.state import MemoryState, RedisState, StateStore
 from shared_models import connect, init_models
+from shared_models.background import stop
 from shared_models.block_generations import chat_prefix
 from shared_models.clock import Clock, SystemClock
 from shared_models.logs import configure_logging
@@ -152,6 +153,7 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
             asyncio.create_task(forever("heartbeat", heartbeat, settings.presence_ttl_seconds / 3)),
             asyncio.create_task(ctx.committer.run(), name="commit"),
             asyncio.create_task(ctx.directory.watch(), name="conversation-changes"),
+            asyncio.create_task(ctx.session_cache.watch(), name="session-changes"),
         ]
         if ctx.ordered is not None:
             tasks.append(asyncio.create_task(forever("shared-state", shared_state_round, UNSTALL_SECONDS)))

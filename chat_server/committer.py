@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from chat_server.background import cancelled_meanwhile
 from chat_server.metrics import COMMIT_BATCH, COMMIT_SECONDS
 from chat_server.sequencer import Sequencer
+from shared_models.background import cancelled_meanwhile
 from shared_models.conversations import (
     BLOCKED,
     ChatError,

@@ -28,8 +28,8 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
-from chat_server.background import cancelled_meanwhile
 from shared_models import block_generations
+from shared_models.background import cancelled_meanwhile
 from shared_models.conversations import Members, sides
 from shared_models.documents import Conversation
 from shared_models.ids import parse_object_id

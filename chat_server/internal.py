@@ -102,6 +102,13 @@ def routes(ctx: ChatContext) -> list[Route]:
         async def handler(request: Request) -> JSONResponse:
             if not authorized(request):
                 return refuse()
+            # The user's sessions changed (a logout names its user): this instance's session cache forgets
+            # the user before the platform's caller is answered, so a connect with that token is refused
+            # here at once (other instances follow their change streams within a second).
+            named = request.path_params.get("user_id") or request.query_params.get("user_id")
+            user_id = parse_object_id(named) if named else None
+            if user_id is not None:
+                ctx.session_cache.changed(str(user_id))
             count = await disconnect_all(sio, await sockets_of(request.path_params[param]))
             log.info("socket.disconnected_by_platform", target=param, sockets=count)
             return JSONResponse({"disconnected": count})

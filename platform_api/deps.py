@@ -82,7 +82,9 @@ async def get_auth_session(request: Request, settings: SettingsDep, clock: Clock
     if not token:
         raise Unauthorized("Log in to continue.")
     try:
-        user, claims = await authenticate(token, settings.jwt_secret.get_secret_value(), clock)
+        user, claims = await authenticate(
+            token, settings.jwt_secret.get_secret_value(), clock, request.app.state.session_cache
+        )
     except SessionError as exc:
         if exc.code == "account_suspended":
             raise Forbidden(exc.message, code=exc.code) from exc

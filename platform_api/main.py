@@ -1,5 +1,6 @@
 """App factory: create_app(settings) wires routers, middleware, error handlers and the database lifespan."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -34,9 +35,11 @@ from platform_api.scheduler import JobRunner
 from platform_api.search.geocoding import CachedGeocoder, Geocoder, MapboxGeocoder, OfflineGeocoder
 from platform_api.search.router import router as search_router
 from shared_models import connect, init_models
+from shared_models.background import stop
 from shared_models.clock import Clock, SystemClock
 from shared_models.logs import configure_logging
 from shared_models.registry import readiness
+from shared_models.session_cache import SessionCache
 from shared_models.telemetry import RequestTelemetry, metrics_body
 
 OPENAPI_TAGS = [
@@ -91,6 +94,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
         app.state.mongo = client
         app.state.document_models = await init_models(client, settings.mongodb_db)
+        app.state.session_cache = SessionCache()
+        watching = asyncio.create_task(app.state.session_cache.watch(), name="session-changes")
         app.state.realtime = RealtimeClient(settings)
         app.state.stripe = stripe_client(settings)
         app.state.stripe_webhook = StripeWebhook(settings, app.state.stripe, app.state.clock)
@@ -111,6 +116,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            await stop([watching])
             await app.state.realtime.aclose()
             if isinstance(geocoder, MapboxGeocoder):
                 await geocoder.aclose()

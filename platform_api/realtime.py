@@ -41,8 +41,8 @@ class RealtimeClient:
             transport=transport or httpx.AsyncHTTPTransport(retries=2),
         )
 
-    async def disconnect_session(self, jti: str) -> None:
-        await self._post(f"/internal/sessions/{jti}/disconnect")
+    async def disconnect_session(self, jti: str, user_id: str) -> None:
+        await self._post(f"/internal/sessions/{jti}/disconnect?user_id={user_id}")
 
     async def disconnect_user(self, user_id: str) -> None:
         await self._post(f"/internal/users/{user_id}/disconnect")

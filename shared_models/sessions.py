@@ -1,7 +1,9 @@
 """Session tokens: one implementation that the platform (HTTP) and the chat server (sockets) both trust.
 
-A session is a signed JWT (HS256) carrying sub, role, iat, exp and jti. Logging out revokes the jti; the
-revocation lives until the token would have expired (TTL index), so the check is one indexed lookup.
+A session is a signed JWT (HS256) carrying sub, role, iat, exp, jti and gen (the user's session generation).
+Logging out revokes the jti; the revocation lives until the token would have expired (TTL index). A
+password reset, a suspension and a deletion move the user's generation, ending every session issued before.
+Each process keeps who a session belongs to in a `SessionCache`, so a check usually reads nothing.
 """
 
 import asyncio
@@ -15,10 +17,12 @@ from beanie import PydanticObjectId
 from bson.errors import InvalidId
 from pymongo.errors import DuplicateKeyError
 
+from shared_models import session_cache
 from shared_models.clock import Clock, from_timestamp
 from shared_models.documents import RevokedSession, User
 from shared_models.enums import Role, UserStatus
 from shared_models.errors import CodedError
+from shared_models.session_cache import SessionCache
 
 ALGORITHM = "HS256"
 
@@ -87,14 +91,26 @@ def decode_token(token: str, secret: str, clock: Clock) -> SessionClaims:
     return claims
 
 
-async def authenticate(token: str, secret: str, clock: Clock) -> tuple[User, SessionClaims]:
-    """The whole check: signature, expiry, revocation, and an account that still exists and is active."""
+async def authenticate(
+    token: str, secret: str, clock: Clock, cache: SessionCache | None = None
+) -> tuple[User, SessionClaims]:
+    """The whole check: signature, expiry, revocation, and an account that still exists and is active.
+
+    With a `cache` (`shared_models.session_cache`, one per process, kept true by change streams) a known
+    user costs no database read; without one, or while its streams are down or behind, it reads the user
+    and the revocation. Raises SessionError (`invalid_token`, `session_expired`, `session_revoked`,
+    `account_suspended`)."""
     claims = decode_token(token, secret, clock)
-    # Both reads at once: every authenticated request and socket pays this, so it is one round trip of time.
-    revoked, user = await asyncio.gather(
-        RevokedSession.find_one(RevokedSession.jti == claims.jti), User.get(claims.user_id)
-    )
-    if revoked is not None:
+    if cache is not None:
+        entry = await cache.user(claims.user_id)
+        user, revoked = (entry.user, claims.jti in entry.revoked) if entry is not None else (None, False)
+    else:
+        # Both reads at once: one round trip of time.
+        found, user = await asyncio.gather(
+            RevokedSession.find_one(RevokedSession.jti == claims.jti), User.get(claims.user_id)
+        )
+        revoked = found is not None
+    if revoked:
         raise SessionError("session_revoked", "The session has been logged out.")
     if user is None:
         raise SessionError("invalid_token", "The session token is not valid.")
@@ -114,8 +130,10 @@ async def authenticate(token: str, secret: str, clock: Clock) -> tuple[User, Ses
 
 
 async def revoke(claims: SessionClaims, clock: Clock) -> None:
-    """Idempotent: revoking twice (double logout, retried request) is not an error."""
+    """Idempotent: revoking twice (double logout, retried request) is not an error. This process's session
+    caches forget the user before it returns; other processes' follow their change streams."""
     with contextlib.suppress(DuplicateKeyError):
         await RevokedSession(
             jti=claims.jti, user_id=str(claims.user_id), revoked_at=clock.now(), expires_at=claims.expires_at
         ).insert()
+    session_cache.forget(str(claims.user_id))

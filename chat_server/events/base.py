@@ -31,6 +31,7 @@ from chat_server.state import StateStore
 from shared_models.clock import Clock
 from shared_models.conversations import ChatError, Members
 from shared_models.ratelimit import RateLimiter
+from shared_models.session_cache import SessionCache
 
 log = structlog.get_logger(__name__)
 # What "cannot reach the database or Redis" raises (pymongo: refused, timed out, no server selectable; redis-py:
@@ -48,6 +49,7 @@ class ChatContext:
     limiter: RateLimiter
     rates: dict[str, RateLimitItem]
     directory: ConversationDirectory
+    session_cache: SessionCache = field(default_factory=SessionCache)  # who a connecting token belongs to
     committer: MessageCommitter | None = None  # set once the delivery functions exist (app factory)
     ordered: OrderedDelivery | None = None  # with Redis: message:new in seq order across instances
     lanes: SocketLanes = field(default_factory=SocketLanes)

@@ -46,7 +46,9 @@ def register(ctx: ChatContext) -> None:
                 "not_authenticated", {"code": "not_authenticated", "message": "A session token is required."}
             )
         try:
-            user, claims = await authenticate(token, settings.jwt_secret.get_secret_value(), ctx.clock)
+            user, claims = await authenticate(
+                token, settings.jwt_secret.get_secret_value(), ctx.clock, ctx.session_cache
+            )
         except SessionError as exc:
             log.info("socket.refused", sid=sid, code=exc.code)
             raise socketio.exceptions.ConnectionRefusedError(

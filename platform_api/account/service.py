@@ -22,6 +22,7 @@ from platform_api.auth.service import hash_password
 from platform_api.billing import subscriptions
 from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
+from shared_models import session_cache
 from shared_models.documents import (
     AccountToken,
     BillingCustomer,
@@ -153,6 +154,7 @@ class AccountService:
                 "$inc": {"session_generation": 1},
             },
         )
+        session_cache.forget(uid)
         await realtime.disconnect_user(uid)
         if user.role is Role.customer:
             await ServiceRequest.get_pymongo_collection().update_many(

@@ -15,6 +15,7 @@ import structlog
 from platform_api.auth.service import hash_password
 from platform_api.config import Settings
 from platform_api.errors import BadRequest
+from shared_models import session_cache
 from shared_models.documents import AccountToken, User
 from shared_models.documents.users import normalise_email
 from shared_models.enums import UserStatus
@@ -77,6 +78,7 @@ class AccountMail:
         if user is None:
             raise LinkInvalid("This link is not valid any more; ask for a new one.", field="token")
         await User.get_pymongo_collection().update_one({"_id": user.id}, {"$set": {"email_verified": True}})
+        session_cache.forget(str(user.id))
         user.email_verified = True
         log.info("auth.email_verified", user_id=str(user.id))
         return user
@@ -104,6 +106,7 @@ class AccountMail:
             {"_id": user.id},
             {"$set": {"password_hash": await hash_password(password)}, "$inc": {"session_generation": 1}},
         )
+        session_cache.forget(str(user.id))
         log.info("auth.password_reset", user_id=str(user.id))
         return user
 

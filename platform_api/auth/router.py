@@ -130,7 +130,7 @@ async def logout(
     session: CurrentSession, settings: SettingsDep, clock: ClockDep, realtime: RealtimeDep
 ) -> Response:
     await auth_service.end_session(session.claims, clock)
-    await realtime.disconnect_session(session.claims.jti)
+    await realtime.disconnect_session(session.claims.jti, session.user_id)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     for name in (settings.session_cookie_name, settings.csrf_cookie_name):
         response.delete_cookie(name, path="/", samesite="lax", secure=settings.secure_cookies)
@@ -208,5 +208,9 @@ async def request_password_reset(
     response_model=UserOut,
     responses=error_responses(LinkInvalid, Unprocessable),
 )
-async def confirm_password_reset(body: PasswordResetConfirm, clock: ClockDep) -> UserOut:
-    return UserOut.of(await account_mail.reset(body.token, body.password, clock.now()))
+async def confirm_password_reset(
+    body: PasswordResetConfirm, clock: ClockDep, realtime: RealtimeDep
+) -> UserOut:
+    user = await account_mail.reset(body.token, body.password, clock.now())
+    await realtime.disconnect_user(str(user.id))  # every session ended: its live sockets too
+    return UserOut.of(user)

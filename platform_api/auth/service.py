@@ -17,6 +17,7 @@ from platform_api.consent.service import MARKETING, Origin, consent_service
 from platform_api.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
+from shared_models import session_cache
 from shared_models.cas import replace_if
 from shared_models.clock import Clock
 from shared_models.documents import ConsentRecord, DomainEvent, ProviderProfile, User
@@ -92,6 +93,7 @@ class AuthService:
             if data.role is Role.provider and data.provider is not None:
                 profile = await provider_service.create_for_owner(user, data.provider, clock)
             await User.get_pymongo_collection().update_one({"_id": user.id}, {"$set": {"complete": True}})
+            session_cache.forget(uid)
             user.complete = True
         except BaseException:
             with contextlib.suppress(Exception):
@@ -145,6 +147,7 @@ class AuthService:
             raise Forbidden("This account is suspended.", code="account_suspended")
         if new_hash is not None:
             await user.set({User.password_hash: new_hash})
+            session_cache.forget(str(user.id))
         return user
 
     async def set_suspended(
@@ -163,6 +166,7 @@ class AuthService:
         replaced = await replace_if({"_id": user.id, "status": user.status.value}, after)
         if replaced is None:
             raise Conflict("The account changed meanwhile; reload it.", code="concurrent_update")
+        session_cache.forget(str(user.id))
         if suspended:
             await realtime.disconnect_user(str(user.id))
             event = DomainEvent(

@@ -17,4 +17,7 @@ class RevokedSession(Document):
 
     class Settings:
         name = "revoked_sessions"
-        indexes = [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0)]
+        indexes = [
+            IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
+            IndexModel([("user_id", ASCENDING)]),  # the session cache reads a user's revocations at once
+        ]

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import httpx
 import jwt
+from fastapi import FastAPI
 
 from platform_api.auth.service import auth_service
 from platform_api.config import Settings
@@ -18,10 +19,12 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
     return await client.post(f"{API}/auth/login", json={"email": email, "password": password})
 
 
-async def suspend(account: Account) -> None:
+async def suspend(account: Account, app: FastAPI) -> None:
+    """Suspend behind the service's back, as another process would; return once its cache followed."""
     user = await User.get(account.id)
     assert user is not None
     await user.set({User.status: UserStatus.suspended})
+    await app.state.session_cache.synced()
 
 
 async def test_login_returns_a_token_and_sets_hardened_cookies(api: httpx.AsyncClient) -> None:
@@ -128,9 +131,12 @@ async def test_cookie_post_needs_the_csrf_token_bearer_does_not(
     assert ok.status_code == 204
 
 
-async def test_suspended_user_is_refused_at_login_and_on_live_tokens(api: httpx.AsyncClient) -> None:
+async def test_suspended_user_is_refused_at_login_and_on_live_tokens(
+    api: httpx.AsyncClient, platform_app: FastAPI
+) -> None:
     account = await register(api)
-    await suspend(account)
+    assert (await api.get(f"{API}/auth/me", headers=account.bearer)).status_code == 200  # now cached
+    await suspend(account, platform_app)
     refused = await login(api, account.email)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "account_suspended"
     live = await api.get(f"{API}/auth/me", headers=account.bearer)
@@ -187,7 +193,7 @@ async def test_login_upgrades_a_hash_made_with_other_parameters(api: httpx.Async
 
 
 async def test_a_token_from_before_session_generations_is_judged_by_the_old_cutoff(
-    api: httpx.AsyncClient, clock: ManualClock, settings: Settings
+    api: httpx.AsyncClient, clock: ManualClock, settings: Settings, platform_app: FastAPI
 ) -> None:
     """Tokens issued before tokens carried `gen` still work until the account's sessions are ended: by the
     stored whole-second cutoff of that time, or by any generation move since."""
@@ -203,8 +209,10 @@ async def test_a_token_from_before_session_generations_is_judged_by_the_old_cuto
     user = await User.get(account.id)
     assert user is not None
     await user.set({User.sessions_valid_after: now + 1})  # ended by the old cutoff
+    await platform_app.state.session_cache.synced()
     assert (await api.get(f"{API}/auth/me", headers=bearer)).status_code == 401
     await user.set({User.sessions_valid_after: 0, User.session_generation: 1})  # ended since
+    await platform_app.state.session_cache.synced()
     assert (await api.get(f"{API}/auth/me", headers=bearer)).status_code == 401
     # A current token carries the generation and works.
     fresh = account_of((await login(api, account.email)).json())
