@@ -43,9 +43,13 @@ log = structlog.get_logger(__name__)
 
 ENTRIES_KEPT = 50_000
 # The pause after a poll that found nothing: first, and at most (doubling while nothing changes), well
-# inside MAX_LAG_SECONDS so an idle process stays fresh at a few polls a second per stream.
-POLL_SECONDS = (0.05, 0.2)
-MAX_LAG_SECONDS = 0.5  # a cached entry is used only if both streams were caught up this recently
+# inside MAX_LAG_SECONDS so a process stays fresh under load (its loop may answer a poll late) at about
+# ten polls a second per stream when idle.
+POLL_SECONDS = (0.05, 0.1)
+# A cached entry is used only if both streams were caught up this recently: a change committed at t is
+# applied everywhere before any check after t + MAX_LAG_SECONDS is answered from a cache (the issue's
+# bound is one second, the rest is margin for the check itself).
+MAX_LAG_SECONDS = 0.75
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0)
 
 HITS = Counter("session_cache_hits_total", "Session checks answered from this process's cache.")

@@ -8,6 +8,7 @@ Each process keeps who a session belongs to in a `SessionCache`, so a check usua
 
 import asyncio
 import contextlib
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from shared_models.errors import CodedError
 from shared_models.session_cache import SessionCache
 
 ALGORITHM = "HS256"
+VERIFIED_KEPT = 16_384  # verified tokens remembered per process (a few MB at most)
 
 
 class SessionError(CodedError):
@@ -65,6 +67,17 @@ def issue_token(user: User, secret: str, ttl: timedelta, clock: Clock) -> tuple[
 
 def decode_token(token: str, secret: str, clock: Clock) -> SessionClaims:
     """Verify signature and shape; expiry is judged by our clock, not the wall clock inside PyJWT."""
+    claims = _verified(token, secret)
+    if claims.expires_at <= clock.now():
+        raise SessionError("session_expired", "The session has expired; log in again.")
+    return claims
+
+
+@functools.lru_cache(maxsize=VERIFIED_KEPT)
+def _verified(token: str, secret: str) -> SessionClaims:
+    """The claims of a token whose signature and shape hold. Remembered (the same string always verifies
+    the same way; a failure raises and is not remembered): PyJWT's decode was a fifth of an authenticated
+    request's time. Expiry and revocation are judged on every call, never remembered."""
     try:
         payload = jwt.decode(
             token,
@@ -86,8 +99,6 @@ def decode_token(token: str, secret: str, clock: Clock) -> SessionClaims:
         )
     except (jwt.PyJWTError, InvalidId, ValueError, TypeError, KeyError) as exc:
         raise SessionError("invalid_token", "The session token is not valid.") from exc
-    if claims.expires_at <= clock.now():
-        raise SessionError("session_expired", "The session has expired; log in again.")
     return claims
 
 
