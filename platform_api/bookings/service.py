@@ -162,7 +162,7 @@ class BookingService:
     async def list_for_party(
         self, user: User, state: RequestState | None, cursor: str | None, limit: int
     ) -> tuple[list[ServiceRequestSummary], str | None]:
-        items = await repository.mine(user.role, str(user.id), state, cursor, limit + 1).to_list()
+        items = await repository.my_page(user.role, str(user.id), state, cursor, limit + 1)
         next_cursor = items[limit - 1].created_key if len(items) > limit else None
         return items[:limit], next_cursor
 

@@ -108,8 +108,8 @@ class ServiceRequest(Document):
 
 
 class ServiceRequestSummary(BaseModel):
-    """A request without its history and pending events: what lists read (a projection, so the engine
-    sends, and pydantic validates, a fraction of each document)."""
+    """A request without its history and pending events: what lists show (validated from the whole
+    document, ignoring the rest; see `platform_api.bookings.repository.my_page` for why not a projection)."""
 
     id: PydanticObjectId = Field(alias="_id")
     customer_id: str
