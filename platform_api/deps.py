@@ -1,5 +1,6 @@
 """Shared FastAPI dependencies: settings, clock, the authenticated session, CSRF, role guards."""
 
+import functools
 import hmac
 from dataclasses import dataclass
 from hashlib import sha256
@@ -49,8 +50,13 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 
 def csrf_token_for(claims: SessionClaims, settings: Settings) -> str:
     """Bound to the session's jti, so a token planted by another site or session never matches."""
-    key = settings.jwt_secret.get_secret_value().encode()
-    return hmac.new(key, b"csrf:" + claims.jti.encode(), sha256).hexdigest()
+    return _csrf_token(settings.jwt_secret.get_secret_value(), claims.jti)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _csrf_token(secret: str, jti: str) -> str:
+    # Remembered per session: every cookie-authenticated write and `GET /auth/me` needs it.
+    return hmac.new(secret.encode(), b"csrf:" + jti.encode(), sha256).hexdigest()
 
 
 @dataclass(frozen=True)
