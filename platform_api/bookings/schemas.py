@@ -110,6 +110,28 @@ class RequestOut(BaseModel):
             allowed_events=allowed,
         )
 
+    @classmethod
+    def checked(cls, request: ServiceRequestSummary, allowed: list[RequestEvent]) -> "RequestOut":
+        """`of` without validating again: every field comes from a summary validated as it was read."""
+        return cls.model_construct(
+            id=str(request.id),
+            customer_id=request.customer_id,
+            provider_id=request.provider_id,
+            category=request.category,
+            description=request.description,
+            address=request.address,
+            location=request.location,
+            window=request.window,
+            quote=request.quote,
+            state=request.state,
+            version=request.version,
+            respond_by=request.respond_by,
+            confirm_by=request.confirm_by,
+            created_at=request.created_at,
+            updated_at=request.updated_at,
+            allowed_events=allowed,
+        )
+
 
 class RequestDetailOut(RequestOut):
     history: list[Transition]
