@@ -28,16 +28,13 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
-from shared_models import block_generations
-from shared_models.background import cancelled_meanwhile
+from shared_models import block_generations, change_streams
 from shared_models.conversations import Members, sides
 from shared_models.documents import Conversation
 from shared_models.ids import parse_object_id
 
 log = structlog.get_logger(__name__)
 ENTRIES_KEPT = 100_000
-RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
-AWAIT_MS = 1000
 IDLE_POLL_SECONDS = (0.05, 1.0)  # the pause after an empty poll: first, and at most (doubling)
 # With Redis, a state read while no generation was known is trusted for this long at most: a bump made
 # meanwhile and then lost (Redis restarted, or the key expired) must not leave it trusted for good.
@@ -197,47 +194,31 @@ class ConversationDirectory:
             entry.blocked = None
 
     async def watch(self) -> None:
-        """Follow changes to conversations for as long as the process runs, reconnecting (and resuming
-        from the last event seen) after any failure; no block state is cached while not watching."""
-        resume: Any = None
-        failures = 0
-        while True:
-            try:
-                collection = Conversation.get_pymongo_collection()
-                async with await collection.watch(
-                    resume_after=resume, full_document="updateLookup", max_await_time_ms=AWAIT_MS
-                ) as stream:
-                    if resume is None:
-                        self.forget_all_block_state()
-                    self.watching = True
-                    failures = 0
-                    log.info("chat.directory_watching")
-                    pause = IDLE_POLL_SECONDS[0]
-                    while not cancelled_meanwhile():
-                        event = await stream.try_next()
-                        if event is None:
-                            # MongoDB holds an empty getMore for up to AWAIT_MS; the embedded engine answers
-                            # at once, so without a pause the cursor would spin (a pause that grows while
-                            # nothing changes: an idle server costs next to nothing).
-                            await asyncio.sleep(pause)
-                            pause = min(pause * 2, IDLE_POLL_SECONDS[1])
-                            continue
-                        pause = IDLE_POLL_SECONDS[0]
-                        resume = event["_id"]
-                        key = event.get("documentKey", {}).get("_id")
-                        if key is not None:
-                            self.changed(str(key), event.get("fullDocument"))
-                self.watching = False
-                return
-            except asyncio.CancelledError:
-                self.watching = False
-                raise
-            except Exception as exc:
-                self.watching = False
-                self.forget_all_block_state()
-                delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
-                failures += 1
-                if failures > 2:
-                    resume = None  # the resume point may be gone: start afresh (everything forgotten)
-                log.warning("chat.directory_stream_failed", error=type(exc).__name__, retry_in=delay)
-                await asyncio.sleep(delay)
+        """Follow changes to conversations for as long as the process runs, starting afresh (everything
+        forgotten) after any failure (`shared_models.change_streams`); no block state is cached while not
+        watching."""
+
+        def opened() -> None:
+            self.forget_all_block_state()
+            self.watching = True
+            log.info("chat.directory_watching")
+
+        def closed() -> None:
+            self.watching = False
+            self.forget_all_block_state()
+
+        def changed(event: dict[str, Any]) -> None:
+            key = event.get("documentKey", {}).get("_id")
+            if key is not None:
+                self.changed(str(key), event.get("fullDocument"))
+
+        await change_streams.follow(
+            Conversation.get_pymongo_collection(),
+            on_open=opened,
+            on_event=changed,
+            on_closed=closed,
+            now=time.monotonic,
+            pauses=IDLE_POLL_SECONDS,
+            full_document="updateLookup",
+            max_await_time_ms=1000,  # MongoDB holds an empty getMore this long (the engine answers at once)
+        )

@@ -7,6 +7,7 @@ import pymongo
 from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient
 
+from shared_models.change_streams import PoolClears, pool_clears_listener
 from shared_models.documents import (
     AccountToken,
     AuditEntry,
@@ -76,13 +77,19 @@ DOCUMENT_MODELS: tuple[type[Document], ...] = (
 
 def connect(uri: str, timeout_ms: int) -> AsyncMongoClient[dict[str, object]]:
     # Short selection timeouts make a dead engine surface as a fast 503 instead of a 30 s hang.
-    return AsyncMongoClient(
+    clears = (
+        PoolClears()
+    )  # change streams restart when the client lost its server (shared_models.change_streams)
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
         uri,
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=max(timeout_ms * 5, 10_000),
         tz_aware=True,
+        event_listeners=[clears],
     )
+    pool_clears_listener(client, clears)
+    return client
 
 
 async def init_models(

@@ -12,15 +12,15 @@ It never serves a stale "allowed":
   and that poll began at most MAX_LAG_SECONDS ago. Otherwise (a stream down, reconnecting, or behind under
   load) every check reads through to the database, and what it reads is not kept;
 - any change event on a user (a logout's revocation, a suspension, a password reset, a deletion, any edit)
-  drops that user's entry; a stream failure drops every entry (the stream restarts from now, not from a
-  resume token, so nothing it missed can leave an entry behind);
+  drops that user's entry; a stream failure (or the client losing its server) drops every entry (the
+  stream restarts from now, not from a resume token, so nothing it missed can leave an entry behind);
 - the process that writes such a change calls `forget(user_id)` before it answers, which drops the entry in
   every cache of this process at once. Other processes follow when their streams deliver the event: within
   MAX_LAG_SECONDS plus one poll, bounded by the rule above whatever the load.
 
-The engine (nx-27017) answers a database-level `watch()` with no events at all, so each collection has its
-own stream; it answers an empty getMore at once instead of waiting, so an empty poll is followed by a pause
-(POLL_SECONDS). Bounded size: least recently used entries are dropped past `size`.
+The streams are followed by `shared_models.change_streams.follow`, which handles the engine's change-stream
+faults (one stream per collection; a stream the engine closed after a restart is a failure, not "caught
+up"). Bounded size: least recently used entries are dropped past `size`.
 """
 
 import asyncio
@@ -36,7 +36,7 @@ import structlog
 from bson import ObjectId
 from prometheus_client import Counter, Gauge
 
-from shared_models.background import cancelled_meanwhile
+from shared_models import change_streams
 from shared_models.documents import RevokedSession, User
 
 log = structlog.get_logger(__name__)
@@ -50,7 +50,7 @@ POLL_SECONDS = (0.05, 0.1)
 # applied everywhere before any check after t + MAX_LAG_SECONDS is answered from a cache (the issue's
 # bound is one second, the rest is margin for the check itself).
 MAX_LAG_SECONDS = 0.75
-RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0)
+AWAIT_MS = 100
 
 HITS = Counter("session_cache_hits_total", "Session checks answered from this process's cache.")
 MISSES = Counter("session_cache_misses_total", "Session checks that read the user (not cached yet).")
@@ -201,39 +201,32 @@ class SessionCache:
         model: type[User] | type[RevokedSession],
         apply: Callable[[dict[str, Any]], None],
     ) -> None:
-        failures = 0
-        while not cancelled_meanwhile():
-            try:
-                async with await model.get_pymongo_collection().watch() as stream:
-                    state.open = True
-                    failures = 0
-                    pause = POLL_SECONDS[0]
-                    while not cancelled_meanwhile():
-                        began = self.now()
-                        event = await stream.try_next()
-                        if event is None:
-                            state.caught_up_at = began
-                            progress, self._progress = self._progress, asyncio.Event()
-                            progress.set()
-                            await asyncio.sleep(pause)
-                            pause = min(pause * 2, POLL_SECONDS[1])
-                        else:
-                            apply(event)
-                            pause = POLL_SECONDS[0]
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
-                failures += 1
-                log.warning("sessions.stream_failed", collection=state.name, error=type(exc).__name__,
-                            retry_in=delay)  # fmt: skip
-                await asyncio.sleep(delay)
-            finally:
-                # Closed or failed: nothing cached is trusted, and no read begun before is kept.
-                state.open = False
-                state.caught_up_at = -math.inf
-                self.clear()
+        def opened() -> None:
+            state.open = True
+
+        def caught_up(began: float) -> None:
+            state.caught_up_at = began
+            progress, self._progress = self._progress, asyncio.Event()
+            progress.set()
+
+        def closed() -> None:
+            # Closed or failed: nothing cached is trusted, and no read begun before is kept.
+            state.open = False
+            state.caught_up_at = -math.inf
+            self.clear()
+
+        await change_streams.follow(
+            model.get_pymongo_collection(),
+            on_open=opened,
+            on_event=apply,
+            on_caught_up=caught_up,
+            on_closed=closed,
+            now=self.now,
+            pauses=POLL_SECONDS,
+            # MongoDB holds an empty getMore for up to this long (the engine answers at once): short, so
+            # that "caught up" is known well inside MAX_LAG_SECONDS there too.
+            max_await_time_ms=AWAIT_MS,
+        )
 
     async def synced(self) -> None:
         """Return once both streams have been caught up from a poll that began after this call: every

@@ -27,6 +27,8 @@ from shared_models.session_cache import SessionCache
 
 ALGORITHM = "HS256"
 VERIFIED_KEPT = 16_384  # verified tokens remembered per process (a few MB at most)
+LATEST_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the last moment a datetime holds
+MAX_GENERATION = 2**31 - 1
 
 
 class SessionError(CodedError):
@@ -90,16 +92,30 @@ def _verified(token: str, secret: str) -> SessionClaims:
             },
         )
         claims = SessionClaims(
-            user_id=PydanticObjectId(payload["sub"]),
-            role=Role(payload["role"]),
-            jti=str(payload["jti"]),
-            issued_at=from_timestamp(int(payload["iat"])),
-            expires_at=from_timestamp(int(payload["exp"])),
-            generation=int(payload["gen"]) if "gen" in payload else None,
+            user_id=PydanticObjectId(_text(payload["sub"])),
+            role=Role(_text(payload["role"])),
+            jti=_text(payload["jti"]),
+            issued_at=from_timestamp(_whole(payload["iat"], LATEST_SECONDS)),
+            expires_at=from_timestamp(_whole(payload["exp"], LATEST_SECONDS)),
+            generation=_whole(payload["gen"], MAX_GENERATION) if "gen" in payload else None,
         )
-    except (jwt.PyJWTError, InvalidId, ValueError, TypeError, KeyError) as exc:
+    except (jwt.PyJWTError, InvalidId, ValueError, TypeError, KeyError, OverflowError) as exc:
         raise SessionError("invalid_token", "The session token is not valid.") from exc
     return claims
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError("expected a non-empty string")
+    return value
+
+
+def _whole(value: object, most: int) -> int:
+    """A claim that must be a whole number in [0, most]: exactly an int as we issue it (not a bool, a
+    float, a numeric string, Infinity), so no other spelling of a value is ever accepted."""
+    if type(value) is not int or not 0 <= value <= most:
+        raise ValueError("expected a whole number in range")
+    return value
 
 
 async def authenticate(

@@ -22,7 +22,7 @@ from shared_models import connect, init_models
 from shared_models.documents import User
 from shared_models.enums import UserStatus
 from tests.chat_server.sockets import PyClient
-from tests.conftest import LiveStack, live_admin, service_env
+from tests.conftest import LiveStack, live_admin, run_create_admin, service_env
 from tests.factories import API, PASSWORD, Account, account_of, register
 
 pytestmark = pytest.mark.e2e
@@ -166,31 +166,57 @@ async def _refused(client: httpx.AsyncClient, base: str, account: Account) -> bo
 async def test_with_the_engine_restarted_nothing_revoked_is_let_in(
     tmp_path: Path, stripe_api: str, s3: str
 ) -> None:
+    """A quick restart (well inside the client's timeouts): the engine numbers cursors afresh and answers
+    the old ones as closed, which once left a stream silently dead and its cache trusted for good."""
     port = free_port()
     engine = stack.engine(port, tmp_path / "mongo", tmp_path).start()
     env = {**service_env(stack.mongodb_uri(port), "restart", stripe_api, s3), "MONGODB_TIMEOUT_MS": "1000"}
     platforms = [stack.platform(free_port(), env, tmp_path).start() for _ in range(2)]
     a, b = (url_of(p) for p in platforms)
+    made = run_create_admin(stack.mongodb_uri(port), "restart", "a long admin password", "ops@example.com")
+    assert made.returncode == 0, made.stderr
     try:
         async with httpx.AsyncClient(timeout=20) as client:
-            first = await signed_in(client, a, b)
+            admin = account_of(
+                (await client.post(f"{a}{API}/auth/login",
+                                   json={"email": "ops@example.com", "password": "a long admin password"})).json()
+            )  # fmt: skip
+            logged_out, kept, suspended, edited = [await signed_in(client, a, b) for _ in range(4)]
             login = await client.post(
-                f"{a}{API}/auth/login", json={"email": first.email, "password": PASSWORD}
+                f"{a}{API}/auth/login", json={"email": kept.email, "password": PASSWORD}
             )
-            second = account_of(login.json())
-            assert await me(client, b, second) == 200
+            kept = account_of(login.json())
+            assert await me(client, b, kept) == 200
             engine.kill()
             engine.start()
-            # The first request that reaches the engine again: the logout, in A.
+            # The first requests that reach the engine again: a logout and a suspension in A, and a
+            # suspension written by someone else.
             async with asyncio.timeout(60):
-                while (status := await logout(client, a, first)) == 503:
+                while (status := await logout(client, a, logged_out)) == 503:
                     pass
             assert status == 204
-            elapsed = await within_a_second(lambda: _refused(client, b, first))
-            for _ in range(5):  # and it stays refused
-                assert await _refused(client, b, first), elapsed
-            assert await me(client, a, second) == 200  # the other session is untouched
-            assert await me(client, b, second) == 200
+            changed = await client.post(
+                f"{a}{API}/admin/users/{suspended.id}/suspend",
+                json={"reason": "Fraud."},
+                headers=admin.bearer,
+            )
+            assert changed.status_code == 200, changed.text
+            mongo = connect(stack.mongodb_uri(port), 5000)
+            try:
+                await init_models(mongo, "restart")
+                await User.get_pymongo_collection().update_one(
+                    {"_id": ObjectId(edited.id)}, {"$set": {"status": UserStatus.suspended.value}}
+                )
+            finally:
+                await mongo.close()
+            for account in (logged_out, suspended, edited):
+                for base in (a, b):
+                    await within_a_second(lambda: _refused(client, base, account))  # noqa: B023
+            for _ in range(5):  # and they stay refused
+                for account in (logged_out, suspended, edited):
+                    assert await _refused(client, b, account)
+            assert await me(client, a, kept) == 200  # the other session is untouched
+            assert await me(client, b, kept) == 200
     finally:
         for proc in platforms:
             proc.stop()

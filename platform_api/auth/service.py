@@ -141,6 +141,13 @@ class AuthService:
         valid, new_hash = await verify_password(password, user.password_hash)
         if not valid:
             raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
+        # The hash check takes tens of milliseconds: a password reset, a suspension or a deletion may have
+        # landed meanwhile. Judge the account as it is now, so a login that overlapped a reset is refused
+        # instead of answered with a session the reset already ended.
+        current = await User.get(user.id)
+        if current is None or current.password_hash != user.password_hash:
+            raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
+        user = current
         if not user.complete:  # a sign-up that never finished: as if it did not exist
             raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
         if user.status is not UserStatus.active:

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import httpx
 import jwt
+import pytest
 from fastapi import FastAPI
 
 from platform_api.auth.service import auth_service
@@ -217,3 +218,78 @@ async def test_a_token_from_before_session_generations_is_judged_by_the_old_cuto
     # A current token carries the generation and works.
     fresh = account_of((await login(api, account.email)).json())
     assert (await api.get(f"{API}/auth/me", headers=fresh.bearer)).status_code == 200
+
+
+ODD_CLAIMS = [
+    {"gen": float("inf")},
+    {"gen": float("-inf")},
+    {"gen": float("nan")},
+    {"gen": "0"},
+    {"gen": 0.9},
+    {"gen": True},
+    {"gen": -1},
+    {"gen": 2**70},
+    {"gen": None},
+    {"iat": 1e20},
+    {"iat": "1"},
+    {"exp": 1e20},
+    {"exp": float("inf")},
+    {"exp": 10**19},
+    {"exp": -1e20},
+    {"exp": "99999999999"},
+    {"sub": 123},
+    {"jti": 5},
+    {"jti": ""},
+    {"role": ["customer"]},
+]
+
+
+async def test_odd_claims_signed_with_the_real_secret_are_a_typed_401(
+    api: httpx.AsyncClient, clock: ManualClock, settings: Settings
+) -> None:
+    """Only the exact types and ranges we issue are accepted: never a 500 (Infinity, out-of-range times),
+    never another spelling of a valid value ("0", 0.9, true)."""
+    account = await register(api)
+    now = int(clock.now().timestamp())
+    base = {"sub": account.id, "role": "customer", "jti": "odd-1", "iat": now, "exp": now + 3600, "gen": 0}
+    secret = settings.jwt_secret.get_secret_value()
+    control = jwt.encode(base, secret, algorithm="HS256")
+    assert (
+        await api.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {control}"})
+    ).status_code == 200
+    for odd in ODD_CLAIMS:
+        token = jwt.encode({**base, **odd}, secret, algorithm="HS256")
+        answer = await api.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 401, (odd, answer.text)
+        assert answer.json()["error"]["code"] == "invalid_token", odd
+
+
+async def test_a_login_overlapped_by_a_password_reset_is_refused_not_answered_with_a_dead_session(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reset lands while the login checks the old password (the slow part): the login must not return
+    a session the reset already ended (200, then 401 on first use)."""
+    from platform_api.auth import service
+    from platform_api.auth.account import RESET_TTL, account_mail
+
+    account = await register(api)
+    user = await User.get(account.id)
+    assert user is not None
+    token = await account_mail._issue(user, "reset_password", RESET_TTL, user.created_at)
+    checking = service.verify_password
+
+    async def reset_meanwhile(password: str, hashed: str) -> tuple[bool, str | None]:
+        verdict = await checking(password, hashed)
+        confirmed = await api.post(
+            f"{API}/auth/password-reset/confirm", json={"token": token, "password": "a brand new password"}
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        return verdict
+
+    monkeypatch.setattr(service, "verify_password", reset_meanwhile)
+    refused = await login(api, account.email)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_credentials"
+    monkeypatch.setattr(service, "verify_password", checking)
+    fresh = await login(api, account.email, "a brand new password")
+    assert fresh.status_code == 200
+    assert (await api.get(f"{API}/auth/me", headers=account_of(fresh.json()).bearer)).status_code == 200
