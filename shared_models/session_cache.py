@@ -43,9 +43,9 @@ log = structlog.get_logger(__name__)
 
 ENTRIES_KEPT = 50_000
 # The pause after a poll that found nothing: first, and at most (doubling while nothing changes), well
-# inside MAX_LAG_SECONDS so a process stays fresh under load (its loop may answer a poll late) at about
-# ten polls a second per stream when idle.
-POLL_SECONDS = (0.05, 0.1)
+# inside MAX_LAG_SECONDS so a process stays fresh under load (its loop may answer a poll late), at about
+# four polls a second per stream when idle (every process polls the one database).
+POLL_SECONDS = (0.05, 0.25)
 # A cached entry is used only if both streams were caught up this recently: a change committed at t is
 # applied everywhere before any check after t + MAX_LAG_SECONDS is answered from a cache (the issue's
 # bound is one second, the rest is margin for the check itself).
