@@ -78,7 +78,11 @@ def _bearer_token(request: Request) -> str | None:
     return None
 
 
-async def get_auth_session(request: Request, settings: SettingsDep, clock: ClockDep) -> AuthSession:
+async def get_auth_session(request: Request) -> AuthSession:
+    # Settings and clock straight from the app, not as dependencies: every authenticated request of every
+    # route resolves this, and each dependency costs a resolution of its own.
+    settings: Settings = request.app.state.settings
+    clock: Clock = request.app.state.clock
     # Bearer wins over the cookie: a browser never attaches an Authorization header cross-site by itself,
     # so Bearer requests need no CSRF defence; cookie requests do.
     token = _bearer_token(request)

@@ -5,9 +5,9 @@ bound to the structlog context (so every log line of the request carries it), ec
 sent on by the platform's calls to the chat server, so one id follows a request across both services.
 """
 
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
@@ -37,7 +37,8 @@ HTTP_LATENCY = Histogram(
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    """32 random hex digits (as uuid4().hex carries, without building a UUID per request)."""
+    return os.urandom(16).hex()
 
 
 def current_request_id() -> str | None:
@@ -72,6 +73,7 @@ class RequestTelemetry:
         self.app = app
         self.service = service
         self.quiet = quiet  # probes and scrapes: measured, not logged
+        self._series: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,7 +97,13 @@ class RequestTelemetry:
             finally:
                 elapsed = time.perf_counter() - started
                 template = route_template(scope)
-                HTTP_LATENCY.labels(self.service, scope["method"], template, str(status)).observe(elapsed)
+                key = (scope["method"], template, status)
+                series = self._series.get(key)
+                if series is None:  # one labelled child per route and status, looked up once
+                    series = self._series[key] = HTTP_LATENCY.labels(
+                        self.service, key[0], template, str(status)
+                    )
+                series.observe(elapsed)
                 if not scope["path"].startswith(self.quiet):
                     log.info(
                         "http.request", method=scope["method"], path=scope["path"], route=template,

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from platform_api.billing.tiers import ENTITLEMENTS
-from platform_api.config import Settings
 from platform_api.deps import ClockDep, SettingsDep, get_auth_session
 from platform_api.errors import AppError, TooManyRequests, Unprocessable, error_responses
 from platform_api.providers.schemas import RatingOut
@@ -13,7 +12,6 @@ from platform_api.ratelimits import LimitsDep, client_ip
 from platform_api.search.geocoding import CachedGeocoder, GeocoderUnavailable, UnknownLocation
 from platform_api.search.schemas import LocationOut, ProviderHit, SearchPage
 from platform_api.search.service import InvalidCursor, SearchQuery, search_service
-from shared_models.clock import Clock
 from shared_models.enums import ServiceCategory
 
 router = APIRouter(prefix="/search", tags=["search"])
@@ -47,7 +45,7 @@ async def search_providers(
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> SearchPage:
-    await limits.check("search", await _searcher(request, settings, clock))
+    await limits.check("search", await _searcher(request))
     if (lat is None) != (lng is None):
         raise Unprocessable(
             "Give both lat and lng, or a place name in q.", field="lng" if lng is None else "lat"
@@ -92,10 +90,10 @@ async def search_providers(
     )
 
 
-async def _searcher(request: Request, settings: Settings, clock: Clock) -> str:
+async def _searcher(request: Request) -> str:
     """Whom the search limit counts: the signed-in user (any valid session), else the client's IP."""
     try:
-        session = await get_auth_session(request, settings, clock)
+        session = await get_auth_session(request)
     except AppError:
         return f"ip:{client_ip(request)}"
     return f"user:{session.user_id}"
