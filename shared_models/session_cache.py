@@ -10,7 +10,8 @@ It never serves a stale "allowed":
   only while both change streams (`users`, `revoked_sessions`) are open;
 - a cached entry is used only while both streams are caught up: each ended its last poll with nothing left,
   and that poll began at most MAX_LAG_SECONDS ago. Otherwise (a stream down, reconnecting, or behind under
-  load) every check reads through to the database, and what it reads is not kept;
+  load) every check reads through to the database (what it reads is kept only while both streams are
+  open, to be used once they have caught up again);
 - any change event on a user (a logout's revocation, a suspension, a password reset, a deletion, any edit)
   drops that user's entry; a stream failure (or the client losing its server) drops every entry (the
   stream restarts from now, not from a resume token, so nothing it missed can leave an entry behind);
