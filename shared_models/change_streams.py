@@ -8,9 +8,9 @@ The change-stream faults of the embedded engine (nx-27017) are handled here, onc
   id it does not know with an empty, closed cursor instead of CursorNotFound. pymongo then marks the stream
   dead and `try_next()` answers None for ever without asking the server, which looked like "caught up".
   So a stream that is not alive is a failure; and because a cursor id from before the restart may now
-  name another client's new stream, any sign that this client lost its server (pymongo cleared its
-  connection pool) restarts the stream from now, without closing the old cursor (that could kill the
-  other client's), and an event from another collection is a failure too.
+  name another client's new stream (whose events a getMore would take), any sign that this client lost
+  its server (pymongo cleared its connection pool) restarts the stream from now before its next poll, and
+  an event from another collection is a failure too.
 A failure ends the stream and tells the follower (`on_closed`), which forgets everything it derived from
 it; the stream then starts again from now (never from a resume token that may be gone or misread). On
 MongoDB these rules are merely conservative.
@@ -121,7 +121,10 @@ async def follow(
             failure: Exception = exc
         finally:
             on_closed()  # before any pause: nothing derived from this stream is trusted from here
-            if stream is not None and clears.count == seen:
+            if stream is not None:
+                # Closed even after a restart, when its id may now name another client's new stream: that
+                # stream then ends (not alive) and its follower starts afresh, which is safe; an unclosed
+                # stream that pymongo resumed by itself would hold the engine's change log back for ever.
                 with contextlib.suppress(Exception):
                     await stream.close()
         delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]

@@ -9,6 +9,7 @@ Each process keeps who a session belongs to in a `SessionCache`, so a check usua
 import asyncio
 import contextlib
 import functools
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,8 @@ ALGORITHM = "HS256"
 VERIFIED_KEPT = 16_384  # verified tokens remembered per process (a few MB at most)
 LATEST_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the last moment a datetime holds
 MAX_GENERATION = 2**31 - 1
+OBJECT_ID = re.compile(r"[0-9a-f]{24}")  # str(ObjectId): lower-case hex
+JTI = re.compile(r"[A-Za-z0-9_-]{16,64}")  # secrets.token_urlsafe(16) and kin
 
 
 class SessionError(CodedError):
@@ -91,22 +94,27 @@ def _verified(token: str, secret: str) -> SessionClaims:
                 "require": ["sub", "role", "jti", "exp", "iat"],
             },
         )
+        if "=" in token:  # JWS segments are unpadded base64url: one spelling per token
+            raise ValueError("padded segment")
         claims = SessionClaims(
-            user_id=PydanticObjectId(_text(payload["sub"])),
+            user_id=PydanticObjectId(_text(payload["sub"], OBJECT_ID)),
             role=Role(_text(payload["role"])),
-            jti=_text(payload["jti"]),
+            jti=_text(payload["jti"], JTI),
             issued_at=from_timestamp(_whole(payload["iat"], LATEST_SECONDS)),
             expires_at=from_timestamp(_whole(payload["exp"], LATEST_SECONDS)),
             generation=_whole(payload["gen"], MAX_GENERATION) if "gen" in payload else None,
         )
+        if claims.issued_at > claims.expires_at:
+            raise ValueError("issued after it expires")
     except (jwt.PyJWTError, InvalidId, ValueError, TypeError, KeyError, OverflowError) as exc:
         raise SessionError("invalid_token", "The session token is not valid.") from exc
     return claims
 
 
-def _text(value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise TypeError("expected a non-empty string")
+def _text(value: object, shape: re.Pattern[str] | None = None) -> str:
+    """A claim that must be a non-empty string, spelled exactly as we issue it when `shape` is given."""
+    if not isinstance(value, str) or not value or (shape is not None and not shape.fullmatch(value)):
+        raise TypeError("expected a string of the issued shape")
     return value
 
 
@@ -140,6 +148,8 @@ async def authenticate(
     if revoked:
         raise SessionError("session_revoked", "The session has been logged out.")
     if user is None:
+        raise SessionError("invalid_token", "The session token is not valid.")
+    if user.role is not claims.role:  # roles never change: a token that disagrees was not issued by us
         raise SessionError("invalid_token", "The session token is not valid.")
     if user.status is UserStatus.deleted:
         raise SessionError("session_revoked", "This account was deleted.")

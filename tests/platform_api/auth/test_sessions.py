@@ -201,7 +201,7 @@ async def test_a_token_from_before_session_generations_is_judged_by_the_old_cuto
     account = await register(api)
     now = int(clock.now().timestamp())
     legacy = jwt.encode(
-        {"sub": account.id, "role": "customer", "jti": "legacy-1", "iat": now, "exp": now + 3600},
+        {"sub": account.id, "role": "customer", "jti": "legacy-session-0001", "iat": now, "exp": now + 3600},
         settings.jwt_secret.get_secret_value(),
         algorithm="HS256",
     )
@@ -241,6 +241,11 @@ ODD_CLAIMS = [
     {"jti": 5},
     {"jti": ""},
     {"role": ["customer"]},
+    {"role": "admin"},  # not the account's role
+    {"iat": 253_402_300_799},  # issued after it expires
+    {"sub": "UPPER"},  # replaced by the account id in upper case below
+    {"jti": "x"},
+    {"jti": "odd-1-but-not-as-issued "},
 ]
 
 
@@ -251,17 +256,22 @@ async def test_odd_claims_signed_with_the_real_secret_are_a_typed_401(
     never another spelling of a valid value ("0", 0.9, true)."""
     account = await register(api)
     now = int(clock.now().timestamp())
-    base = {"sub": account.id, "role": "customer", "jti": "odd-1", "iat": now, "exp": now + 3600, "gen": 0}
+    base = {"sub": account.id, "role": "customer", "jti": "odd-1-as-issued-0", "iat": now, "exp": now + 3600,
+            "gen": 0}  # fmt: skip
     secret = settings.jwt_secret.get_secret_value()
     control = jwt.encode(base, secret, algorithm="HS256")
     assert (
         await api.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {control}"})
     ).status_code == 200
     for odd in ODD_CLAIMS:
+        if odd.get("sub") == "UPPER":
+            odd = {"sub": account.id.upper()}
         token = jwt.encode({**base, **odd}, secret, algorithm="HS256")
         answer = await api.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 401, (odd, answer.text)
         assert answer.json()["error"]["code"] == "invalid_token", odd
+    padded = await api.get(f"{API}/auth/me", headers={"Authorization": f"Bearer {control}="})
+    assert padded.status_code == 401  # one spelling per token
 
 
 async def test_a_login_overlapped_by_a_password_reset_is_refused_not_answered_with_a_dead_session(
