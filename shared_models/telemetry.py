@@ -5,6 +5,7 @@ bound to the structlog context (so every log line of the request carries it), ec
 sent on by the platform's calls to the chat server, so one id follows a request across both services.
 """
 
+import json
 import os
 import re
 import time
@@ -62,6 +63,17 @@ def route_template(scope: Scope) -> str:
     return str(path) if path else "(unmatched)"
 
 
+def internal_error_body(request_id: str) -> dict[str, Any]:
+    """The documented error shape (`{error: {code, message, details}}`) for an unhandled failure."""
+    return {
+        "error": {
+            "code": "internal_error",
+            "message": "Something went wrong on our side; it is logged under this request id.",
+            "details": {"request_id": request_id},
+        }
+    }
+
+
 def metrics_body() -> tuple[bytes, str]:
     return generate_latest(), CONTENT_TYPE_LATEST
 
@@ -83,17 +95,36 @@ class RequestTelemetry:
         request_id = sent_id if _SANE_ID.match(sent_id) else new_request_id()
         status = 500
         started = time.perf_counter()
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                status, responded = int(message["status"]), True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
         with structlog.contextvars.bound_contextvars(**{LOG_KEY: request_id}):
             try:
                 await self.app(scope, receive, send_with_id)
+            except Exception:
+                # Whatever no handler turned into an answer: logged with its traceback under this request's
+                # id, and answered in the documented error shape with that id (never a plain-text 500).
+                log.exception("http.unhandled", method=scope["method"], path=scope["path"])
+                if responded:
+                    raise
+                body = json.dumps(internal_error_body(request_id)).encode()
+                await send_with_id(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send_with_id({"type": "http.response.body", "body": body})
             finally:
                 elapsed = time.perf_counter() - started
                 template = route_template(scope)

@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.chat_server.sockets import JsHeld
 from tests.conftest import LiveStack
@@ -94,3 +95,20 @@ def test_readiness_reports_every_dependency(live_stack: LiveStack) -> None:
         "checks": {"database": "ok", "object_storage": "ok", "chat_server": "ok"},
     }
     assert chat == {"status": "ready", "checks": {"database": "ok"}}
+
+
+async def test_an_unhandled_failure_answers_the_typed_error_with_its_request_id(
+    api: httpx.AsyncClient, platform_app: FastAPI
+) -> None:
+    """Whatever no handler catches answers JSON in the documented shape, never Starlette's plain text."""
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    platform_app.add_api_route("/test-only/broken", broken)
+    answer = await api.get("/test-only/broken", headers={"X-Request-ID": "trace-me-1"})
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["x-request-id"] == "trace-me-1"
+    error = answer.json()["error"]
+    assert error["code"] == "internal_error" and error["details"] == {"request_id": "trace-me-1"}

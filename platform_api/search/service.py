@@ -81,9 +81,12 @@ def encode_cursor(offset: int, day: str, fingerprint: str) -> str:
 def decode_cursor(cursor: str, fingerprint: str) -> tuple[int, str]:
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        offset, day, bound = int(data["o"]), str(data["d"]), str(data["q"])
+        offset, day, bound = data["o"], data["d"], data["q"]
+        # Exactly the types encode_cursor writes: no float (1e309 is infinity), bool or numeric string.
+        if type(offset) is not int or not isinstance(day, str) or not isinstance(bound, str):
+            raise TypeError("not a cursor of ours")
         datetime.strptime(day, "%Y-%m-%d")  # noqa: DTZ007 - a date label, not a moment
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
         raise InvalidCursor("This cursor is not one this API issued.", field="cursor") from exc
     if bound != fingerprint or offset < 0:
         raise InvalidCursor("This cursor belongs to a different search.", field="cursor")

@@ -238,3 +238,37 @@ async def test_a_partial_edit_never_stores_an_invalid_profile(api: httpx.AsyncCl
     assert removed.status_code == 200 and removed.json()["price_from"] is None
     mine = await api.get(f"{API}/providers/me", headers=provider.bearer)
     assert mine.status_code == 200 and mine.json()["categories"] == ["cleaning"]
+
+
+def _cursor(raw: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+HOSTILE_CURSORS = [
+    _cursor('{"o":1e309}'),  # infinity once decoded: an OverflowError, which was a plain-text 500
+    _cursor('{"o":1e309,"d":"2026-01-01","q":"x"}'),
+    _cursor('{"o":NaN,"d":"2026-01-01","q":"x"}'),
+    _cursor('{"o":true,"d":"2026-01-01","q":"x"}'),
+    _cursor('{"o":"5","d":"2026-01-01","q":"x"}'),
+    _cursor('{"o":1.5,"d":"2026-01-01","q":"x"}'),
+    _cursor('{"o":-1,"d":"2026-01-01","q":"x"}'),
+    _cursor('{"o":1,"d":20260101,"q":"x"}'),
+    _cursor('{"o":1,"d":"2026-13-01","q":"x"}'),
+    _cursor('{"o":1,"d":"2026-01-01","q":["x"]}'),
+    _cursor('{"o":' + "9" * 5000 + ',"d":"2026-01-01","q":"x"}'),
+    _cursor("[" * 140),
+    _cursor("[]"),
+    _cursor('"text"'),
+    "%%%",
+]
+
+
+async def test_hostile_cursors_get_the_typed_422(api: httpx.AsyncClient) -> None:
+    for cursor in HOSTILE_CURSORS:
+        answer = await api.get(
+            f"{API}/search/providers", params={"lat": 51.5, "lng": -0.12, "cursor": cursor}
+        )
+        assert answer.status_code == 422, (cursor[:40], answer.text[:200])
+        assert answer.json()["error"]["code"] in ("invalid_cursor", "validation_error"), cursor[:40]
