@@ -154,7 +154,14 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "Invalid request"}
-        field = _field_of(tuple(first.get("loc", ())))
+        loc = tuple(first.get("loc", ()))
+        if first.get("type") == "json_invalid":  # its loc names a character position, not a field
+            return JSONResponse(
+                _body("validation_error", "body: The request body is not valid JSON.", "body"),
+                status_code=422,
+            )
+        # The body as a whole (e.g. an array where an object belongs) is named `body`, not left unnamed.
+        field = _field_of(loc) or ("body" if loc[:1] == ("body",) else None)
         message = str(first.get("msg", "Invalid request"))
         return JSONResponse(
             _body("validation_error", f"{field}: {message}" if field else message, field), status_code=422

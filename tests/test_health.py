@@ -108,3 +108,14 @@ async def test_a_body_that_is_not_text_is_a_typed_422(api: httpx.AsyncClient) ->
     )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_a_malformed_or_misshapen_body_is_named_as_the_body(api: httpx.AsyncClient) -> None:
+    """Not `"field": "0"` (a character position) for broken JSON, nor no field for an array body."""
+    for raw in (b"not json{", b'{"email": ', b"[1, 2]", b'"text"', b"null"):
+        response = await api.post(
+            f"{API}/auth/login", content=raw, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 422, raw
+        error = response.json()["error"]
+        assert error["code"] == "validation_error" and error["field"] == "body", (raw, error)
