@@ -1,6 +1,7 @@
 """Booking request/response models."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -91,46 +92,35 @@ class RequestOut(BaseModel):
 
     @classmethod
     def of(cls, request: ServiceRequest | ServiceRequestSummary, allowed: list[RequestEvent]) -> "RequestOut":
-        return cls(
-            id=str(request.id),
-            customer_id=request.customer_id,
-            provider_id=request.provider_id,
-            category=request.category,
-            description=request.description,
-            address=request.address,
-            location=request.location,
-            window=request.window,
-            quote=request.quote,
-            state=request.state,
-            version=request.version,
-            respond_by=request.respond_by,
-            confirm_by=request.confirm_by,
-            created_at=request.created_at,
-            updated_at=request.updated_at,
-            allowed_events=allowed,
-        )
+        return cls(**cls._fields(request, allowed))
 
     @classmethod
     def checked(cls, request: ServiceRequestSummary, allowed: list[RequestEvent]) -> "RequestOut":
         """`of` without validating again: every field comes from a summary validated as it was read."""
-        return cls.model_construct(
-            id=str(request.id),
-            customer_id=request.customer_id,
-            provider_id=request.provider_id,
-            category=request.category,
-            description=request.description,
-            address=request.address,
-            location=request.location,
-            window=request.window,
-            quote=request.quote,
-            state=request.state,
-            version=request.version,
-            respond_by=request.respond_by,
-            confirm_by=request.confirm_by,
-            created_at=request.created_at,
-            updated_at=request.updated_at,
-            allowed_events=allowed,
-        )
+        return cls.model_construct(**cls._fields(request, allowed))
+
+    @staticmethod
+    def _fields(
+        request: ServiceRequest | ServiceRequestSummary, allowed: list[RequestEvent]
+    ) -> dict[str, Any]:
+        return {
+            "id": str(request.id),
+            "customer_id": request.customer_id,
+            "provider_id": request.provider_id,
+            "category": request.category,
+            "description": request.description,
+            "address": request.address,
+            "location": request.location,
+            "window": request.window,
+            "quote": request.quote,
+            "state": request.state,
+            "version": request.version,
+            "respond_by": request.respond_by,
+            "confirm_by": request.confirm_by,
+            "created_at": request.created_at,
+            "updated_at": request.updated_at,
+            "allowed_events": allowed,
+        }
 
 
 class RequestDetailOut(RequestOut):
