@@ -5,32 +5,39 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from bson import ObjectId
 from fastapi import FastAPI
 
 from shared_models import session_cache
 from shared_models.documents import RevokedSession, User
 from shared_models.enums import UserStatus
 from shared_models.session_cache import MAX_LAG_SECONDS, SessionCache
-from tests.factories import API, register
+from tests.factories import API, Account, register
 
 
 def counted(counter: object) -> float:
     return float(counter._value.get())  # type: ignore[attr-defined]
 
 
+async def cached_account(api: httpx.AsyncClient, cache: SessionCache) -> Account:
+    """A new customer whose session the app's cache holds (its streams caught up past the sign-up)."""
+    account = await register(api)
+    await cache.synced()
+    assert (await api.get(f"{API}/auth/me", headers=account.bearer)).status_code == 200
+    assert account.id in cache.entries
+    return account
+
+
 async def test_a_known_session_is_served_from_the_cache_without_a_read(
     api: httpx.AsyncClient, platform_app: FastAPI
 ) -> None:
     cache: SessionCache = platform_app.state.session_cache
-    account = await register(api)
-    await cache.synced()
-    assert (await api.get(f"{API}/auth/me", headers=account.bearer)).status_code == 200
+    account = await cached_account(api, cache)
     hits = counted(session_cache.HITS)
     for _ in range(3):
         me = await api.get(f"{API}/auth/me", headers=account.bearer)
         assert me.status_code == 200 and me.json()["user"]["id"] == account.id
     assert counted(session_cache.HITS) == hits + 3
-    assert account.id in cache.entries
 
 
 async def test_while_the_streams_are_behind_every_check_reads_through(
@@ -38,17 +45,14 @@ async def test_while_the_streams_are_behind_every_check_reads_through(
 ) -> None:
     """A revocation written by someone else is seen at once when the cache cannot vouch for its streams."""
     cache: SessionCache = platform_app.state.session_cache
-    account = await register(api)
-    await cache.synced()
-    assert (await api.get(f"{API}/auth/me", headers=account.bearer)).status_code == 200
-    assert account.id in cache.entries
+    account = await cached_account(api, cache)
     real_now = cache.now
     cache.now = lambda: real_now() + MAX_LAG_SECONDS + 5  # as if no poll had caught up for that long
     try:
         assert not cache.fresh() and cache.lag() > MAX_LAG_SECONDS
         reads = counted(session_cache.READ_THROUGHS)
         await User.get_pymongo_collection().update_one(
-            {"_id": (await User.get(account.id)).id},  # type: ignore[union-attr]
+            {"_id": ObjectId(account.id)},
             {"$set": {"status": UserStatus.suspended.value}},
         )
         refused = await api.get(f"{API}/auth/me", headers=account.bearer)
