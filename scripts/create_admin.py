@@ -17,6 +17,7 @@ from platform_api.config import Settings
 from platform_api.errors import Conflict
 from shared_models import connect, init_models
 from shared_models.clock import SystemClock
+from shared_models.documents.users import InvalidEmail
 
 
 async def create_admin(settings: Settings, email: str, password: str, name: str) -> str:
@@ -51,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     except Conflict as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
+    except InvalidEmail as exc:
+        print(f"error: not a valid email address: {exc}", file=sys.stderr)
+        return 2
     print(f"admin created: {args.email} (id {user_id})")
     return 0
 

@@ -13,6 +13,10 @@ migrated would refuse to build on MongoDB.
 3. The unique index on `messages.dedupe_key` goes: a message's id is now derived from its sender and
    clientId, so new messages carry no such field, and MongoDB would count their missing values as one.
    (A resend of a message stored before the upgrade is stored again: resends come within minutes.)
+4. Account emails take their canonical form (`canonical_email`: NFC local part, IDNA-mapped domain, lower
+   case), and the mail records addressed to an old spelling follow it (the GDPR export finds them by
+   address). An address that would collide with another account's, or that email-validator rejects, is
+   left as it is and reported: an admin decides.
 """
 
 import asyncio
@@ -23,6 +27,7 @@ from bson.errors import InvalidId
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared_models import connect
+from shared_models.documents.users import InvalidEmail, canonical_email
 from shared_models.settings import CommonSettings
 
 SIDES = ("customer", "provider")
@@ -107,6 +112,33 @@ async def drop_dedupe_index(db: AsyncDatabase[dict[str, Any]]) -> int:
     return dropped
 
 
+async def canonicalise_emails(db: AsyncDatabase[dict[str, Any]]) -> int:
+    """Rewrite account emails not in their canonical form; returns how many accounts changed."""
+    users = db["users"]
+    accounts = await users.find({}, {"email": 1}).to_list()
+    taken = {str(a["email"]) for a in accounts}
+    changed = 0
+    for account in accounts:
+        old = str(account["email"])
+        try:
+            new = canonical_email(old)
+        except InvalidEmail as exc:
+            print(f"left as it is (not a valid address: {exc}): account {account['_id']} {old!r}")
+            continue
+        if new == old:
+            continue
+        if new in taken:
+            print(
+                f"left as it is (collides with another account's {new!r}): account {account['_id']} {old!r}"
+            )
+            continue
+        await users.update_one({"_id": account["_id"], "email": old}, {"$set": {"email": new}})
+        await db["email_outbox"].update_many({"to": old}, {"$set": {"to": new}})
+        taken.add(new)
+        changed += 1
+    return changed
+
+
 async def migrate(uri: str, db_name: str, timeout_ms: int = 10_000) -> dict[str, int]:
     client = connect(uri, timeout_ms)
     try:
@@ -115,6 +147,7 @@ async def migrate(uri: str, db_name: str, timeout_ms: int = 10_000) -> dict[str,
             "messages numbered": await number_messages(db),
             "conversations updated": await update_conversations(db),
             "indexes dropped": await drop_dedupe_index(db),
+            "emails canonicalised": await canonicalise_emails(db),
         }
     finally:
         await client.close()

@@ -1,4 +1,5 @@
-"""`scripts.migrate` brings data written before per-conversation sequences up to date, once."""
+"""`scripts.migrate` brings data written by earlier versions up to date, once: per-conversation sequences,
+and account emails in their canonical form."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -61,11 +62,13 @@ async def test_old_messages_get_their_order_and_markers_their_seq(engine: Engine
         "messages numbered": 4,
         "conversations updated": 1,
         "indexes dropped": 1,
+        "emails canonicalised": 0,
     }
     assert await migrate(engine.uri, db_name) == {
         "messages numbered": 0,
         "conversations updated": 0,
         "indexes dropped": 0,
+        "emails canonicalised": 0,
     }
 
     order = await db["messages"].find({}, {"seq": 1, "body": 1}).sort("seq", 1).to_list()
@@ -80,4 +83,37 @@ async def test_old_messages_get_their_order_and_markers_their_seq(engine: Engine
     assert await unread_count(conversation, PROVIDER) == 1  # m3, the customer's message after m0
     assert await unread_count(conversation, CUSTOMER) == 1  # m2, the provider's only message
     assert await Message.find({"conversation_id": str(conversation_id)}).count() == 4
+    await raw.close()
+
+
+async def test_account_emails_take_their_canonical_form_unless_that_collides(
+    engine: Engine, db_name: str
+) -> None:
+    raw: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(engine.uri, tz_aware=True)
+    db = raw[db_name]
+    # Spellings an earlier version stored (it only lower-cased): decomposed ü, an xn-- domain, a spelling
+    # whose canonical form another account already has, and one email-validator rejects.
+    stored = {
+        "decomposed": "ju\u0308rgen@example.com",
+        "punycode": "ada@xn--bcher-kva.de",
+        "taken": "sam@example.com",
+        "collides": "sam@EXAMPLE.com",
+        "invalid": "root@localhost",
+    }
+    ids = {name: ObjectId() for name in stored}
+    await db["users"].insert_many([{"_id": ids[name], "email": email} for name, email in stored.items()])
+    await db["email_outbox"].insert_one({"to": stored["decomposed"], "subject": "Welcome"})
+
+    assert (await migrate(engine.uri, db_name))["emails canonicalised"] == 2
+    assert (await migrate(engine.uri, db_name))["emails canonicalised"] == 0
+
+    now = {str(u["_id"]): u["email"] for u in await db["users"].find({}).to_list()}
+    assert now == {
+        str(ids["decomposed"]): "j\u00fcrgen@example.com",
+        str(ids["punycode"]): "ada@b\u00fccher.de",
+        str(ids["taken"]): "sam@example.com",
+        str(ids["collides"]): "sam@EXAMPLE.com",
+        str(ids["invalid"]): "root@localhost",
+    }
+    assert [m["to"] for m in await db["email_outbox"].find({}).to_list()] == ["j\u00fcrgen@example.com"]
     await raw.close()

@@ -90,7 +90,13 @@ def _status(user: User) -> dict[str, object]:
 )
 async def search_users(
     session: AdminSession,
-    email: Annotated[str | None, Query(max_length=320, description="Email prefix, case-insensitive.")] = None,
+    email: Annotated[
+        str | None,
+        Query(
+            max_length=320,
+            description="Email prefix, in any spelling of the address (compared in its canonical form: NFC, lower case).",
+        ),
+    ] = None,
     role: Role | None = None,
     status: UserStatus | None = None,
     after: Annotated[str | None, Query(max_length=320)] = None,

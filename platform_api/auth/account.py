@@ -17,7 +17,6 @@ from platform_api.config import Settings
 from platform_api.errors import BadRequest
 from shared_models import session_cache
 from shared_models.documents import AccountToken, User
-from shared_models.documents.users import normalise_email
 from shared_models.enums import UserStatus
 from shared_models.ids import parse_object_id
 from shared_models.mail import queue_mail
@@ -84,8 +83,9 @@ class AccountMail:
         return user
 
     async def request_reset(self, email: str, settings: Settings, now: datetime) -> None:
-        """Mail a reset link if the account exists and is active; the caller answers the same either way."""
-        user = await User.find_one(User.email == normalise_email(email))
+        """Mail a reset link if the account with this canonical `email` exists and is active; the caller
+        answers the same either way."""
+        user = await User.find_one(User.email == email)
         if user is None or user.status is not UserStatus.active:
             return
         token = await self._issue(user, "reset_password", RESET_TTL, now)

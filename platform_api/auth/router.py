@@ -37,7 +37,6 @@ from platform_api.providers.schemas import ProviderProfileOut
 from platform_api.providers.service import provider_service
 from platform_api.ratelimits import LimitsDep, client_ip
 from shared_models.documents import ProviderProfile, User
-from shared_models.documents.users import normalise_email
 from shared_models.enums import Role
 from shared_models.sessions import SessionClaims
 
@@ -112,7 +111,7 @@ async def login(
 ) -> SessionOut:
     # Per IP (one address guessing many accounts) and per account (many addresses guessing one).
     await limits.check("login_ip", client_ip(request))
-    await limits.check("login_account", normalise_email(str(body.email)))
+    await limits.check("login_account", body.email)
     user = await auth_service.check_credentials(body.email, body.password)
     token, claims = await auth_service.start_session(user, settings, clock)
     csrf = _set_session_cookies(response, token, claims, settings)
@@ -197,8 +196,8 @@ async def request_password_reset(
     body: PasswordResetRequest, request: Request, settings: SettingsDep, clock: ClockDep, limits: LimitsDep
 ) -> AcceptedOut:
     await limits.check("reset_ip", client_ip(request))
-    await limits.check("reset_account", normalise_email(str(body.email)))
-    await account_mail.request_reset(str(body.email), settings, clock.now())
+    await limits.check("reset_account", body.email)
+    await account_mail.request_reset(body.email, settings, clock.now())
     return AcceptedOut(status=RESET_ANSWER)
 
 

@@ -1,16 +1,34 @@
 """Auth request/response models."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from platform_api.providers.schemas import ProviderProfileOut, ProviderSignup
 from shared_models.documents import User
+from shared_models.documents.users import InvalidEmail, canonical_email
 from shared_models.enums import Role, UserStatus
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 128
+
+
+def _canonical(value: str) -> str:
+    try:
+        return canonical_email(value)
+    except InvalidEmail as exc:
+        raise ValueError(f"value is not a valid email address: {exc}") from None
+
+
+# An email address in a request body, in its canonical form (`canonical_email`) by the time a handler sees
+# it; 422 with field "email" when email-validator rejects it. RFC 5321 caps a path at 256 octets; 320 is
+# the common (local 64 + @ + domain 255) bound.
+EmailAddress = Annotated[
+    str,
+    Field(min_length=3, max_length=320, json_schema_extra={"format": "email"}),
+    AfterValidator(_canonical),
+]
 
 
 class RegisterRequest(BaseModel):
@@ -44,7 +62,7 @@ class RegisterRequest(BaseModel):
         },
     )
 
-    email: EmailStr
+    email: EmailAddress
     password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
     # Admins are never self-registered: they are created with `python -m scripts.create_admin`.
     role: Literal[Role.customer, Role.provider]
@@ -82,7 +100,7 @@ class LoginRequest(BaseModel):
         json_schema_extra={"examples": [{"email": "ada@example.com", "password": "correct horse battery"}]},
     )
 
-    email: str = Field(min_length=3, max_length=320)
+    email: EmailAddress
     password: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
 
 
@@ -139,7 +157,7 @@ class VerifyEmailRequest(BaseModel):
 class PasswordResetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"email": "ada@example.com"}]})
 
-    email: EmailStr
+    email: EmailAddress
 
 
 class PasswordResetConfirm(BaseModel):

@@ -21,7 +21,7 @@ from shared_models import session_cache
 from shared_models.cas import replace_if
 from shared_models.clock import Clock
 from shared_models.documents import ConsentRecord, DomainEvent, ProviderProfile, User
-from shared_models.documents.users import normalise_email
+from shared_models.documents.users import canonical_email, canonical_email_prefix
 from shared_models.enums import Role, UserStatus
 from shared_models.ids import parse_object_id
 from shared_models.outbox import append_events
@@ -66,7 +66,7 @@ class AuthService:
                 )
         now = clock.now()
         user = User(
-            email=normalise_email(data.email),
+            email=data.email,
             password_hash=await hash_password(data.password),
             role=data.role,
             display_name=data.display_name,
@@ -116,9 +116,10 @@ class AuthService:
         return len(stale)
 
     async def create_admin(self, email: str, password: str, display_name: str, clock: Clock) -> User:
+        """Raises `InvalidEmail` for an address email-validator rejects, `Conflict` when it is taken."""
         now = clock.now()
         user = User(
-            email=normalise_email(email),
+            email=canonical_email(email),
             password_hash=await hash_password(password),
             role=Role.admin,
             display_name=display_name,
@@ -133,8 +134,9 @@ class AuthService:
             ) from None
 
     async def check_credentials(self, email: str, password: str) -> User:
-        """The same 401 body, and about the same time, for an unknown email and a wrong password."""
-        user = await User.find_one(User.email == normalise_email(email))
+        """`email` in its canonical form (`canonical_email`). The same 401 body, and about the same time, for
+        an unknown email and a wrong password."""
+        user = await User.find_one(User.email == email)
         if user is None:
             await verify_password(password, _dummy_hash())
             raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
@@ -195,7 +197,7 @@ class AuthService:
     ) -> tuple[list[User], str | None]:
         """Accounts by email prefix (the unique email index serves the range), in email order, paged by the
         last email seen; role and status narrow the page."""
-        prefix = normalise_email(email_prefix or "")
+        prefix = canonical_email_prefix(email_prefix or "")
         bounds: dict[str, str] = {"$gte": prefix}
         if prefix:
             bounds["$lt"] = prefix + "\uffff"
