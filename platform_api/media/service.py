@@ -2,8 +2,8 @@
 
 Two layers keep a bad file out: the POST policy (exact size, pinned content type and key) that S3 and
 Spaces enforce, and the confirmation, which checks the stored object itself (HEAD for size and type, then
-its first bytes against the claimed type) and records its SHA-256. Nothing refers to an upload until it is
-confirmed; a rejected object is deleted.
+its bytes, which `detection` must recognise as the claimed type) and records its SHA-256. Nothing refers to
+an upload until it is confirmed; a rejected object is deleted.
 """
 
 import re
@@ -16,6 +16,7 @@ from beanie import PydanticObjectId
 
 from platform_api.config import Settings
 from platform_api.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
+from platform_api.media.detection import HEAD_BYTES, RECOGNISED_TYPES, TAIL_BYTES, detected_type, is_a
 from platform_api.media.storage import ObjectStorage, StorageUnavailable, StoredObject
 from shared_models.cas import replace_if
 from shared_models.documents import MediaObject, MediaStatus, User
@@ -24,15 +25,6 @@ from shared_models.ids import parse_object_id
 from shared_models.media import may_download
 
 log = structlog.get_logger(__name__)
-
-# What each allowed type's bytes start with: a file that claims to be a PDF must be one.
-MAGIC: dict[str, tuple[tuple[int, bytes], ...]] = {
-    "image/jpeg": ((0, b"\xff\xd8\xff"),),
-    "image/png": ((0, b"\x89PNG\r\n\x1a\n"),),
-    "image/webp": ((0, b"RIFF"), (8, b"WEBP")),
-    "image/heic": ((4, b"ftyp"),),
-    "application/pdf": ((0, b"%PDF-"),),
-}
 
 
 class StorageDown(ServiceUnavailable):
@@ -55,10 +47,6 @@ def safe_filename(name: str) -> str:
     return cleaned[-100:]
 
 
-def looks_like(content_type: str, head: bytes) -> bool:
-    return all(head[at : at + len(sig)] == sig for at, sig in MAGIC.get(content_type, ((0, b""),)))
-
-
 @dataclass(frozen=True)
 class Upload:
     media: MediaObject
@@ -72,6 +60,9 @@ class MediaService:
         self.storage = storage
         self.max_bytes = settings.media_max_bytes
         self.allowed_types = frozenset(settings.media_allowed_types)
+        # A type no file can be recognised as would be refused at every confirmation: refuse it at start-up.
+        if unknown := sorted(self.allowed_types - RECOGNISED_TYPES):
+            raise ValueError(f"MEDIA_ALLOWED_TYPES: no file is recognised as {', '.join(unknown)}")
 
     async def start_upload(
         self, owner: User, filename: str, content_type: str, size: int, now: datetime
@@ -119,7 +110,9 @@ class MediaService:
                 f"This upload was rejected: {media.rejection}", details={"status": "rejected"}
             )
         try:
-            stored = await self.storage.inspect(media.key, self.max_bytes)
+            stored = await self.storage.inspect(
+                media.key, self.max_bytes, head_bytes=HEAD_BYTES, tail_bytes=TAIL_BYTES
+            )
         except StorageUnavailable as exc:
             raise StorageDown("Object storage is not answering; retry shortly.") from exc
         if stored is None:
@@ -153,8 +146,9 @@ class MediaService:
             return f"it is {stored.size} bytes, not the {media.declared_size} declared."
         if stored.content_type != media.content_type or stored.content_type not in self.allowed_types:
             return f"its type is {stored.content_type or 'unknown'}, not {media.content_type}."
-        if not looks_like(media.content_type, stored.head):
-            return f"its content is not a {media.content_type} file."
+        detected = detected_type(stored.head, stored.tail)
+        if not is_a(media.content_type, detected):
+            return f"its content is {detected or 'of no type we recognise'}, not {media.content_type}."
         return None
 
     async def _reject(self, media: MediaObject, problem: str, now: datetime) -> None:

@@ -28,7 +28,9 @@ class StoredObject:
     size: int
     content_type: str
     sha256: str
-    head: bytes  # the first bytes, for checking the file really is what it claims
+    # Its first and last bytes (as many as the caller asked for), for checking it really is what it claims.
+    head: bytes
+    tail: bytes
 
 
 class ObjectStorage:
@@ -99,11 +101,14 @@ class ObjectStorage:
         )
         return url
 
-    async def inspect(self, key: str, max_bytes: int) -> StoredObject | None:
-        """HEAD the object, then read it (only if its size is within `max_bytes`) to checksum it."""
-        return await asyncio.to_thread(self._inspect, key, max_bytes)
+    async def inspect(
+        self, key: str, max_bytes: int, *, head_bytes: int = 0, tail_bytes: int = 0
+    ) -> StoredObject | None:
+        """HEAD the object, then read it (only if its size is within `max_bytes`) to checksum it, keeping its
+        first `head_bytes` and last `tail_bytes`."""
+        return await asyncio.to_thread(self._inspect, key, max_bytes, head_bytes, tail_bytes)
 
-    def _inspect(self, key: str, max_bytes: int) -> StoredObject | None:
+    def _inspect(self, key: str, max_bytes: int, head_bytes: int, tail_bytes: int) -> StoredObject | None:
         try:
             head = self._client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
@@ -115,17 +120,19 @@ class ObjectStorage:
         size = int(head["ContentLength"])
         content_type = str(head.get("ContentType", ""))
         if size > max_bytes:  # never read what is too big: the caller rejects it on the HEAD alone
-            return StoredObject(size, content_type, "", b"")
-        digest, first = hashlib.sha256(), b""
+            return StoredObject(size, content_type, "", b"", b"")
+        digest, first, last = hashlib.sha256(), b"", b""
         try:
             body = self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
             for chunk in iter(lambda: body.read(CHUNK), b""):
                 digest.update(chunk)
-                if len(first) < 64:
-                    first += chunk[: 64 - len(first)]
+                if len(first) < head_bytes:
+                    first += chunk[: head_bytes - len(first)]
+                if tail_bytes:
+                    last = (last + chunk)[-tail_bytes:]
         except (ClientError, BotoCoreError) as exc:
             raise StorageUnavailable(str(exc)) from exc
-        return StoredObject(size, content_type, digest.hexdigest(), first)
+        return StoredObject(size, content_type, digest.hexdigest(), first, last)
 
     async def delete(self, key: str) -> None:
         try:
