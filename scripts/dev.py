@@ -3,8 +3,9 @@
     python -m scripts.dev [--demo]
 
 Starts nx-27017 (data under .data/, kept between runs) unless MONGODB_URI points at a MongoDB, the moto S3
-server with the media bucket, the SMTP sink, the local Stripe stand-in (unless STRIPE_API_BASE points
-elsewhere), the platform API and the chat server. Ctrl-C stops them all.
+server with the media bucket (what is stored kept under .data/s3/ too), the SMTP sink, the local Stripe
+stand-in (unless STRIPE_API_BASE points elsewhere), the platform API and the chat server. Ctrl-C stops them
+all.
 """
 
 import argparse
@@ -13,12 +14,13 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
 from platform_api.config import Settings
 from platform_api.media.storage import ObjectStorage
-from scripts import stack
+from scripts import object_store, stack
 from scripts.migrate import migrate
 from scripts.processes import ManagedProcess
 from scripts.seed import DEMO_PASSWORD, seed_demo
@@ -31,6 +33,17 @@ DATA = ROOT / ".data"
 
 def _port_of(url: str, default: int) -> int:
     return urlparse(url).port or default
+
+
+def _start_object_store(start: Callable[[ManagedProcess], None], port: int, store: Path, logs: Path) -> None:
+    """moto with its recorder on, given back what earlier runs stored (see scripts/object_store.py)."""
+    compacted = object_store.compact(store)
+    if compacted.unreadable:
+        print(f"S3: {compacted.unreadable} unreadable entries of {store} dropped (cut short by a crash)")
+    start(stack.s3(port, logs, store))
+    if compacted.writes:
+        object_store.replay(f"http://127.0.0.1:{port}")
+        print(f"S3: {compacted.writes} writes of earlier runs restored from {store}")
 
 
 def _create_bucket(settings: Settings) -> None:
@@ -85,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             "127.0.0.1",
             "localhost",
         ):
-            start(stack.s3(_port_of(settings.s3_endpoint_url, 9000), logs))
+            _start_object_store(start, _port_of(settings.s3_endpoint_url, 9000), data / "s3", logs)
         if settings.smtp_host in ("127.0.0.1", "localhost"):
             start(stack.smtp_sink(settings.smtp_port, data / "mail", logs))
         if settings.stripe_api_base and urlparse(settings.stripe_api_base).hostname in (
@@ -132,7 +145,7 @@ Everything is up (logs in {logs}):
   Readiness        {base}/readyz
   Chat server      {settings.chat_url}  (Socket.IO; health at {settings.chat_url}/healthz)
   Database         {settings.mongodb_uri}
-  S3 (moto)        {settings.s3_endpoint_url}  bucket {settings.s3_bucket}
+  S3 (moto)        {settings.s3_endpoint_url}  bucket {settings.s3_bucket}, kept in {data / "s3"}
   Stripe (local)   {settings.stripe_api_base}  (complete a checkout: python -m scripts.stripe_dev complete SESSION_ID)
   Mail sink        smtp://{settings.smtp_host}:{settings.smtp_port}  → {data / "mail"}
 Press Ctrl-C to stop.""",

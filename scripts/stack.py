@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+from scripts import object_store
 from scripts.processes import ManagedProcess, http_ok, port_open
 
 BIN = Path(sys.executable).parent
@@ -33,11 +34,13 @@ def mongodb_uri(port: int) -> str:
     return f"mongodb://127.0.0.1:{port}/?directConnection=true"
 
 
-def s3(port: int, log_dir: Path) -> ManagedProcess:
-    """The moto server standing in for DigitalOcean Spaces / S3."""
+def s3(port: int, log_dir: Path, store: Path | None = None) -> ManagedProcess:
+    """The moto server standing in for DigitalOcean Spaces / S3: in memory, or with `store` recording what is
+    written there, for `object_store.replay` to restore on the next start."""
     return ManagedProcess(
         name="moto-s3",
         argv=[str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        env=object_store.server_env(store) if store else None,
         ready=lambda: http_ok(f"http://127.0.0.1:{port}/moto-api/"),
         log_path=log_dir / "moto.log",
     )

@@ -3,8 +3,10 @@
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import httpx
@@ -69,14 +71,61 @@ def login(base: str, email: str) -> httpx.Response:
     )
 
 
+def bearer_of(base: str, email: str) -> dict[str, str]:
+    session = login(base, email)
+    assert session.status_code == 200, session.text
+    return {"Authorization": f"Bearer {session.json()['access_token']}"}
+
+
 def demo_request_states(base: str) -> list[str]:
-    session = login(base, "customer@demo.example.com")
-    assert session.status_code == 200
-    token = session.json()["access_token"]
     page = httpx.get(
-        f"{base}/api/v1/requests", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        f"{base}/api/v1/requests", headers=bearer_of(base, "customer@demo.example.com"), timeout=10
     ).json()
     return [item["state"] for item in page["items"]]
+
+
+def png(width: int = 3, height: int = 2) -> bytes:
+    """A genuine PNG (signature, IHDR, IDAT, IEND, each chunk with its CRC): any file-type check accepts it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes([200, 120, 40]) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def upload(base: str, bearer: dict[str, str], content: bytes) -> str:
+    """As the app uploads: a presigned POST straight to storage, then confirm. Returns the media id."""
+    started = httpx.post(
+        f"{base}/api/v1/media/uploads",
+        json={"filename": "tap.png", "content_type": "image/png", "size": len(content)},
+        headers=bearer,
+        timeout=10,
+    )
+    assert started.status_code == 201, started.text
+    form = started.json()
+    stored = httpx.post(
+        form["url"], data=form["fields"], files={"file": ("tap.png", content, "image/png")}, timeout=10
+    )
+    assert stored.status_code in (200, 201, 204), stored.text
+    media_id: str = form["media"]["id"]
+    confirmed = httpx.post(f"{base}/api/v1/media/uploads/{media_id}/confirm", headers=bearer, timeout=10)
+    assert confirmed.status_code == 200, confirmed.text
+    return media_id
+
+
+def download(base: str, bearer: dict[str, str], media_id: str) -> bytes:
+    link = httpx.get(f"{base}/api/v1/media/{media_id}/download", headers=bearer, timeout=10)
+    assert link.status_code == 200, link.text
+    got = httpx.get(link.json()["url"], timeout=10)
+    assert got.status_code == 200, got.text
+    return got.content
 
 
 def subscribe_as_the_readme_says(launcher: Launcher, base: str) -> str:
@@ -130,6 +179,10 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
         assert "marketplace-media" in json.dumps(buckets)
         assert demo_request_states(base) == ["completed", "accepted", "requested"]
         assert subscribe_as_the_readme_says(launcher, base) == "pro"
+        customer = bearer_of(base, "customer@demo.example.com")
+        photo = png()
+        media_id = upload(base, customer, photo)
+        assert download(base, customer, media_id) == photo
         # The scheduler's relay and mail jobs run in the platform process: the demo's booking and billing
         # events became notifications, and the offline providers were mailed (through the SMTP sink).
         token = login(base, "sparkle@demo.example.com").json()["access_token"]
@@ -156,10 +209,12 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
     for port in launcher.ports.values():
         assert not port_open(port), f"port {port} still open after Ctrl-C"
 
-    # A second run reuses the data: the demo seed is idempotent and the accounts are still there.
+    # A second run reuses the data: the demo seed is idempotent, the accounts are still there, and so is
+    # the upload (the S3 stand-in replays what it recorded under the data dir).
     proc = launcher.run("--demo")
     try:
         assert login(base, "admin@demo.example.com").json()["user"]["role"] == "admin"
         assert demo_request_states(base) == ["completed", "accepted", "requested"]  # seeded once, not twice
+        assert download(base, bearer_of(base, "customer@demo.example.com"), media_id) == photo
     finally:
         assert launcher.stop(proc) == 0

@@ -1,13 +1,18 @@
 """Ops tools run as real processes against the real engine."""
 
 import asyncio
+import json
 import subprocess
+from pathlib import Path
 
+import boto3
 import httpx
 from pymongo import AsyncMongoClient
 
 from platform_api.config import Settings
 from platform_api.main import create_app
+from scripts import object_store, stack
+from scripts.processes import free_port
 from tests.conftest import Engine, run_create_admin
 from tests.factories import API
 
@@ -46,3 +51,52 @@ def test_create_admin_refuses_a_weak_password(engine: Engine, db_name: str) -> N
     done = create_admin(engine, db_name, "short", "weak@example.com")
     assert done.returncode == 2
     assert "at least" in done.stderr
+
+
+def test_the_s3_stand_in_gives_back_what_an_earlier_run_stored(tmp_path: Path) -> None:
+    """Written, overwritten, deleted; the server stopped and started on the same store: the same objects."""
+    store, port = tmp_path / "s3", free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="dev",
+        aws_secret_access_key="x",
+    )
+    server = stack.s3(port, tmp_path, store).start()
+    try:
+        client.create_bucket(Bucket="media")
+        client.put_object(Bucket="media", Key="a/kept.png", Body=b"first", ContentType="image/png")
+        client.put_object(Bucket="media", Key="a/kept.png", Body=b"second", ContentType="image/png")
+        client.put_object(Bucket="media", Key="a/gone.pdf", Body=b"%PDF-", ContentType="application/pdf")
+        client.delete_object(Bucket="media", Key="a/gone.pdf")
+        client.get_object(Bucket="media", Key="a/kept.png")["Body"].read()
+    finally:
+        server.stop()
+
+    assert object_store.compact(store) == object_store.Compacted(writes=5, unreadable=0)  # the reads dropped
+    server = stack.s3(port, tmp_path, store).start()
+    try:
+        object_store.replay(endpoint)
+        assert [o["Key"] for o in client.list_objects_v2(Bucket="media")["Contents"]] == ["a/kept.png"]
+        kept = client.get_object(Bucket="media", Key="a/kept.png")
+        assert (kept["Body"].read(), kept["ContentType"]) == (b"second", "image/png")
+    finally:
+        server.stop()
+
+
+def test_a_request_line_cut_short_by_a_crash_is_dropped_and_the_rest_kept(tmp_path: Path) -> None:
+    def entry(method: str, path: str) -> str:
+        return json.dumps(
+            {"headers": {}, "method": method, "url": f"http://127.0.0.1:9000{path}", "body": ""}
+        )
+
+    log = tmp_path / object_store.RECORDING
+    log.write_text(
+        "\n".join([entry("PUT", "/media"), entry("HEAD", "/media"), entry("POST", "/media")])
+        + "\n"
+        + entry("POST", "/media")[:40]
+    )
+    assert object_store.compact(tmp_path) == object_store.Compacted(writes=2, unreadable=1)
+    assert [json.loads(line)["method"] for line in log.read_text().splitlines()] == ["PUT", "POST"]
