@@ -1,6 +1,6 @@
 """The dev launcher: every process of the system, real, on this machine, with one command.
 
-    python -m scripts.dev [--demo]
+    bash scripts/run.sh [--demo]         (installs first; or .venv/bin/python -m scripts.dev [--demo])
 
 Starts nx-27017 (data under .data/, kept between runs) unless MONGODB_URI points at a MongoDB, the moto S3
 server with the media bucket (what is stored kept under .data/s3/ too), the SMTP sink, the local Stripe
@@ -20,10 +20,10 @@ from urllib.parse import urlparse
 
 from platform_api.config import Settings
 from platform_api.media.storage import ObjectStorage
-from scripts import object_store, stack
+from scripts import dev_guide, object_store, stack
 from scripts.migrate import migrate
 from scripts.processes import ManagedProcess
-from scripts.seed import DEMO_PASSWORD, seed_demo
+from scripts.seed import seed_demo
 from shared_models import connect, init_models
 from shared_models.clock import SystemClock
 
@@ -57,12 +57,7 @@ async def _seed(settings: Settings) -> None:
         logins = await seed_demo(SystemClock(), settings)
     finally:
         await client.close()
-    print(f"\nDemo accounts (password for all: {DEMO_PASSWORD}):")
-    for login in logins:
-        print(f"  {login.role.value:<9} {login.email:<32} {login.note}")
-    body = '{"email": "customer@demo.example.com", "password": "%s"}' % DEMO_PASSWORD  # noqa: UP031
-    url = f"http://127.0.0.1:{settings.port}{settings.api_prefix}/auth/login"
-    print(f"  Log in: curl -X POST {url} -H 'Content-Type: application/json' -d '{body}'")
+    print(dev_guide.demo(settings, logins))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,21 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"start-up failed: {exc}", file=sys.stderr)
         return 1
 
-    base = f"http://127.0.0.1:{settings.port}"
-    print(
-        f"""
-Everything is up (logs in {logs}):
-  Platform API     {base}{settings.api_prefix}
-  Swagger console  {base}/docs
-  Readiness        {base}/readyz
-  Chat server      {settings.chat_url}  (Socket.IO; health at {settings.chat_url}/healthz)
-  Database         {settings.mongodb_uri}
-  S3 (moto)        {settings.s3_endpoint_url}  bucket {settings.s3_bucket}, kept in {data / "s3"}
-  Stripe (local)   {settings.stripe_api_base}  (complete a checkout: python -m scripts.stripe_dev complete SESSION_ID)
-  Mail sink        smtp://{settings.smtp_host}:{settings.smtp_port}  → {data / "mail"}
-Press Ctrl-C to stop.""",
-        flush=True,
-    )
+    print(dev_guide.running(settings, data, logs), flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

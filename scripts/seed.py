@@ -1,4 +1,4 @@
-"""Demo data for `python -m scripts.dev --demo`: one account per role and a few providers. Idempotent."""
+"""Demo data for `bash scripts/run.sh --demo`: one account per role and a few providers. Idempotent."""
 
 import contextlib
 from dataclasses import dataclass
@@ -32,31 +32,65 @@ class DemoLogin:
     note: str
 
 
-DEMO_PROVIDERS = [
-    (
+@dataclass(frozen=True)
+class DemoProvider:
+    email: str
+    name: str
+    business: str
+    categories: tuple[ServiceCategory, ...]
+    tier: SubscriptionTier
+    place: str  # a place name the search understands (the offline gazetteer's), inside the service area
+    lat: float
+    lng: float
+    radius_km: float
+
+
+DEMO_PROVIDERS = (
+    DemoProvider(
         "sparkle@demo.example.com",
         "Sam",
         "Sparkle Cleaning Co.",
-        [ServiceCategory.cleaning],
-        (51.5072, -0.1276, 12),
+        (ServiceCategory.cleaning,),
+        SubscriptionTier.premium,
+        "London, GB",
+        51.5072,
+        -0.1276,
+        12,
     ),
-    (
+    DemoProvider(
         "fixit@demo.example.com",
         "Priya",
         "Fix-It Plumbing",
-        [ServiceCategory.plumbing, ServiceCategory.hvac],
-        (51.52, -0.10, 8),
+        (ServiceCategory.plumbing, ServiceCategory.hvac),
+        SubscriptionTier.pro,
+        "Islington, GB",
+        51.52,
+        -0.10,
+        8,
     ),
-    ("volt@demo.example.com", "Tom", "Volt Electricians", [ServiceCategory.electrical], (51.48, -0.2, 15)),
-]
+    DemoProvider(
+        "volt@demo.example.com",
+        "Tom",
+        "Volt Electricians",
+        (ServiceCategory.electrical,),
+        SubscriptionTier.basic,
+        "Fulham, GB",
+        51.48,
+        -0.2,
+        15,
+    ),
+)
+DEMO_ADMIN = "admin@demo.example.com"
+DEMO_CUSTOMER = "customer@demo.example.com"
+DEMO_ACCOUNTS = (DEMO_ADMIN, DEMO_CUSTOMER, *(p.email for p in DEMO_PROVIDERS))
 
 
 async def seed_demo(clock: Clock, settings: Settings) -> list[DemoLogin]:
-    logins = [DemoLogin(Role.admin, "admin@demo.example.com", "admin console")]
+    logins = [DemoLogin(Role.admin, DEMO_ADMIN, "admin console")]
     with contextlib.suppress(Conflict):  # seeded before: a second run reuses the data
-        await auth_service.create_admin("admin@demo.example.com", DEMO_PASSWORD, "Demo Admin", clock)
+        await auth_service.create_admin(DEMO_ADMIN, DEMO_PASSWORD, "Demo Admin", clock)
     customer = RegisterRequest(
-        email="customer@demo.example.com",
+        email=DEMO_CUSTOMER,
         password=DEMO_PASSWORD,
         role=Role.customer,
         display_name="Casey Customer",
@@ -64,19 +98,19 @@ async def seed_demo(clock: Clock, settings: Settings) -> list[DemoLogin]:
         accepted_privacy_version=settings.privacy_version,
     )
     signups: list[RegisterRequest] = [customer]
-    for email, name, business, categories, (lat, lng, radius) in DEMO_PROVIDERS:
+    for demo in DEMO_PROVIDERS:
         signups.append(
             RegisterRequest(
-                email=email,
+                email=demo.email,
                 password=DEMO_PASSWORD,
                 role=Role.provider,
-                display_name=name,
+                display_name=demo.name,
                 accepted_terms_version=settings.terms_version,
                 accepted_privacy_version=settings.privacy_version,
                 provider=ProviderSignup(
-                    business_name=business,
-                    categories=categories,
-                    service_area=ServiceArea(lat=lat, lng=lng, radius_km=radius),
+                    business_name=demo.business,
+                    categories=list(demo.categories),
+                    service_area=ServiceArea(lat=demo.lat, lng=demo.lng, radius_km=demo.radius_km),
                 ),
             )
         )
@@ -89,34 +123,27 @@ async def seed_demo(clock: Clock, settings: Settings) -> list[DemoLogin]:
     return logins
 
 
-DEMO_TIERS = {
-    "sparkle@demo.example.com": SubscriptionTier.premium,
-    "fixit@demo.example.com": SubscriptionTier.pro,
-    "volt@demo.example.com": SubscriptionTier.basic,
-}
-
-
 async def _subscribe_providers(clock: Clock, settings: Settings) -> None:
     """Each demo provider pays at (the local) Checkout; the events go through the real webhook handler."""
     assert settings.stripe_api_base, "demo seeding needs the local Stripe stand-in"
     client = stripe_client(settings)
     webhook = StripeWebhook(settings, client, clock)
-    for email, tier in DEMO_TIERS.items():
-        owner = await User.find_one(User.email == email)
+    for demo in DEMO_PROVIDERS:
+        owner = await User.find_one(User.email == demo.email)
         assert owner is not None
         profile = await provider_service.get_by_owner(str(owner.id))
         assert profile is not None
         current = await subscriptions.get_for_provider(str(profile.id))
         if current is not None and current.entitled:
             continue
-        session = await billing_service.checkout(profile, owner, tier, settings, client, clock)
+        session = await billing_service.checkout(profile, owner, demo.tier, settings, client, clock)
         for event in await complete_checkout(settings.stripe_api_base, session.session_id):
             await webhook.ingest(event, source="seed")
 
 
 async def _seed_requests(clock: Clock) -> None:
     """A few bookings between the demo customer and providers, in different states (once)."""
-    customer = await User.find_one(User.email == "customer@demo.example.com")
+    customer = await User.find_one(User.email == DEMO_CUSTOMER)
     assert customer is not None
     if await ServiceRequest.find({"customer_id": str(customer.id)}).count():
         return

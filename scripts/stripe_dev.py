@@ -1,11 +1,11 @@
 """Act as Stripe's customer-facing side against the local stand-in; the resulting events are signed and
 delivered to the platform's webhook, exactly as Stripe would deliver them.
 
-    python -m scripts.stripe_dev complete SESSION_ID        # the provider paid at Checkout
-    python -m scripts.stripe_dev update SUB_ID --price price_pro_monthly
-    python -m scripts.stripe_dev update SUB_ID --cancel-at-period-end
-    python -m scripts.stripe_dev cancel SUB_ID              # ends it now (customer.subscription.deleted)
-    python -m scripts.stripe_dev payment-failed SUB_ID      # a renewal charge fails
+    .venv/bin/python -m scripts.stripe_dev complete SESSION_ID        # the provider paid at Checkout
+    .venv/bin/python -m scripts.stripe_dev update SUB_ID --price price_pro_monthly
+    .venv/bin/python -m scripts.stripe_dev update SUB_ID --cancel-at-period-end
+    .venv/bin/python -m scripts.stripe_dev cancel SUB_ID              # ends it now (customer.subscription.deleted)
+    .venv/bin/python -m scripts.stripe_dev payment-failed SUB_ID      # a renewal charge fails
 """
 
 import argparse

@@ -5,15 +5,16 @@ import os
 import signal
 import struct
 import subprocess
-import sys
 import zlib
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
+from scripts.dev_guide import PROMPT
 from scripts.processes import free_port, port_open, wait_until
-from scripts.seed import DEMO_PASSWORD
+from scripts.seed import DEMO_CUSTOMER, DEMO_PASSWORD, DEMO_PROVIDERS
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +24,7 @@ class Launcher:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.ports = {name: free_port() for name in ("engine", "platform", "chat", "s3", "smtp", "stripe")}
-        self.env = {
-            **os.environ,
+        self.given = {
             "PORT": str(self.ports["platform"]),
             "CHAT_URL": f"http://127.0.0.1:{self.ports['chat']}",
             "CHAT_INTERNAL_URL": f"http://127.0.0.1:{self.ports['chat']}",
@@ -32,6 +32,7 @@ class Launcher:
             "SMTP_PORT": str(self.ports["smtp"]),
             "STRIPE_API_BASE": f"http://127.0.0.1:{self.ports['stripe']}",
         }
+        self.env = {**os.environ, **self.given}
         self.env.pop("MONGODB_URI", None)
         self.output = data_dir / "launcher.out"
 
@@ -63,6 +64,27 @@ class Launcher:
     def stop(self, proc: subprocess.Popen[bytes]) -> int:
         proc.send_signal(signal.SIGINT)
         return proc.wait(30)
+
+    def commands(self) -> list[str]:
+        return [line.removeprefix(PROMPT) for line in self.text().splitlines() if line.startswith(PROMPT)]
+
+    def run_as_printed(self, command: str) -> str:
+        """In a shell where only run.sh has run: no activated venv, and the variables given to the launcher
+        were given to it alone (a printed command that needs one must say so)."""
+        venv = str(ROOT / ".venv")
+        path = [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if not entry.startswith(venv)]
+        env = {name: value for name, value in os.environ.items() if name not in {*self.given, "VIRTUAL_ENV"}}
+        done = subprocess.run(
+            ["bash", "-c", command],
+            cwd=ROOT,
+            env={**env, "PATH": os.pathsep.join(path)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+        return done.stdout
 
 
 def login(base: str, email: str) -> httpx.Response:
@@ -129,7 +151,8 @@ def download(base: str, bearer: dict[str, str], media_id: str) -> bytes:
 
 
 def subscribe_as_the_readme_says(launcher: Launcher, base: str) -> str:
-    """README: checkout session → simulated completion (dev command) → signed webhook → the stored tier."""
+    """README: checkout session → simulated completion (the command the launcher prints, as printed) → signed
+    webhook → the stored tier."""
     registered = httpx.post(
         f"{base}/api/v1/auth/register",
         json={
@@ -147,20 +170,39 @@ def subscribe_as_the_readme_says(launcher: Launcher, base: str) -> str:
     bearer = {"Authorization": f"Bearer {registered.json()['access_token']}"}
     session = httpx.post(f"{base}/api/v1/billing/checkout-session", json={"tier": "pro"}, headers=bearer)
     assert session.status_code == 200, session.text
-    done = subprocess.run(
-        [sys.executable, "-m", "scripts.stripe_dev", "complete", session.json()["session_id"]],
-        cwd=ROOT,
-        env=launcher.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0 and "checkout.session.completed" in done.stdout, done.stderr
+    [complete] = [command for command in launcher.commands() if "scripts.stripe_dev complete" in command]
+    done = launcher.run_as_printed(complete.replace("SESSION_ID", session.json()["session_id"]))
+    assert "checkout.session.completed" in done
     subscription = httpx.get(f"{base}/api/v1/billing/subscription", headers=bearer).json()
     assert subscription["status"] == "active", subscription
     tier: str = subscription["tier"]
     return tier
+
+
+def the_demo_providers_are_where_the_launcher_says(launcher: Launcher, base: str) -> None:
+    """Each demo provider's line names its tier, a place and coordinates; a search at either finds it."""
+    printed = launcher.text()
+    for provider in DEMO_PROVIDERS:
+        [line] = [line for line in printed.splitlines() if line.strip().startswith(provider.business)]
+        assert provider.tier.value in line and provider.place in line, line
+        assert f"lat {provider.lat}, lng {provider.lng}" in line, line
+        at_the_point = httpx.get(
+            f"{base}/api/v1/search/providers", params={"lat": provider.lat, "lng": provider.lng}, timeout=10
+        ).json()
+        assert (provider.business, provider.tier.value) in {
+            (hit["business_name"], hit["tier"]) for hit in at_the_point["items"]
+        }
+        [search] = [c for c in launcher.commands() if urlencode({"q": provider.place}) in c]
+        found = json.loads(launcher.run_as_printed(search))
+        assert [(hit["business_name"], hit["tier"]) for hit in found["items"]] == [
+            (provider.business, provider.tier.value)
+        ]
+
+
+def the_printed_login_works_as_printed(launcher: Launcher) -> None:
+    [command] = [command for command in launcher.commands() if "/auth/login" in command]
+    session = json.loads(launcher.run_as_printed(command))
+    assert session["user"]["email"] == DEMO_CUSTOMER and session["access_token"]
 
 
 def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -> None:
@@ -202,6 +244,10 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
             "pro",
             "basic",
         }  # the demo providers
+        the_demo_providers_are_where_the_launcher_says(launcher, base)
+        the_printed_login_works_as_printed(launcher)
+        # Each command the launcher printed ran above as printed: the checkout, the searches, the login.
+        assert len(launcher.commands()) == 1 + len(DEMO_PROVIDERS) + 1, launcher.commands()
     finally:
         code = launcher.stop(proc)
     assert code == 0, launcher.text()

@@ -450,7 +450,8 @@ def create_app(fake: FakeStripe) -> Starlette:
             return HTMLResponse("<h1>Unknown portal session</h1>", status_code=404)
         return HTMLResponse(
             "<h1>Test billing portal</h1><p>Change plans with "
-            "<code>python -m scripts.stripe_dev update SUBSCRIPTION_ID --price PRICE</code>.</p>"
+            "<code>.venv/bin/python -m scripts.stripe_dev update SUBSCRIPTION_ID --price PRICE</code> (from the "
+            "repo root).</p>"
             f'<p><a href="{portal["return_url"]}">Back</a></p>'
         )
 
