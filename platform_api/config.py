@@ -1,12 +1,19 @@
 """Platform settings, read once from the environment at start-up and passed down (see .env.example)."""
 
-from pydantic import Field, SecretStr
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 
 from shared_models.settings import CommonSettings, Environment
 
 # Local stand-in values: the fake Stripe accepts any `sk_` key; production refuses these (check_secrets).
 DEV_STRIPE_SECRET_KEY = "sk_test_local_stand_in"  # noqa: S105
 DEV_STRIPE_WEBHOOK_SECRET = "whsec_dev_only_0123456789abcdef0123456789abcdef"  # noqa: S105
+
+# Logins per client address unless RATE_LOGIN_IP says otherwise. Dev has its own: there are five demo
+# accounts, so logging in once as each spent the whole allowance and the next try waited five minutes.
+RATE_LOGIN_IP = "5/5 minutes"
+DEV_RATE_LOGIN_IP = "30/5 minutes"
 
 
 class Settings(CommonSettings):
@@ -66,7 +73,7 @@ class Settings(CommonSettings):
     # Rate limits (the `limits` notation), per client IP and per account/user; shared through Redis when
     # REDIS_URL is set. Defaults are at least as strict as established products'.
     http_rate_limits: bool = True  # off only for test suites that exercise other things
-    rate_login_ip: str = "5/5 minutes"
+    rate_login_ip: str = ""  # empty: RATE_LOGIN_IP above, or DEV_RATE_LOGIN_IP when ENVIRONMENT=dev
     rate_login_account: str = "10/15 minutes"
     rate_register_ip: str = "10/hour"
     rate_request_create_user: str = "30/hour"
@@ -90,6 +97,12 @@ class Settings(CommonSettings):
     geocode_cache_seconds: int = Field(default=7 * 24 * 3600, ge=0)
     # Mixed into the daily tie-break of search ranking, so the rotation cannot be predicted from outside.
     search_ranking_salt: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _login_limit_of_the_environment(self) -> Self:
+        if not self.rate_login_ip:
+            self.rate_login_ip = DEV_RATE_LOGIN_IP if self.environment is Environment.dev else RATE_LOGIN_IP
+        return self
 
     def check_secrets(self) -> None:
         super().check_secrets()

@@ -14,7 +14,7 @@ import pytest
 
 from scripts.dev_guide import PROMPT
 from scripts.processes import free_port, port_open, wait_until
-from scripts.seed import DEMO_CUSTOMER, DEMO_PASSWORD, DEMO_PROVIDERS
+from scripts.seed import DEMO_ACCOUNTS, DEMO_CUSTOMER, DEMO_PASSWORD, DEMO_PROVIDERS
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,6 +212,9 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
     try:
         assert f"{base}/docs" in launcher.text() and "admin@demo.example.com" in launcher.text()
         assert httpx.get(f"{base}/readyz").status_code == 200
+        # A login as each demo account first: the ones this test makes after it still get in (dev's limit).
+        for email in DEMO_ACCOUNTS:
+            assert login(base, email).status_code == 200, email
         docs = httpx.get(f"{base}/docs")
         assert docs.status_code == 200
         spec = httpx.get(f"{base}/openapi.json").json()

@@ -1,4 +1,4 @@
-"""Ops tools run as real processes against the real engine."""
+"""Ops and dev tools, run as real processes (the engine, the S3 stand-in), and the dev settings they rely on."""
 
 import asyncio
 import json
@@ -7,14 +7,19 @@ from pathlib import Path
 
 import boto3
 import httpx
+from limits import parse
 from pymongo import AsyncMongoClient
 
 from platform_api.config import Settings
 from platform_api.main import create_app
 from scripts import object_store, stack
 from scripts.processes import free_port
+from scripts.seed import DEMO_ACCOUNTS
+from shared_models.settings import Environment
 from tests.conftest import Engine, run_create_admin
 from tests.factories import API
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_admin(engine: Engine, db_name: str, password: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -100,3 +105,14 @@ def test_a_request_line_cut_short_by_a_crash_is_dropped_and_the_rest_kept(tmp_pa
     )
     assert object_store.compact(tmp_path) == object_store.Compacted(writes=2, unreadable=1)
     assert [json.loads(line)["method"] for line in log.read_text().splitlines()] == ["PUT", "POST"]
+
+
+def test_dev_lets_one_address_log_in_as_every_demo_account_twice_and_production_keeps_its_limit() -> None:
+    dev = parse(Settings(_env_file=None, environment=Environment.dev).rate_login_ip)
+    assert dev.amount >= 2 * len(DEMO_ACCOUNTS)
+    copied = Settings(_env_file=ROOT / ".env.example")  # type: ignore[call-arg]
+    assert copied.environment is Environment.dev and parse(copied.rate_login_ip) == dev
+    for environment in (Environment.production, Environment.test):
+        assert Settings(_env_file=None, environment=environment).rate_login_ip == "5/5 minutes"
+    chosen = Settings(_env_file=None, environment=Environment.dev, rate_login_ip="3/minute")
+    assert chosen.rate_login_ip == "3/minute"
