@@ -82,6 +82,9 @@ class Settings(CommonSettings):
     rate_reset_account: str = "5/hour"
     rate_verify_resend_ip: str = "5/hour"
     rate_verify_resend_account: str = "3/hour"
+    # How long a create retried with the Idempotency-Key of a call still running waits for that call to
+    # finish (then replays its response) before answering 409 `idempotency_key_in_use` (seconds).
+    idempotency_wait_seconds: float = Field(default=10.0, ge=0)
     # The current terms and privacy notice: sign-up must accept exactly these versions.
     terms_version: str = "2026-11-01"
     privacy_version: str = "2026-11-01"

@@ -23,6 +23,8 @@ from platform_api.consent.router import router as consent_router
 from platform_api.conversations.router import router as conversations_router
 from platform_api.disputes.router import router as disputes_router
 from platform_api.errors import document_typed_validation_errors, install_error_handlers
+from platform_api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from platform_api.idempotency import REPLAYED_HEADER
 from platform_api.media.router import router as media_router
 from platform_api.media.service import MediaService
 from platform_api.media.storage import ObjectStorage
@@ -139,7 +141,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["*"],
-        allow_headers=["Authorization", "Content-Type", settings.csrf_header_name, "X-Request-ID"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            settings.csrf_header_name,
+            "X-Request-ID",
+            IDEMPOTENCY_HEADER,
+        ],
+        # What the web app may read of a response besides the CORS-safelisted headers.
+        expose_headers=["X-Request-ID", "Retry-After", REPLAYED_HEADER],
     )
     for router in (
         auth_router,

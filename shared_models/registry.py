@@ -19,6 +19,7 @@ from shared_models.documents import (
     EmailMessage,
     EmailWindow,
     GeocodeCache,
+    IdempotentRequest,
     JobLease,
     MediaGrant,
     MediaObject,
@@ -72,6 +73,7 @@ DOCUMENT_MODELS: tuple[type[Document], ...] = (
     DisputeEvidence,
     Review,
     AuditEntry,
+    IdempotentRequest,
 )
 
 

@@ -6,8 +6,8 @@ every collection either exported or listed in `NOT_PERSONAL` with the reason.
 Deletion keeps what the counterpart needs (bookings, conversations, messages, disputes) in anonymised form:
 the account's name and email are replaced, the customer's addresses in bookings are removed, IPs and user
 agents in the consent ledger are cleared, mail and links waiting for the account are dropped, its
-notifications and preferences deleted, its provider profile emptied and withdrawn from search; every
-session ends and the chat server drops its sockets.
+notifications, preferences and stored create responses (idempotency keys) deleted, its provider profile
+emptied and withdrawn from search; every session ends and the chat server drops its sockets.
 """
 
 import secrets
@@ -31,6 +31,7 @@ from shared_models.documents import (
     Dispute,
     DisputeEvidence,
     EmailMessage,
+    IdempotentRequest,
     MediaObject,
     Message,
     Notification,
@@ -88,6 +89,7 @@ EXPORTED: dict[str, Finder] = {
     "dispute_evidence": lambda u, p: _by(DisputeEvidence, "author_id", str(u.id)),
     "reviews_written": lambda u, p: _by(Review, "author_id", str(u.id)),
     "reviews_received": lambda u, p: _by(Review, "subject_id", str(u.id)),
+    "idempotent_requests": lambda u, p: _by(IdempotentRequest, "user_id", str(u.id)),
 }
 
 
@@ -98,7 +100,7 @@ EXPORTED_MODELS: frozenset[str] = frozenset(
         "User", "ProviderProfile", "ServiceRequest", "Conversation", "Message", "Notification",
         "NotificationDelivery", "NotificationPreferences", "ConsentRecord", subscriptions.DOCUMENT_NAME,
         "BillingCustomer", "RevokedSession", "EmailMessage", "MediaObject", "Dispute", "DisputeEvidence",
-        "Review",
+        "Review", "IdempotentRequest",
     }
 )  # fmt: skip
 NOT_PERSONAL: dict[str, str] = {
@@ -170,6 +172,7 @@ class AccountService:
             (NotificationDelivery, "recipient_id", uid),
             (NotificationPreferences, "user_id", uid),
             (AccountToken, "user_id", uid),
+            (IdempotentRequest, "user_id", uid),
             (EmailMessage, "to", user.email),
         ):
             await model.find({field: value}).delete()

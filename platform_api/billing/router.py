@@ -26,11 +26,12 @@ from platform_api.errors import (
     Unprocessable,
     error_responses,
 )
+from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
 from platform_api.providers.service import provider_service
 from shared_models.documents import ProviderProfile
 from shared_models.enums import SubscriptionTier
 
-router = APIRouter(prefix="/billing", tags=["billing"])
+router = APIRouter(prefix="/billing", tags=["billing"], route_class=IdempotentRoute)
 
 MAX_WEBHOOK_BODY = 1024 * 1024  # Stripe's events are a few KB; anything near this is not Stripe
 
@@ -64,6 +65,7 @@ async def own_profile(session: AuthSession) -> ProviderProfile:
 
 @router.post(
     "/checkout-session",
+    dependencies=[IDEMPOTENT],
     summary="Start a subscription: a Stripe Checkout session for a tier (providers)",
     description="Creates (or reuses) the provider's Stripe customer. The subscription is recorded when "
     "Stripe's webhook confirms it, never by this call. Already subscribed → 409 `already_subscribed` "
@@ -82,6 +84,7 @@ async def create_checkout_session(
 
 @router.post(
     "/portal-session",
+    dependencies=[IDEMPOTENT],
     summary="Open Stripe's billing portal: change tier, payment method, cancel (providers)",
     response_model=PortalSessionOut,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, StripeUnavailable),

@@ -17,12 +17,13 @@ from platform_api.errors import (
     Unprocessable,
     error_responses,
 )
+from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
 from platform_api.ratelimits import LimitsDep
 from shared_models.documents import ServiceRequest
 from shared_models.enums import RequestEvent, RequestState
 from shared_models.ids import SORTABLE_KEY_PATTERN
 
-router = APIRouter(prefix="/requests", tags=["bookings"])
+router = APIRouter(prefix="/requests", tags=["bookings"], route_class=IdempotentRoute)
 
 
 class PartyEvent(StrEnum):
@@ -42,6 +43,7 @@ def _detail(request: ServiceRequest, actor: Actor) -> RequestDetailOut:
 
 @router.post(
     "",
+    dependencies=[IDEMPOTENT],
     summary="Book a provider: create a service request (customers)",
     status_code=status.HTTP_201_CREATED,
     response_model=RequestDetailOut,

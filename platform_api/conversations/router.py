@@ -14,12 +14,13 @@ from platform_api.conversations.schemas import (
 from platform_api.conversations.service import conversation_service
 from platform_api.deps import ClockDep, PartySession, RealtimeDep
 from platform_api.errors import Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
 from shared_models import conversations
 from shared_models.documents import Conversation
 from shared_models.enums import Role
 from shared_models.ids import SORTABLE_KEY_PATTERN
 
-router = APIRouter(prefix="/conversations", tags=["chat"])
+router = APIRouter(prefix="/conversations", tags=["chat"], route_class=IdempotentRoute)
 Cursor = Annotated[str | None, Query(pattern=SORTABLE_KEY_PATTERN)]
 # A message's `cursor` (its `seq`): only older messages.
 Before = Annotated[int | None, Query(ge=1, le=2**53, description="A message's `cursor`: only older ones.")]
@@ -44,6 +45,7 @@ async def _shaped(conversation: Conversation, user_id: str) -> ConversationOut:
 @router.post(
     "",
     summary="Start (or reopen) the conversation with a provider or about a request",
+    dependencies=[IDEMPOTENT],
     status_code=status.HTTP_201_CREATED,
     response_model=ConversationOut,
     responses={

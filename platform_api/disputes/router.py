@@ -16,10 +16,11 @@ from platform_api.disputes.schemas import (
 )
 from platform_api.disputes.service import dispute_service
 from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
 from shared_models.documents import Dispute, User
 from shared_models.ids import SORTABLE_KEY_PATTERN
 
-router = APIRouter(tags=["disputes"])
+router = APIRouter(tags=["disputes"], route_class=IdempotentRoute)
 
 
 async def _mine(dispute_id: str, user: User) -> Dispute:
@@ -31,6 +32,7 @@ async def _mine(dispute_id: str, user: User) -> Dispute:
 
 @router.post(
     "/requests/{request_id}/dispute",
+    dependencies=[IDEMPOTENT],
     summary="Dispute a completed job (customers, within the 7-day confirmation window)",
     description="The request goes to `disputed`, which stops auto-confirmation. Not completed → 409 "
     "`invalid_transition`; after the window → 409 `deadline_passed`. The dispute has the request's id.",
@@ -84,6 +86,7 @@ async def dispute_timeline(dispute_id: str, session: PartySession) -> Timeline:
 
 @router.post(
     "/disputes/{dispute_id}/evidence",
+    dependencies=[IDEMPOTENT],
     summary="Add evidence: a statement or a confirmed upload of yours (append-only)",
     description="Items can never be edited or deleted; to correct one, add a new item naming it in "
     "`corrects`. Accepted while the dispute takes evidence from you (`evidence_from`) and before "

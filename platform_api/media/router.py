@@ -15,10 +15,11 @@ from platform_api.errors import (
     Unprocessable,
     error_responses,
 )
+from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
 from platform_api.media.schemas import DownloadOut, MediaOut, UploadOut, UploadRequest
 from platform_api.media.service import MediaService
 
-router = APIRouter(prefix="/media", tags=["media"])
+router = APIRouter(prefix="/media", tags=["media"], route_class=IdempotentRoute)
 log = structlog.get_logger(__name__)
 
 
@@ -32,6 +33,7 @@ MediaDep = Annotated[MediaService, Depends(get_media)]
 
 @router.post(
     "/uploads",
+    dependencies=[IDEMPOTENT],
     summary="Start an upload: a presigned POST for one file under your own prefix",
     description="Then POST the file straight to storage with the returned form, and confirm it. The policy "
     "pins the key, the content type and the exact size. An unconfirmed upload can never be attached.",

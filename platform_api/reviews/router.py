@@ -7,16 +7,18 @@ from fastapi import APIRouter, Query, status
 
 from platform_api.deps import ClockDep, PartySession, ProviderSession
 from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
 from platform_api.providers.service import provider_service
 from platform_api.reviews.schemas import ReplyIn, ReviewIn, ReviewOut, ReviewPage
 from platform_api.reviews.service import review_service
 
-router = APIRouter(tags=["reviews"])
+router = APIRouter(tags=["reviews"], route_class=IdempotentRoute)
 PUBLIC_CURSOR = r"^[0-9a-f]{24}:\d{8}T\d{6}\.\d{6}-[0-9a-f]{24}$"
 
 
 @router.post(
     "/requests/{request_id}/review",
+    dependencies=[IDEMPOTENT],
     summary="Review the other party of a confirmed job (once; hidden until both reviewed or 7 days pass)",
     status_code=status.HTTP_201_CREATED,
     response_model=ReviewOut,
@@ -56,6 +58,7 @@ async def provider_reviews(
 
 @router.post(
     "/reviews/{review_id}/reply",
+    dependencies=[IDEMPOTENT],
     summary="Reply once to a published review of you (providers)",
     response_model=ReviewOut,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),

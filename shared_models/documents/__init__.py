@@ -32,6 +32,7 @@ from shared_models.documents.disputes import (
     Refund,
     RefundKind,
 )
+from shared_models.documents.idempotency import IdempotentRequest
 from shared_models.documents.leases import JobLease
 from shared_models.documents.media import MediaGrant, MediaObject, MediaStatus
 from shared_models.documents.notifications import (
@@ -68,6 +69,7 @@ __all__ = [
     "EvidenceKind",
     "GeoPoint",
     "GeocodeCache",
+    "IdempotentRequest",
     "JobLease",
     "LastMessage",
     "MediaGrant",
