@@ -32,19 +32,8 @@ def demo(settings: Settings, logins: list[DemoLogin]) -> str:
     lines += [f"  {login.role.value:<9} {login.email:<32} {login.note}" for login in logins]
     lines.append("Log in (the answer's access_token is the Bearer token):")
     body = json.dumps({"email": DEMO_CUSTOMER, "password": DEMO_PASSWORD})
-    lines.append(
-        command(
-            "curl",
-            "-s",
-            "-X",
-            "POST",
-            f"{api}/auth/login",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            body,
-        )
-    )
+    json_body = ["-H", "Content-Type: application/json", "-d", body]  # -d: curl POSTs
+    lines.append(command("curl", "-s", f"{api}/auth/login", *json_body))
     lines.append(
         "\nDemo providers: where they serve (search by the place, or by lat and lng) and their tier:"
     )
