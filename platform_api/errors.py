@@ -170,9 +170,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
-            # A body that is not even text (e.g. invalid UTF-8): the same typed 422 as any malformed JSON.
+            # A body that is not even text (e.g. invalid UTF-8) or nests past the parser's recursion limit:
+            # the same typed 422, naming the body, as any malformed JSON.
             return JSONResponse(
-                _body("validation_error", "The request body is not valid JSON."), status_code=422
+                _body("validation_error", "body: The request body is not valid JSON.", "body"),
+                status_code=422,
             )
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code
