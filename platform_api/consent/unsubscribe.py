@@ -34,7 +34,8 @@ def read_token(settings: Settings, token: str) -> tuple[str, str]:
         user_id, scope = payload.decode().split("|", 1)
     except (ValueError, UnicodeDecodeError) as exc:
         raise UnsubscribeInvalid("This unsubscribe link is not valid.", field="token") from exc
-    if not hmac.compare_digest(mac, _mac(settings, payload)):
+    # compare_digest refuses (TypeError) a str with non-ASCII characters: such a mac is simply not ours.
+    if not mac.isascii() or not hmac.compare_digest(mac, _mac(settings, payload)):
         raise UnsubscribeInvalid("This unsubscribe link is not valid.", field="token")
     return user_id, scope
 

@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from platform_api.config import Settings
+from platform_api.consent.unsubscribe import unsubscribe_token
 from platform_api.notifications.mailer import Mailer
 from scripts.processes import ManagedProcess
 from shared_models.clock import ManualClock
@@ -114,6 +116,21 @@ async def test_one_click_unsubscribe_without_a_cookie(
     other = {**payload, "conversation_id": "d" * 24}
     later = await notify(CATALOGUE["new_message"], user.id, "m:2", other, OFFLINE, clock.now())
     assert later.notification is not None and not later.emailed
+
+
+async def test_a_link_whose_signature_is_not_ascii_is_refused_not_a_500(
+    api: httpx.AsyncClient, settings: Settings
+) -> None:
+    """compare_digest raises on a non-ASCII str: such a mac was a 500 (the payload before it is fine)."""
+    payload = unsubscribe_token(settings, "a" * 24, "marketing").partition(".")[0]
+    for mac in ("é", "signature-é", "\u202e"):
+        refused = await api.post(f"{API}/email/unsubscribe", params={"token": f"{payload}.{mac}"})
+        assert refused.status_code == 400, (mac, refused.text)
+        assert refused.json()["error"] == {
+            "code": "unsubscribe_link_invalid",
+            "message": "This unsubscribe link is not valid.",
+            "field": "token",
+        }
 
 
 async def test_essential_mail_has_no_unsubscribe(
