@@ -15,7 +15,14 @@ from bson.errors import InvalidId
 from pydantic import StringConstraints
 
 Ref = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
-SORTABLE_KEY_PATTERN = r"^\d{8}T\d{6}\.\d{6}-[0-9a-f]{24}$"
+# A `sortable_key` as a cursor carries it back: ASCII digits within the calendar's ranges. Never `\d`,
+# which the API's regex engine (pydantic-core's) matches in any script: a key spelled "٢٠٢٦…", or one of
+# month 99, passed as a cursor and, compared as a string bound, paged from a place no page ended at.
+SORTABLE_KEY = (
+    r"[0-9]{4}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]\.[0-9]{6}-[0-9a-f]{24}"
+)
+SORTABLE_KEY_PATTERN = rf"^{SORTABLE_KEY}$"
 
 
 def time_key(at: datetime) -> str:

@@ -18,10 +18,11 @@ from platform_api.notifications.schemas import (
 )
 from platform_api.notifications.service import ADJUSTABLE, notification_service
 from shared_models.documents import Notification
+from shared_models.ids import SORTABLE_KEY
 from shared_models.notifications import CATALOGUE_LIST, Channel
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
-CURSOR = r"^[01]?\d{8}T\d{6}\.\d{6}-[0-9a-f]{24}$"
+CURSOR = rf"^[01]?{SORTABLE_KEY}$"  # an `unread_key` ("0"/"1" + the key) or an `updated_key`
 
 
 @router.get(
