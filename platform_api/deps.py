@@ -101,7 +101,9 @@ async def get_auth_session(request: Request) -> AuthSession:
         raise Unauthorized(exc.message, code=exc.code) from exc
     if via_cookie and request.method not in SAFE_METHODS:
         sent = request.headers.get(settings.csrf_header_name, "")
-        if not hmac.compare_digest(sent, csrf_token_for(claims, settings)):
+        # compare_digest raises TypeError on a str with a non-ASCII character (Starlette decodes header
+        # bytes as Latin-1): such a header is simply wrong.
+        if not sent.isascii() or not hmac.compare_digest(sent, csrf_token_for(claims, settings)):
             raise Forbidden(
                 f"Missing or wrong {settings.csrf_header_name} header for a cookie-authenticated request.",
                 code="csrf_failed",

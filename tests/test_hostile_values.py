@@ -210,17 +210,6 @@ HOSTILE_JSON: dict[str, str] = {
     "escaped NUL": '"\\u0000"',
     "deeply nested": "[" * 3000 + "]" * 3000,
 }
-# Failures this test found whose fix belongs to a file another change is editing. Each must still fail:
-# remove it once fixed.
-PENDING: set[tuple[Key, str]] = {
-    # platform_api/reviews/router.py: PUBLIC_CURSOR spells its key with `\d` (see shared_models.ids).
-    (("GET", "/api/v1/providers/{provider_id}/reviews", "query", "cursor"), "review key in other digits"),
-}
-# platform_api/deps.py compares the CSRF header with hmac.compare_digest, which raises TypeError for a str
-# with a non-ASCII character (Starlette decodes header bytes as Latin-1): a 500 instead of `csrf_failed`.
-PENDING_CREDENTIALS: set[tuple[str, str]] = {
-    ("csrf", label) for label, text in HOSTILE_TEXT.items() if not text.isascii()
-}
 
 
 def body_fields(
@@ -387,19 +376,15 @@ async def test_hostile_values_get_the_typed_error_of_their_parser(
     api: httpx.AsyncClient, spec: dict[str, Any], callers: Callers
 ) -> None:
     failures: list[str] = []
-    still_pending: set[tuple[Key, str]] = set()
     count = 0
     for probe in probes(spec, api, callers):
         count += 1
         problem = judged(probe, await api.send(probe.request), spec)
-        if problem is not None and (probe.key, probe.label) in PENDING:
-            still_pending.add((probe.key, probe.label))
-        elif problem is not None:
+        if problem is not None:
             method, path, where, name = probe.key
             failures.append(f"{method} {path} {where}:{name} [{probe.label}] {problem}")
     assert count >= len(MEMBERS) * len(HOSTILE_TEXT)
     assert failures == [], "\n".join(failures)
-    assert still_pending == PENDING, f"fixed, remove from PENDING: {PENDING - still_pending}"
 
 
 async def test_hostile_credentials_get_the_typed_401_403_or_400(
@@ -411,7 +396,6 @@ async def test_hostile_credentials_get_the_typed_401_403_or_400(
     account = await register(api)
     payload = json.dumps({"id": "evt_1", "object": "event", "type": "ping", "data": {"object": {}}})
     failures: list[str] = []
-    still_pending: set[tuple[str, str]] = set()
     for label, text in HOSTILE_TEXT.items():
         spellings = {text.encode("utf-8", "surrogatepass"), text.encode("latin-1", "replace")}
         for value in spellings:
@@ -444,12 +428,8 @@ async def test_hostile_credentials_get_the_typed_401_403_or_400(
             for credential, (status, answer) in sent.items():
                 if answer.status_code == status and typed_error(answer) is not None:
                     continue
-                if (credential, label) in PENDING_CREDENTIALS:
-                    still_pending.add((credential, label))
-                else:
-                    failures.append(f"{credential} [{label}] {answer.status_code}: {answer.text[:160]!r}")
+                failures.append(f"{credential} [{label}] {answer.status_code}: {answer.text[:160]!r}")
     assert failures == [], "\n".join(failures)
-    assert still_pending == PENDING_CREDENTIALS, f"fixed, remove: {PENDING_CREDENTIALS - still_pending}"
 
 
 async def test_the_chat_servers_http_api_answers_hostile_ids_and_bodies_in_the_typed_shape(

@@ -11,9 +11,10 @@ from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
 from platform_api.providers.service import provider_service
 from platform_api.reviews.schemas import ReplyIn, ReviewIn, ReviewOut, ReviewPage
 from platform_api.reviews.service import review_service
+from shared_models.ids import SORTABLE_KEY
 
 router = APIRouter(tags=["reviews"], route_class=IdempotentRoute)
-PUBLIC_CURSOR = r"^[0-9a-f]{24}:\d{8}T\d{6}\.\d{6}-[0-9a-f]{24}$"
+PUBLIC_CURSOR = rf"^[0-9a-f]{{24}}:{SORTABLE_KEY}$"  # the provider id, then the review's sortable key
 
 
 @router.post(
