@@ -8,7 +8,7 @@ a later read returns.
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Protocol
 
-from pydantic import AfterValidator, TypeAdapter
+from pydantic import AfterValidator, AwareDatetime, TypeAdapter
 
 
 def to_millis(moment: datetime) -> datetime:
@@ -24,8 +24,26 @@ def from_timestamp(seconds: float) -> datetime:
     return to_millis(datetime.fromtimestamp(seconds, UTC))
 
 
+EARLIEST_YEAR = 1000  # from here on `time_key` is fixed-width (strftime does not pad %Y below 1000)
+
+
+def client_moment(moment: datetime) -> datetime:
+    """A moment a client sends, as it will be stored (`to_millis`). ValueError, which pydantic answers as a
+    422, outside the years 1000 to 9999 in UTC: Python's datetime ends at 9999, and an offset can carry a
+    moment past either end (0001-01-01T00:00+01:00 is in year 0), which raised OverflowError (a 500)."""
+    try:
+        stored = to_millis(moment)
+    except OverflowError:
+        stored = None
+    if stored is None or stored.year < EARLIEST_YEAR:
+        raise ValueError(f"the moment must lie between the years {EARLIEST_YEAR} and 9999 in UTC")
+    return stored
+
+
 # A datetime a client sends (a booking window): held from parsing on exactly as it will be stored.
-StoredDatetime = Annotated[datetime, AfterValidator(to_millis)]
+StoredDatetime = Annotated[datetime, AfterValidator(client_moment)]
+# The same, with its offset required (a query parameter: since, until, opened_before).
+ClientMoment = Annotated[AwareDatetime, AfterValidator(client_moment)]
 
 
 class Clock(Protocol):

@@ -1,7 +1,6 @@
 """The admin console's disputes: list, view with the full timeline, assign, ask for information, resolve.
 Every action is written to the audit log."""
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from platform_api.disputes.schemas import (
 from platform_api.disputes.service import dispute_service
 from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
 from platform_api.media.router import MediaDep
+from shared_models.clock import ClientMoment
 from shared_models.documents import Dispute, DisputeCategory, DisputeEvidence, DisputeState
 from shared_models.enums import ActorRole
 from shared_models.ids import SORTABLE_KEY_PATTERN
@@ -65,13 +65,13 @@ async def list_disputes(
     session: AdminSession,
     state: DisputeState | None = None,
     category: DisputeCategory | None = None,
-    opened_before: Annotated[datetime | None, Query(description="Only disputes at least this old.")] = None,
+    opened_before: Annotated[
+        ClientMoment | None, Query(description="Only disputes at least this old.")
+    ] = None,
     sort: DisputeSort = DisputeSort.newest,
     cursor: Annotated[str | None, Query(pattern=SORTABLE_KEY_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> DisputePage:
-    if opened_before is not None and opened_before.tzinfo is None:
-        raise Unprocessable("Give opened_before with a time zone (e.g. ...Z).", field="opened_before")
     items, next_cursor = await dispute_service.list_for_admin(
         state, category, opened_before, sort is DisputeSort.oldest, cursor, limit
     )

@@ -1,6 +1,5 @@
 """Admin console routes (OpenAPI tag `admin`); every one needs the admin role."""
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -27,6 +26,7 @@ from platform_api.notifications.schemas import DeliveryOut as NotificationDelive
 from platform_api.providers.service import provider_service
 from platform_api.search.schemas import FairnessReport, TierExposure
 from platform_api.search.service import search_service
+from shared_models.clock import ClientMoment
 from shared_models.documents import NotificationDelivery, WebhookDelivery
 from shared_models.ids import SORTABLE_KEY_PATTERN, parse_object_id
 
@@ -127,9 +127,7 @@ async def provider_subscription(provider_id: str, session: AdminSession) -> Subs
     response_model=FairnessReport,
     responses=error_responses(Unauthorized, Forbidden, Unprocessable),
 )
-async def search_fairness(session: AdminSession, since: datetime, until: datetime) -> FairnessReport:
-    if since.tzinfo is None or until.tzinfo is None:
-        raise Unprocessable("Give since and until with a time zone (e.g. ...Z).", field="since")
+async def search_fairness(session: AdminSession, since: ClientMoment, until: ClientMoment) -> FairnessReport:
     if until <= since:
         raise Unprocessable("until must be after since.", field="until")
     searches, per_tier = await search_service.fairness(since, until)
