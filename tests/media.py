@@ -1,14 +1,19 @@
 """Uploading the way the app does: ask the API for a presigned POST, send the file straight to storage
 (the real moto server), confirm."""
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from platform_api.config import Settings
+from platform_api.media.storage import ObjectStorage
 from tests.factories import API, Account
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
-PDF = b"%PDF-1.7\n" + b"1 0 obj << >> endobj\n" * 20 + b"%%EOF\n"
+# Real files (confirmation decodes what it is given): made by tests/platform_api/media/files/make.py.
+FILES = Path(__file__).parent / "platform_api" / "media" / "files"
+JPEG = (FILES / "photo.jpg").read_bytes()
+PDF = (FILES / "document.pdf").read_bytes()
 
 
 async def start(
@@ -45,3 +50,13 @@ async def upload(
     assert confirmed.status_code == 200, confirmed.text
     body: dict[str, Any] = confirmed.json()
     return body
+
+
+def stored_keys(settings: Settings, owner_id: str, media_id: str) -> list[str]:
+    """Every object stored for one upload: at its upload key and as confirmation's verified copies."""
+    client = ObjectStorage(settings)._client
+    keys: list[str] = []
+    for prefix in (f"media/{owner_id}/{media_id}/", f"verified/{owner_id}/{media_id}/"):
+        listed = client.list_objects_v2(Bucket=settings.s3_bucket, Prefix=prefix)
+        keys += [item["Key"] for item in listed.get("Contents", [])]
+    return keys

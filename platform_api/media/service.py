@@ -1,11 +1,13 @@
 """Uploads: presigned POSTs under the owner's prefix, confirmation by the server, short-lived downloads.
 
 Two layers keep a bad file out: the POST policy (exact size, pinned content type and key) that S3 and
-Spaces enforce, and the confirmation, which checks the stored object itself (HEAD for size and type, then
-its bytes, which `detection` must recognise as the claimed type) and records its SHA-256. Nothing refers to
-an upload until it is confirmed; a rejected object is deleted.
+Spaces enforce, and the confirmation, which reads the stored object (its size, and its whole content
+decoded as the declared type by `detection`) and records its SHA-256. Nothing refers to an upload until it
+is confirmed; a rejected object is deleted.
 """
 
+import asyncio
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from beanie import PydanticObjectId
 
 from platform_api.config import Settings
 from platform_api.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
-from platform_api.media.detection import HEAD_BYTES, RECOGNISED_TYPES, TAIL_BYTES, detected_type, is_a
+from platform_api.media.detection import RECOGNISED_TYPES, problem_with
 from platform_api.media.storage import ObjectStorage, StorageUnavailable, StoredObject
 from shared_models.cas import replace_if
 from shared_models.documents import MediaObject, MediaStatus, User
@@ -25,6 +27,10 @@ from shared_models.ids import parse_object_id
 from shared_models.media import may_download
 
 log = structlog.get_logger(__name__)
+
+# Decoding a file of MEDIA_MAX_BYTES may hold a few hundred MB of pixels (detection.MAX_PIXELS): at most this
+# many at once per process.
+CHECKS_AT_ONCE = 2
 
 
 class StorageDown(ServiceUnavailable):
@@ -63,6 +69,7 @@ class MediaService:
         # A type no file can be recognised as would be refused at every confirmation: refuse it at start-up.
         if unknown := sorted(self.allowed_types - RECOGNISED_TYPES):
             raise ValueError(f"MEDIA_ALLOWED_TYPES: no file is recognised as {', '.join(unknown)}")
+        self._checking = asyncio.Semaphore(CHECKS_AT_ONCE)
 
     async def start_upload(
         self, owner: User, filename: str, content_type: str, size: int, now: datetime
@@ -103,63 +110,72 @@ class MediaService:
     async def confirm(self, media_id: str, owner: User, now: datetime) -> MediaObject:
         """Check the stored object and make the upload attachable (idempotent once confirmed)."""
         media = await self.get_own(media_id, owner)
-        if media.status is MediaStatus.ready:
-            return media
-        if media.status is MediaStatus.rejected:
-            raise UploadRejected(
-                f"This upload was rejected: {media.rejection}", details={"status": "rejected"}
-            )
+        if media.status is not MediaStatus.pending:
+            return self._settled(media)
         try:
-            stored = await self.storage.inspect(
-                media.key, self.max_bytes, head_bytes=HEAD_BYTES, tail_bytes=TAIL_BYTES
-            )
+            stored = await self.storage.read(media.key, self.max_bytes)
         except StorageUnavailable as exc:
             raise StorageDown("Object storage is not answering; retry shortly.") from exc
         if stored is None:
             raise Conflict("Nothing has been uploaded for this key yet.", code="upload_missing")
-        problem = self._problem(media, stored)
+        async with self._checking:
+            problem, sha256 = await asyncio.to_thread(self._check, media, stored)
         if problem is not None:
-            await self._reject(media, problem, now)
+            settled = await self._reject(media, problem, (media.key,))
+            if settled is not None:
+                return self._settled(settled)  # a concurrent confirmation got there first
             raise UploadRejected(f"The uploaded file was rejected: {problem}", field="file")
         after: MediaObject = media.model_copy(
             update={
                 "status": MediaStatus.ready,
                 "size": stored.size,
-                "sha256": stored.sha256,
+                "sha256": sha256,
                 "confirmed_at": now,
             }
         )
         if not await self._settle(media, after):  # a concurrent confirmation got there first
-            current: MediaObject = await self.get_own(media_id, owner)
-            return current
-        log.info("media.confirmed", media_id=media_id, size=stored.size, sha256=stored.sha256)
+            return self._settled(await self.get_own(media_id, owner))
+        log.info("media.confirmed", media_id=media_id, size=stored.size, sha256=sha256)
         return after
+
+    @staticmethod
+    def _settled(media: MediaObject) -> MediaObject:
+        if media.status is MediaStatus.rejected:
+            raise UploadRejected(
+                f"This upload was rejected: {media.rejection}", details={"status": "rejected"}
+            )
+        return media
 
     async def _settle(self, media: MediaObject, after: MediaObject) -> bool:
         """Leave `pending` once: confirmation and rejection race on the same compare-and-set."""
         return await replace_if({"_id": media.id, "status": MediaStatus.pending.value}, after) is not None
 
-    def _problem(self, media: MediaObject, stored: StoredObject) -> str | None:
-        if stored.size > self.max_bytes:
-            return f"it is {stored.size} bytes; the limit is {self.max_bytes}."
+    def _check(self, media: MediaObject, stored: StoredObject) -> tuple[str | None, str]:
+        """What is wrong with the stored object, if anything, and its SHA-256 (runs in a worker thread)."""
+        if stored.data is None or stored.size > self.max_bytes:
+            return f"it is {stored.size} bytes; the limit is {self.max_bytes}.", ""
         if stored.size != media.declared_size:
-            return f"it is {stored.size} bytes, not the {media.declared_size} declared."
-        if stored.content_type != media.content_type or stored.content_type not in self.allowed_types:
-            return f"its type is {stored.content_type or 'unknown'}, not {media.content_type}."
-        detected = detected_type(stored.head, stored.tail)
-        if not is_a(media.content_type, detected):
-            return f"its content is {detected or 'of no type we recognise'}, not {media.content_type}."
+            return f"it is {stored.size} bytes, not the {media.declared_size} declared.", ""
+        if media.content_type not in self.allowed_types:
+            return f"{media.content_type} is no longer accepted.", ""
+        return problem_with(media.content_type, stored.data), hashlib.sha256(stored.data).hexdigest()
+
+    async def _reject(self, media: MediaObject, problem: str, keys: tuple[str, ...]) -> MediaObject | None:
+        """Mark it rejected and delete what was stored; if it had already left `pending`, that record."""
+        rejected = media.model_copy(update={"status": MediaStatus.rejected, "rejection": problem})
+        settled = await self._settle(media, rejected)
+        for key in keys:
+            await self._delete(key, media)
+        if not settled:
+            return await MediaObject.get(media.id)
+        log.info("media.rejected", media_id=str(media.id), problem=problem)
         return None
 
-    async def _reject(self, media: MediaObject, problem: str, now: datetime) -> None:
-        await self._settle(
-            media, media.model_copy(update={"status": MediaStatus.rejected, "rejection": problem})
-        )
+    async def _delete(self, key: str, media: MediaObject) -> None:
         try:
-            await self.storage.delete(media.key)
+            await self.storage.delete(key)
         except StorageUnavailable:
-            log.warning("media.delete_failed", media_id=str(media.id))
-        log.info("media.rejected", media_id=str(media.id), problem=problem)
+            log.warning("media.delete_failed", media_id=str(media.id), key=key)
 
     async def download_url(self, media_id: str, user: User) -> tuple[MediaObject, str]:
         """A short-lived link for the owner, those it was shared with, and admins; 404 for anyone else."""

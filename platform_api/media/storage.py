@@ -5,7 +5,6 @@ endpoint (what the app reaches); reads and checks go to the internal one.
 """
 
 import asyncio
-import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -16,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from platform_api.config import Settings
 
-CHUNK = 256 * 1024
+NOT_FOUND = ("404", "NoSuchKey", "NotFound")
 
 
 class StorageUnavailable(Exception):
@@ -26,11 +25,7 @@ class StorageUnavailable(Exception):
 @dataclass(frozen=True)
 class StoredObject:
     size: int
-    content_type: str
-    sha256: str
-    # Its first and last bytes (as many as the caller asked for), for checking it really is what it claims.
-    head: bytes
-    tail: bytes
+    data: bytes | None  # all of it; None when it is bigger than the caller would read
 
 
 class ObjectStorage:
@@ -101,38 +96,28 @@ class ObjectStorage:
         )
         return url
 
-    async def inspect(
-        self, key: str, max_bytes: int, *, head_bytes: int = 0, tail_bytes: int = 0
-    ) -> StoredObject | None:
-        """HEAD the object, then read it (only if its size is within `max_bytes`) to checksum it, keeping its
-        first `head_bytes` and last `tail_bytes`."""
-        return await asyncio.to_thread(self._inspect, key, max_bytes, head_bytes, tail_bytes)
+    async def read(self, key: str, max_bytes: int) -> StoredObject | None:
+        """The object's bytes, holding at most `max_bytes` of them: a bigger object is answered with its size
+        and no data. None when there is no such object."""
+        return await asyncio.to_thread(self._read, key, max_bytes)
 
-    def _inspect(self, key: str, max_bytes: int, head_bytes: int, tail_bytes: int) -> StoredObject | None:
+    def _read(self, key: str, max_bytes: int) -> StoredObject | None:
         try:
-            head = self._client.head_object(Bucket=self.bucket, Key=key)
+            found = self._client.get_object(Bucket=self.bucket, Key=key)
+            body = found["Body"]
+            try:
+                size = int(found["ContentLength"])
+                data = body.read(max_bytes + 1) if size <= max_bytes else b""
+            finally:
+                body.close()
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if exc.response.get("Error", {}).get("Code") in NOT_FOUND:
                 return None
             raise StorageUnavailable(str(exc)) from exc
         except BotoCoreError as exc:
             raise StorageUnavailable(str(exc)) from exc
-        size = int(head["ContentLength"])
-        content_type = str(head.get("ContentType", ""))
-        if size > max_bytes:  # never read what is too big: the caller rejects it on the HEAD alone
-            return StoredObject(size, content_type, "", b"", b"")
-        digest, first, last = hashlib.sha256(), b"", b""
-        try:
-            body = self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
-            for chunk in iter(lambda: body.read(CHUNK), b""):
-                digest.update(chunk)
-                if len(first) < head_bytes:
-                    first += chunk[: head_bytes - len(first)]
-                if tail_bytes:
-                    last = (last + chunk)[-tail_bytes:]
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageUnavailable(str(exc)) from exc
-        return StoredObject(size, content_type, digest.hexdigest(), first, last)
+        # Never more than the limit in memory, even should the length the store announced be wrong.
+        return StoredObject(max(size, len(data)), data if len(data) <= max_bytes else None)
 
     async def delete(self, key: str) -> None:
         try:
