@@ -53,8 +53,10 @@ async def start_upload(
 @router.post(
     "/uploads/{media_id}/confirm",
     summary="Confirm an upload: the server checks the stored object and makes it attachable",
-    description="404 for someone else's upload; 409 `upload_missing` before the file is in storage; 422 "
-    "`upload_rejected` (and the object is deleted) when its size, type or content is not what was declared.",
+    description="The server copies the stored file to a key no upload form targets, checks the copy (its size, "
+    "and its whole content decoded as the declared type) and serves only that copy from then on. 404 for "
+    "someone else's upload; 409 `upload_missing` before the file is in storage; 422 `upload_rejected` (and "
+    "the object is deleted) when its size or content is not a file of the declared type.",
     response_model=MediaOut,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, ServiceUnavailable),
 )

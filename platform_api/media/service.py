@@ -1,14 +1,17 @@
 """Uploads: presigned POSTs under the owner's prefix, confirmation by the server, short-lived downloads.
 
 Two layers keep a bad file out: the POST policy (exact size, pinned content type and key) that S3 and
-Spaces enforce, and the confirmation, which reads the stored object (its size, and its whole content
-decoded as the declared type by `detection`) and records its SHA-256. Nothing refers to an upload until it
-is confirmed; a rejected object is deleted.
+Spaces enforce, and the confirmation. A presigned POST can be replayed with other bytes until it expires,
+so confirmation never trusts the upload key: it copies the object to a key of its own that no form targets,
+checks that copy (size, and its whole content decoded as the declared type by `detection`), records the
+copy's SHA-256 and serves only the copy from then on. Nothing refers to an upload until it is confirmed; a
+rejected object is deleted.
 """
 
 import asyncio
 import hashlib
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +47,12 @@ class UploadRejected(Unprocessable):
 def media_prefix(user_id: str) -> str:
     """Where a user's uploads live: every presigned POST for them is under it."""
     return f"media/{user_id}/"
+
+
+def verified_key(media: MediaObject) -> str:
+    """A new key for one confirmation's copy, under a prefix no presigned POST targets. One per attempt:
+    two confirmations racing never write to the same key, so neither can change what the other checked."""
+    return f"verified/{media.owner_id}/{media.id}/{secrets.token_hex(8)}/{media.filename}"
 
 
 def safe_filename(name: str) -> str:
@@ -86,17 +95,19 @@ class MediaService:
             )
         oid = PydanticObjectId()
         name = safe_filename(filename)
+        upload_key = f"{media_prefix(str(owner.id))}{oid}/{name}"
         media = MediaObject(
             id=oid,
             owner_id=str(owner.id),
-            key=f"{media_prefix(str(owner.id))}{oid}/{name}",
+            key=upload_key,
+            upload_key=upload_key,
             filename=name,
             content_type=content_type,
             declared_size=size,
             created_at=now,
         )
         await media.insert()
-        post = self.storage.presigned_post(media.key, content_type, size)
+        post = self.storage.presigned_post(upload_key, content_type, size)
         log.info("media.upload_started", media_id=str(oid), owner_id=media.owner_id, size=size)
         return Upload(media, post["url"], dict(post["fields"]), self.storage.upload_ttl)
 
@@ -112,29 +123,40 @@ class MediaService:
         media = await self.get_own(media_id, owner)
         if media.status is not MediaStatus.pending:
             return self._settled(media)
+        upload_key = media.upload_key or media.key  # started before verified copies: the key was the upload's
+        copy_key = verified_key(media)
         try:
-            stored = await self.storage.read(media.key, self.max_bytes)
+            if not await self.storage.copy(upload_key, copy_key, media.content_type):
+                raise Conflict("Nothing has been uploaded for this key yet.", code="upload_missing")
+            # The copy is what gets checked, recorded and served: a POST replayed to the upload key from here
+            # on changes nothing that is read below.
+            stored = await self.storage.read(copy_key, self.max_bytes)
         except StorageUnavailable as exc:
             raise StorageDown("Object storage is not answering; retry shortly.") from exc
         if stored is None:
-            raise Conflict("Nothing has been uploaded for this key yet.", code="upload_missing")
+            raise StorageDown("Object storage lost the copy it just made; retry shortly.")
         async with self._checking:
             problem, sha256 = await asyncio.to_thread(self._check, media, stored)
         if problem is not None:
-            settled = await self._reject(media, problem, (media.key,))
+            settled = await self._reject(media, problem, (upload_key, copy_key))
             if settled is not None:
                 return self._settled(settled)  # a concurrent confirmation got there first
             raise UploadRejected(f"The uploaded file was rejected: {problem}", field="file")
         after: MediaObject = media.model_copy(
             update={
                 "status": MediaStatus.ready,
+                "key": copy_key,
+                "upload_key": upload_key,
                 "size": stored.size,
                 "sha256": sha256,
                 "confirmed_at": now,
             }
         )
         if not await self._settle(media, after):  # a concurrent confirmation got there first
+            await self._delete(copy_key, media)
             return self._settled(await self.get_own(media_id, owner))
+        # Its form may still be replayed until it expires; whatever lands there then is never read.
+        await self._delete(upload_key, media)
         log.info("media.confirmed", media_id=media_id, size=stored.size, sha256=sha256)
         return after
 
@@ -151,7 +173,7 @@ class MediaService:
         return await replace_if({"_id": media.id, "status": MediaStatus.pending.value}, after) is not None
 
     def _check(self, media: MediaObject, stored: StoredObject) -> tuple[str | None, str]:
-        """What is wrong with the stored object, if anything, and its SHA-256 (runs in a worker thread)."""
+        """What is wrong with the stored copy, if anything, and its SHA-256 (runs in a worker thread)."""
         if stored.data is None or stored.size > self.max_bytes:
             return f"it is {stored.size} bytes; the limit is {self.max_bytes}.", ""
         if stored.size != media.declared_size:
@@ -187,4 +209,5 @@ class MediaService:
         return media, self.link(media)
 
     def link(self, media: MediaObject) -> str:
+        """Of the verified copy (or, for uploads confirmed before copies existed, of their only object)."""
         return self.storage.presigned_get(media.key, media.filename)

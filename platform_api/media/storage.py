@@ -96,6 +96,28 @@ class ObjectStorage:
         )
         return url
 
+    async def copy(self, source: str, target: str, content_type: str) -> bool:
+        """Copy `source` to `target` inside the bucket (server-side), stored with `content_type` whatever the
+        source carried; False when there is no `source`."""
+        return await asyncio.to_thread(self._copy, source, target, content_type)
+
+    def _copy(self, source: str, target: str, content_type: str) -> bool:
+        try:
+            self._client.copy_object(
+                Bucket=self.bucket,
+                Key=target,
+                CopySource={"Bucket": self.bucket, "Key": source},
+                MetadataDirective="REPLACE",
+                ContentType=content_type,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in NOT_FOUND:
+                return False
+            raise StorageUnavailable(str(exc)) from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(str(exc)) from exc
+        return True
+
     async def read(self, key: str, max_bytes: int) -> StoredObject | None:
         """The object's bytes, holding at most `max_bytes` of them: a bigger object is answered with its size
         and no data. None when there is no such object."""

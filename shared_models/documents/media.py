@@ -18,13 +18,21 @@ class MediaStatus(StrEnum):
 
 class MediaObject(Document):
     owner_id: Ref
-    key: Annotated[str, Indexed(unique=True)]  # media/<owner_id>/<media id>/<file name>
+    # The object served, and attached by its key to dispute evidence. While pending: the upload key. Once
+    # ready: the verified copy, verified/<owner_id>/<media id>/<attempt>/<file name>, which no upload form
+    # targets, so what was checked is what is served. Uploads confirmed before copies existed (no
+    # `upload_key`) keep serving their upload key: their forms expired MEDIA_UPLOAD_TTL_SECONDS after they
+    # were issued, and dispute evidence already names that key.
+    key: Annotated[str, Indexed(unique=True)]
+    # Where the presigned POST puts the file: media/<owner_id>/<media id>/<file name>. Its form stays valid
+    # for MEDIA_UPLOAD_TTL_SECONDS, confirmed or not, so nothing is ever served from it.
+    upload_key: str | None = None
     filename: str
     content_type: str  # what the client declared, and the policy pinned
     declared_size: int
     status: MediaStatus = MediaStatus.pending
     size: int | None = None  # as stored (HEAD)
-    sha256: str | None = None  # of the stored bytes, computed by the server on confirmation
+    sha256: str | None = None  # of the bytes served (the verified copy), computed on confirmation
     rejection: str | None = None
     created_at: datetime
     confirmed_at: datetime | None = None

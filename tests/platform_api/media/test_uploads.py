@@ -21,7 +21,9 @@ async def test_an_allowed_file_is_uploaded_confirmed_and_downloadable_by_its_own
     assert media["sha256"] == hashlib.sha256(PDF).hexdigest()
     assert media["filename"] == "invoice-final-.pdf"  # never a path
     stored = await MediaObject.get(media["id"])
-    assert stored is not None and stored.key.startswith(f"media/{parties.customer.id}/{media['id']}/")
+    assert stored is not None and stored.key.startswith(f"verified/{parties.customer.id}/{media['id']}/")
+    assert stored.upload_key is not None
+    assert stored.upload_key.startswith(f"media/{parties.customer.id}/{media['id']}/")
     link = await api.get(f"{API}/media/{media['id']}/download", headers=parties.customer.bearer)
     assert link.status_code == 200
     async with httpx.AsyncClient() as storage:
