@@ -20,12 +20,13 @@ from shared_models.clock import SystemClock
 from shared_models.documents.users import InvalidEmail
 
 
-async def create_admin(settings: Settings, email: str, password: str, name: str) -> str:
+async def create_admin(settings: Settings, email: str, password: str, name: str) -> tuple[str, str]:
+    """The new admin's id and its address as stored (canonical)."""
     client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
     try:
         await init_models(client, settings.mongodb_db)
         user = await auth_service.create_admin(email, password, name, SystemClock())
-        return str(user.id)
+        return str(user.id), user.email
     finally:
         await client.close()
 
@@ -48,14 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the password needs at least {PASSWORD_MIN_LENGTH} characters", file=sys.stderr)
         return 2
     try:
-        user_id = asyncio.run(create_admin(Settings(), args.email, password, args.name))
+        user_id, stored = asyncio.run(create_admin(Settings(), args.email, password, args.name))
     except Conflict as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     except InvalidEmail as exc:
         print(f"error: not a valid email address: {exc}", file=sys.stderr)
         return 2
-    print(f"admin created: {args.email} (id {user_id})")
+    print(f"admin created: {stored} (id {user_id})")
     return 0
 
 

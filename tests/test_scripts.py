@@ -31,7 +31,7 @@ async def test_create_admin_makes_an_admin_who_can_log_in(
 ) -> None:
     done = await asyncio.to_thread(create_admin, engine, db_name, "a long admin password", "Ops@Example.com")
     assert done.returncode == 0, done.stderr
-    assert "admin created: Ops@Example.com" in done.stdout
+    assert "admin created: ops@example.com" in done.stdout  # as stored, not as typed
     again = await asyncio.to_thread(create_admin, engine, db_name, "another long password", "ops@example.com")
     assert again.returncode == 1 and "already exists" in again.stderr
 

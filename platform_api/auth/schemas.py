@@ -21,6 +21,19 @@ def _canonical(value: str) -> str:
         raise ValueError(f"value is not a valid email address: {exc}") from None
 
 
+def _known(value: str) -> str:
+    return canonical_email(value, strict=False)
+
+
+# An address naming an account that may predate validation (login, password reset): canonical when
+# email-validator accepts it, else under the same character rules, so such an account is not locked out.
+KnownEmailAddress = Annotated[
+    str,
+    Field(min_length=3, max_length=320, json_schema_extra={"format": "email"}),
+    AfterValidator(_known),
+]
+
+
 # An email address in a request body, in its canonical form (`canonical_email`) by the time a handler sees
 # it; 422 with field "email" when email-validator rejects it. RFC 5321 caps a path at 256 octets; 320 is
 # the common (local 64 + @ + domain 255) bound.
@@ -100,7 +113,7 @@ class LoginRequest(BaseModel):
         json_schema_extra={"examples": [{"email": "ada@example.com", "password": "correct horse battery"}]},
     )
 
-    email: EmailAddress
+    email: KnownEmailAddress
     password: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
 
 
@@ -157,7 +170,7 @@ class VerifyEmailRequest(BaseModel):
 class PasswordResetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"email": "ada@example.com"}]})
 
-    email: EmailAddress
+    email: KnownEmailAddress
 
 
 class PasswordResetConfirm(BaseModel):

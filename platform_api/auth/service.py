@@ -21,7 +21,7 @@ from shared_models import session_cache
 from shared_models.cas import replace_if
 from shared_models.clock import Clock
 from shared_models.documents import ConsentRecord, DomainEvent, ProviderProfile, User
-from shared_models.documents.users import canonical_email, canonical_email_prefix
+from shared_models.documents.users import after_prefix, canonical_email, canonical_email_prefix
 from shared_models.enums import Role, UserStatus
 from shared_models.ids import parse_object_id
 from shared_models.outbox import append_events
@@ -199,8 +199,8 @@ class AuthService:
         last email seen; role and status narrow the page."""
         prefix = canonical_email_prefix(email_prefix or "")
         bounds: dict[str, str] = {"$gte": prefix}
-        if prefix:
-            bounds["$lt"] = prefix + "\uffff"
+        if (upper := after_prefix(prefix)) is not None:
+            bounds["$lt"] = upper
         if after is not None:
             bounds["$gt"] = after
         query: dict[str, object] = {"email": bounds}
