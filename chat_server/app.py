@@ -11,6 +11,7 @@ from limits import parse
 from redis.exceptions import RedisError
 from socketio import packet
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -188,6 +189,7 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
             *internal.routes(ctx),
         ],
         middleware=[Middleware(RequestTelemetry, service="chat")],
+        exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
     http.state.settings = settings
@@ -197,6 +199,14 @@ def create_app(settings: ChatSettings | None = None, clock: Clock | None = None)
     app.http = http
     app.ctx = ctx
     return app
+
+
+async def http_error(_: Request, exc: Exception) -> Response:
+    """An unknown path or a wrong method, in the documented error shape (Starlette answers plain text)."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    body = {"error": {"code": code, "message": exc.detail}}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 def app_from_env() -> ChatApp:

@@ -12,7 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from pymongo.errors import ConnectionFailure
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 
 log = structlog.get_logger(__name__)
 
@@ -229,3 +232,18 @@ def document_typed_validation_errors(app: FastAPI) -> None:
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+class TypedCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS middleware, whose refused preflight (origin, method or header not allowed) answers
+    the typed error body (400 `cors_rejected`) instead of plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
+        message = bytes(response.body).decode()  # e.g. "Disallowed CORS origin"
+        return JSONResponse(
+            _body("cors_rejected", message), status_code=response.status_code, headers=headers
+        )

@@ -111,16 +111,23 @@ class Claim:
 
 
 def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
-    """sha256 of the request as the endpoint sees it: a JSON body compares by value (key order and
-    spacing do not matter), any other body by its bytes."""
+    """sha256 of the request as the endpoint sees it: a JSON body compares by value (key order, spacing,
+    escapes and the spelling of a number, 77 / 77.0 / 7.7e1, do not matter), any other body by its bytes."""
     try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+        value = json.loads(body, parse_float=_number)
+        canonical = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
     except ValueError:
         canonical = body
     digest = hashlib.sha256()
     for part in (method.encode(), path.encode(), query.encode(), canonical):
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
+
+
+def _number(text: str) -> float | int:
+    """A JSON number written with a fraction or exponent: as an int when it is a whole number."""
+    number = float(text)
+    return int(number) if number.is_integer() else number
 
 
 def scoped_key(user_id: str, key: str) -> str:

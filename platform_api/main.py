@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
 from platform_api.account.router import router as account_router
@@ -22,7 +21,7 @@ from platform_api.config import Settings
 from platform_api.consent.router import router as consent_router
 from platform_api.conversations.router import router as conversations_router
 from platform_api.disputes.router import router as disputes_router
-from platform_api.errors import document_typed_validation_errors, install_error_handlers
+from platform_api.errors import TypedCORSMiddleware, document_typed_validation_errors, install_error_handlers
 from platform_api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from platform_api.idempotency import REPLAYED_HEADER
 from platform_api.media.router import router as media_router
@@ -137,7 +136,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_error_handlers(app)
     app.add_middleware(RequestTelemetry, service="platform")
     app.add_middleware(
-        CORSMiddleware,
+        TypedCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["*"],

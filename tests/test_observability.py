@@ -9,6 +9,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from chat_server.app import ChatApp
+from platform_api.config import Settings
 from tests.chat_server.sockets import JsHeld
 from tests.conftest import LiveStack
 from tests.factories import API, register_sync
@@ -112,3 +114,29 @@ async def test_an_unhandled_failure_answers_the_typed_error_with_its_request_id(
     assert answer.headers["x-request-id"] == "trace-me-1"
     error = answer.json()["error"]
     assert error["code"] == "internal_error" and error["details"] == {"request_id": "trace-me-1"}
+
+
+async def test_framework_refusals_answer_the_typed_error_not_plain_text(
+    api: httpx.AsyncClient, settings: Settings, chat_app: ChatApp
+) -> None:
+    """What the frameworks refuse before any route runs: a CORS preflight from an origin, with a method or
+    a header that is not allowed (platform), an unknown path and a wrong method (chat server)."""
+    allowed = settings.cors_origins[0]
+    preflights = {
+        "origin": {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        "header": {
+            "Origin": allowed,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-not-allowed",
+        },
+    }
+    answers = [await api.options(f"{API}/requests", headers=h) for h in preflights.values()]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=chat_app), base_url="http://chat") as chat:
+        answers += [await chat.get("/no-such-path"), await chat.post("/healthz")]
+    assert [a.status_code for a in answers] == [400, 400, 404, 405]
+    for answer in answers:
+        assert answer.headers["content-type"] == "application/json", answer.text
+        assert set(answer.json()["error"]) == {"code", "message"}
+    assert [a.json()["error"]["code"] for a in answers] == [
+        "cors_rejected", "cors_rejected", "not_found", "method_not_allowed",
+    ]  # fmt: skip

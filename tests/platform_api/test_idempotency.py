@@ -409,3 +409,22 @@ async def test_the_web_app_may_send_the_key_and_read_the_replay_flag(
         headers={**create.who.bearer, HEADER: str(uuid.uuid4()), "Origin": origin},
     )
     assert REPLAYED_HEADER.lower() in created.headers["access-control-expose-headers"].lower()
+
+
+async def test_the_same_request_spelled_differently_is_replayed(
+    api: httpx.AsyncClient, parties: Parties, clock: ManualClock
+) -> None:
+    """The body compares by value: key order, spacing, escapes and how a number is written."""
+    create = await upload_slot(api, parties, clock)
+    key = str(uuid.uuid4())
+    first = await send(api, create, key)
+    assert first.status_code == 201
+    for text in (
+        '{"size": 1000.0, "content_type": "image/jpeg", "filename": "photo.jpg"}',
+        '{"filename":"photo\\u002ejpg","content_type":"image/jpeg","size":1e3}',
+    ):
+        headers = {**create.who.bearer, HEADER: key, "Content-Type": "application/json"}
+        again = await api.post(create.path, content=text, headers=headers)
+        same_answer(first, again)
+        assert again.headers[REPLAYED_HEADER] == "true"
+    assert create.count is not None and await create.count() == 1
