@@ -4,7 +4,7 @@ Subscription state is written only by `platform_api.billing.webhook`; this modul
 but never write it (the single-writer contract test checks both).
 """
 
-import asyncio
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,6 @@ from shared_models.documents import ProviderSubscription
 from shared_models.documents.billing import ENTITLED_STATUSES
 from shared_models.enums import SubscriptionStatus, SubscriptionTier
 
-STANDING_CONCURRENCY = 32
 DOCUMENT_NAME = ProviderSubscription.__name__  # for registries that list documents by name (GDPR export)
 
 
@@ -43,26 +42,28 @@ async def export_for_provider(provider_id: str) -> list[dict[str, Any]]:
     return [doc.model_dump(mode="json", by_alias=True, exclude={"revision_id"})] if doc else []
 
 
-class _Standing(BaseModel):
-    """The two fields search needs (a projection: the rest of the document is not read)."""
+@dataclass(frozen=True)
+class Standing:
+    """What search needs of a subscription: `tier` while it is in good standing (an entitled status), else
+    None; `version`, the subscription document's version it was read from (0: no subscription)."""
 
-    status: SubscriptionStatus
-    tier: SubscriptionTier
+    tier: SubscriptionTier | None
+    version: int
 
 
-async def standings(provider_ids: list[str]) -> list[SubscriptionTier | None]:
-    """For each provider, its tier if the subscription is in good standing, else None (search reads this
-    for every provider that serves the point: one index-served read by unique key each, concurrently)."""
-    limit = asyncio.Semaphore(STANDING_CONCURRENCY)
+NO_SUBSCRIPTION = Standing(None, 0)
 
-    async def one(provider_id: str) -> SubscriptionTier | None:
-        async with limit:
-            doc = await ProviderSubscription.find_one(
-                ProviderSubscription.provider_id == provider_id
-            ).project(_Standing)
-        return doc.tier if doc is not None and doc.status in ENTITLED_STATUSES else None
 
-    return list(await asyncio.gather(*(one(p) for p in provider_ids)))
+def standing_of(doc: ProviderSubscription | None) -> Standing:
+    if doc is None:
+        return NO_SUBSCRIPTION
+    return Standing(doc.tier if doc.status in ENTITLED_STATUSES else None, doc.version)
+
+
+async def standing(provider_id: str) -> Standing:
+    """The provider's standing now (one read by unique key); the providers service projects it onto the
+    coverage rows search reads."""
+    return standing_of(await ProviderSubscription.find_one(ProviderSubscription.provider_id == provider_id))
 
 
 def _view(doc: ProviderSubscription) -> SubscriptionView:

@@ -39,6 +39,7 @@ from platform_api.config import Settings
 from platform_api.errors import AppError, BadRequest, Conflict
 from platform_api.metrics import WEBHOOK_OUTCOMES
 from platform_api.outbox.service import STALE_AFTER, outbox_service
+from platform_api.providers.service import provider_service
 from shared_models.bulk import insert_new
 from shared_models.cas import replace_if
 from shared_models.clock import Clock, from_timestamp
@@ -337,6 +338,7 @@ class StripeWebhook:
             )
             if current is not None and event_id in current.applied_event_ids and not force:
                 await self._publish(current, now)  # finish what a crash after the state write left pending
+                await provider_service.project_standing(str(provider.id))  # likewise
                 return Outcome("duplicate")
             # Fetched after the version was read: the state written is never older than the version it replaces.
             fetched = await self._retrieve(sub_id)
@@ -375,6 +377,9 @@ class StripeWebhook:
                 if replaced is None:
                     continue  # someone else wrote first: re-read, re-fetch, try again
             await self._publish(doc, now)
+            # Search reads the standing from the coverage rows: carry the new state there (idempotent; a crash
+            # before it is finished by Stripe's retry of this event, above, or by the daily drift check).
+            await provider_service.project_standing(str(provider.id))
             changes = [e.type for e in derived]
             log.info(
                 "billing.subscription",
@@ -389,7 +394,9 @@ class StripeWebhook:
     async def backfill(self, items: list[tuple[ProviderProfile, Mapping[str, Any]]]) -> int:
         """Record Stripe subscription objects in bulk for providers with no state yet (an initial import of
         existing customers; the search benchmark's seed). Parsed exactly as events are; insert only, so it
-        never overwrites state the webhook wrote. Returns how many were recorded."""
+        never overwrites state the webhook wrote. Returns how many were recorded. The standing reaches search
+        when the providers' listings are (re)built, which read it: `scripts.migrate` rebuilds every listing
+        whose rows predate it, and the benchmark builds its rows after the import."""
         now = self.clock.now()
         docs = [
             ProviderSubscription(
@@ -423,7 +430,8 @@ class StripeWebhook:
 
     async def check_drift(self) -> int:
         """Compare every stored subscription with Stripe's; log each difference and repair it by feeding the
-        subscription through the same handler. Returns how many were repaired."""
+        subscription through the same handler; where the state agrees, check the standing search reads from
+        the coverage rows (repaired by re-projecting it). Returns how many were repaired."""
         repaired = 0
         async for doc in ProviderSubscription.find_all():
             fetched = await self._retrieve(doc.stripe_subscription_id)
@@ -436,6 +444,8 @@ class StripeWebhook:
                 continue
             differences = StripeState.of(fetched, self.settings).differences(doc)
             if not differences:
+                # The stored state is Stripe's: check what search reads of it (repaired there if not).
+                repaired += await provider_service.standing_drift(doc.provider_id)
                 continue
             for name, (stored, fresh) in differences.items():
                 log.warning(

@@ -5,15 +5,18 @@ import secrets
 import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.billing import subscriptions
+from platform_api.billing.subscriptions import Standing
 from platform_api.billing.tiers import ENTITLEMENTS
 from platform_api.errors import Conflict, NotFound, Unprocessable
 from platform_api.providers.schemas import ProviderSignup, ProviderUpdate
-from platform_api.search.coverage import cover
+from platform_api.search.coverage import cos_of_km, cover, unit_vector
+from platform_api.search.ranking import rating_bonus_km, stratum_of
 from shared_models.cas import replace_if
 from shared_models.clock import Clock
 from shared_models.documents import ProviderCoverage, ProviderProfile, User
@@ -26,29 +29,49 @@ LISTED_FIELDS = ("service_area", "categories", "business_name", "price_from", "r
 STALE_INDEX = timedelta(seconds=30)
 
 
-def coverage_rows(profile: ProviderProfile) -> list[ProviderCoverage]:
-    """The profile's search rows: one per H3 cell of its area, each carrying what search shows."""
+def standing_fields(radius_km: float, standing: Standing) -> dict[str, Any]:
+    """The standing part of a coverage row (see ProviderCoverage): the tier and its ranking stratum while
+    the subscription is in good standing, the version it came from, and the reach — the radius, capped by
+    the tier's maximum radius (a tier that went down after the area was set bounds it)."""
+    tier = standing.tier
+    reach = radius_km if tier is None else min(radius_km, ENTITLEMENTS[tier].max_service_radius_km)
+    return {
+        "tier": tier.value if tier is not None else None,
+        "stratum": stratum_of(tier).value if tier is not None else None,
+        "standing_version": standing.version,
+        "cos_reach": cos_of_km(reach),
+    }
+
+
+def coverage_rows(profile: ProviderProfile, standing: Standing) -> list[dict[str, Any]]:
+    """The profile's search rows, as stored: one per H3 cell of its area, each carrying what search filters,
+    ranks and shows, and the provider's standing."""
     area = profile.service_area
     if area is None:
         return []
-    return [
-        ProviderCoverage(
-            cell=cell,
-            provider_id=str(profile.id),
-            owner_id=profile.owner_id,
-            area_version=profile.area_version,
-            lat=area.lat,
-            lng=area.lng,
-            radius_km=area.radius_km,
-            categories=profile.categories,
-            business_name=profile.business_name,
-            slug=profile.slug,
-            price_from=profile.price_from,
-            rating_count=profile.rating_count,
-            rating_sum=profile.rating_sum,
-        )
-        for cell in cover(area.lat, area.lng, area.radius_km)
-    ]
+    x, y, z = unit_vector(area.lat, area.lng)
+    listing = {
+        "provider_id": str(profile.id),
+        "owner_id": profile.owner_id,
+        "area_version": profile.area_version,
+        "lat": area.lat,
+        "lng": area.lng,
+        "radius_km": area.radius_km,
+        "categories": [c.value for c in profile.categories],
+        "business_name": profile.business_name,
+        "slug": profile.slug,
+        "price_from": profile.price_from.model_dump() if profile.price_from else None,
+        "rating_count": profile.rating_count,
+        "rating_sum": profile.rating_sum,
+        **standing_fields(area.radius_km, standing),
+        "x": x,
+        "y": y,
+        "z": z,
+        "bonus_km": rating_bonus_km(profile.rating_count, profile.rating_sum),
+        "serves": {c.value: True for c in profile.categories},
+        "rating_weight": max(profile.rating_count, 1),
+    }
+    return [{"cell": cell, **listing} for cell in cover(area.lat, area.lng, area.radius_km)]
 
 
 _SLUG_ATTEMPTS = 6
@@ -195,17 +218,70 @@ class ProviderService:
         stale = ProviderCoverage.find
         await stale({"provider_id": pid, "area_version": {"$lt": version}}).delete()
         await stale({"provider_id": pid, "area_version": {"$gt": version}}).delete()
-        rows = coverage_rows(profile)
+        standing = await subscriptions.standing(pid)
+        rows = coverage_rows(profile, standing)
         if rows:
-            await ProviderCoverage.insert_many(rows)
+            await ProviderCoverage.get_pymongo_collection().insert_many(rows)
         current = await ProviderProfile.get(profile.id)
         if current is None or current.area_version != version:
             await stale({"provider_id": pid, "area_version": version}).delete()
             return 0
+        if (await subscriptions.standing(pid)).version != standing.version:
+            await self.project_standing(pid)  # the webhook's projection may have missed the rows just written
         await ProviderProfile.get_pymongo_collection().update_one(
             {"_id": profile.id, "area_version": version}, {"$set": {"index_pending_since": None}}
         )
         return len(rows)
+
+    async def project_standing(self, provider_id: str) -> int:
+        """Carry the provider's subscription standing onto its coverage rows (called by the billing webhook
+        after every subscription write it makes, by a listing rebuild that raced one, and by the drift check);
+        returns how many rows it changed.
+
+        Idempotent and order-proof: it reads the subscription now and writes only rows whose projection is
+        no newer (`standing_version` ≤ the version read), in one `update_many` — so two projections racing
+        end with the newer one, whatever order their writes land in. Rows are matched on the profile's
+        current `area_version` (their reach depends on its radius); a rebuild in flight re-checks the
+        standing after it writes its rows."""
+        standing = await subscriptions.standing(provider_id)
+        profile = await self.get(provider_id)
+        if profile is None or profile.service_area is None:
+            return 0
+        result = await ProviderCoverage.get_pymongo_collection().update_many(
+            {
+                "provider_id": provider_id,
+                "area_version": profile.area_version,
+                "standing_version": {"$lte": standing.version},
+            },
+            {"$set": standing_fields(profile.service_area.radius_km, standing)},
+        )
+        return int(result.modified_count)
+
+    async def standing_drift(self, provider_id: str) -> bool:
+        """The daily drift check's part for search: True (after repairing it) when a coverage row of the
+        provider carries another standing than its subscription's."""
+        standing = await subscriptions.standing(provider_id)
+        profile = await self.get(provider_id)
+        if profile is None or profile.service_area is None:
+            return False
+        expected = standing_fields(profile.service_area.radius_km, standing)
+        rows = (
+            await ProviderCoverage.get_pymongo_collection()
+            .find({"provider_id": provider_id, "area_version": profile.area_version})
+            .to_list(None)
+        )
+        drifted = [r for r in rows if any(r.get(k) != v for k, v in expected.items())]
+        if not drifted:
+            return False
+        log.warning(
+            "search.standing_drift",
+            provider_id=provider_id,
+            rows=len(drifted),
+            stored=drifted[0].get("tier"),
+            expected=expected["tier"],
+        )
+        await self.project_standing(provider_id)  # rewrites rows at the same version too
+        return True
 
     async def reindex_stale(self, now: datetime) -> int:
         """The sweeper: finish every rebuild a crash interrupted. Safe to run any number of times."""

@@ -42,6 +42,18 @@ def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
+def unit_vector(lat: float, lng: float) -> tuple[float, float, float]:
+    """The point as a unit vector (x towards 0°N 0°E, z towards the north pole)."""
+    phi, lam = math.radians(lat), math.radians(lng)
+    return math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi)
+
+
+def cos_of_km(km: float) -> float:
+    """The cosine of a great-circle distance (km, 0 … half the circumference) as an angle: a point q is
+    within `km` of a centre c exactly when dot(unit_vector(q), unit_vector(c)) >= cos_of_km(km)."""
+    return math.cos(min(km / EARTH_RADIUS_KM, math.pi))
+
+
 def resolution_for(radius_km: float) -> int:
     for limit, res in BANDS:
         if radius_km <= limit:

@@ -48,16 +48,19 @@ def stratum_of(tier: SubscriptionTier) -> SubscriptionTier:
     return tier if tier in STRATA else SubscriptionTier.basic
 
 
-def smoothed_rating(candidate: Candidate) -> float:
-    return (candidate.rating_sum + PRIOR_MEAN * PRIOR_COUNT) / (candidate.rating_count + PRIOR_COUNT)
-
-
 def _hash(salt: str, key: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{salt}|{key}".encode()).digest()[:8], "big")
 
 
+def rating_bonus_km(rating_count: int, rating_sum: int) -> float:
+    """How many km of distance a rating is worth: KM_PER_STAR x (smoothed mean - PRIOR_MEAN), so from
+    -6 km (all one-star) to just under +2 km (many five-star reviews); 0 with no reviews."""
+    smoothed = (rating_sum + PRIOR_MEAN * PRIOR_COUNT) / (rating_count + PRIOR_COUNT)
+    return KM_PER_STAR * (smoothed - PRIOR_MEAN)
+
+
 def relevance_key(candidate: Candidate, salt: str) -> tuple[int, int, str]:
-    score = candidate.distance_km - KM_PER_STAR * (smoothed_rating(candidate) - PRIOR_MEAN)
+    score = candidate.distance_km - rating_bonus_km(candidate.rating_count, candidate.rating_sum)
     return round(score / RELEVANCE_STEP_KM), _hash(salt, candidate.provider_id), candidate.provider_id
 
 
@@ -72,24 +75,33 @@ def quotas(counts: dict[SubscriptionTier, int]) -> dict[SubscriptionTier, float]
     return {tier: share / norm for tier, share in raised.items()}
 
 
+def strata_sequence(counts: dict[SubscriptionTier, int], salt: str, positions: int) -> list[SubscriptionTier]:
+    """The stratum that takes each of the first `positions` positions, given each stratum's number of
+    matches: the whole interleaving needs only the counts, not the matches themselves."""
+    left = {tier: counts[tier] for tier in STRATA if counts.get(tier, 0) > 0}
+    # A fixed order of strata (never the input's): float sums, and so the interleaving, must not depend on it.
+    weights = quotas(left)
+    order = {tier: _hash(salt, f"tier:{tier.value}") for tier in weights}
+    credit = dict.fromkeys(weights, 0.0)
+    sequence: list[SubscriptionTier] = []
+    while left and len(sequence) < positions:
+        for tier in left:
+            credit[tier] += weights[tier]
+        chosen = max(left, key=lambda t: (credit[t], order[t]))
+        credit[chosen] -= sum(weights[t] for t in left)
+        sequence.append(chosen)
+        left[chosen] -= 1
+        if not left[chosen]:
+            del left[chosen]
+    return sequence
+
+
 def rank(candidates: Iterable[Candidate], salt: str) -> list[Candidate]:
+    """Every candidate in ranked order (the whole ranking; search builds only the page it shows)."""
     grouped: dict[SubscriptionTier, list[Candidate]] = {}
     for candidate in candidates:
         grouped.setdefault(stratum_of(candidate.tier), []).append(candidate)
-    # A fixed order of strata (never the input's): float sums, and so the interleaving, must not depend on it.
-    strata = {tier: grouped[tier] for tier in STRATA if tier in grouped}
-    for members in strata.values():
+    for members in grouped.values():
         members.sort(key=lambda c: relevance_key(c, salt), reverse=True)  # best last: pop() is O(1)
-    weights = quotas({tier: len(members) for tier, members in strata.items()})
-    order = {tier: _hash(salt, f"tier:{tier.value}") for tier in weights}
-    credit = dict.fromkeys(weights, 0.0)
-    ranked: list[Candidate] = []
-    while strata:
-        for tier in strata:
-            credit[tier] += weights[tier]
-        chosen = max(strata, key=lambda t: (credit[t], order[t]))
-        credit[chosen] -= sum(weights[t] for t in strata)
-        ranked.append(strata[chosen].pop())
-        if not strata[chosen]:
-            del strata[chosen]
-    return ranked
+    counts = {tier: len(members) for tier, members in grouped.items()}
+    return [grouped[tier].pop() for tier in strata_sequence(counts, salt, sum(counts.values()))]

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
 from shared_models.documents.bookings import Money
-from shared_models.enums import ServiceCategory
+from shared_models.enums import ServiceCategory, SubscriptionTier
 from shared_models.ids import Ref
 
 
@@ -55,7 +55,19 @@ class ProviderCoverage(Document):
     A row per cell rather than a list field on the profile: the embedded engine cannot serve (and, with an
     index on the field, does not even answer) array-membership equality. Each row carries what search
     filters, ranks and shows (written only by the providers service, rebuilt on every change), so a search
-    joins nothing but the subscription state.
+    joins nothing:
+
+    - the listing: name, slug, categories, price, rating, centre and radius (from the profile);
+    - the standing, a projection of the subscription (written by the billing webhook only):
+      `tier` while the subscription is in good standing, else None; `stratum`, the ranking stratum of that
+      tier (search's counts group on it); `standing_version`, the subscription document's `version` it
+      was read from (a projection only ever moves forward); `cos_reach`, the cosine of the reach in
+      radians (radius capped by the tier's maximum radius, over the Earth's mean radius);
+    - what the engine evaluates so that search reads only the rows it shows: `x`, `y`, `z`, the centre
+      as a unit vector (a point is within the reach when the dot product of its vector with this one is
+      ≥ `cos_reach`), `bonus_km` (ranking's rating bonus, in km), `serves` ({category: true}, because the
+      engine cannot match an array's member in an aggregation) and `rating_weight` (max(rating_count, 1),
+      the denominator of the min-rating filter).
     """
 
     cell: str
@@ -71,11 +83,22 @@ class ProviderCoverage(Document):
     price_from: Money | None = None
     rating_count: int = 0
     rating_sum: int = 0
+    tier: SubscriptionTier | None = None
+    stratum: SubscriptionTier | None = None
+    standing_version: int = 0
+    cos_reach: float = 1.0
+    x: float = 0.0
+    y: float = 0.0
+    z: float = 0.0
+    bonus_km: float = 0.0
+    serves: dict[str, bool] = Field(default_factory=dict)
+    rating_weight: int = 1
 
     class Settings:
         name = "provider_coverage"
         indexes = [
             IndexModel([("cell", ASCENDING)]),
+            IndexModel([("cell", ASCENDING), ("stratum", ASCENDING)]),
             IndexModel([("provider_id", ASCENDING)]),
             IndexModel([("provider_id", ASCENDING), ("area_version", ASCENDING)]),
         ]
