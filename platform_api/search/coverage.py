@@ -15,6 +15,7 @@ Cells are walked outward from the centre cell (breadth-first), which works the s
 the antimeridian and around H3's pentagons.
 """
 
+import functools
 import math
 from collections import deque
 
@@ -61,6 +62,7 @@ def resolution_for(radius_km: float) -> int:
     raise ValueError(f"radius {radius_km} km is beyond the largest band ({BANDS[-1][0]} km)")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _circumradius_km(cell: str) -> float:
     lat, lng = h3.cell_to_latlng(cell)
     return max(haversine_km(lat, lng, vlat, vlng) for vlat, vlng in h3.cell_to_boundary(cell))

@@ -54,6 +54,7 @@ from platform_api.search.ranking import (
     RELEVANCE_STEP_KM,
     STRATA,
     Candidate,
+    rank,
     relevance_key,
     strata_sequence,
     stratum_of,
@@ -151,6 +152,35 @@ def _beyond(dot: dict[str, Any], threshold_km: float) -> dict[str, Any]:
     return {"$or": [{"$lt": [reach, 0]}, {"$lt": [dot, cos_reach]}]}
 
 
+def _serves(row: dict[str, Any], query: SearchQuery, distance: float) -> bool:
+    """The whole ranking's exact check: the point within the provider's radius and its tier's maximum, and
+    the filters."""
+    tier = SubscriptionTier(row["tier"])
+    if distance > row["radius_km"] or distance > ENTITLEMENTS[tier].max_service_radius_km:
+        return False
+    if query.max_distance_km is not None and distance > query.max_distance_km:
+        return False
+    if query.category is not None and query.category.value not in row["categories"]:
+        return False
+    if query.min_rating is not None and row["rating_sum"] < query.min_rating * max(row["rating_count"], 1):
+        return False
+    if query.max_price is not None:
+        price = row.get("price_from")
+        if price is None or price["currency"] != query.currency or price["amount_minor"] > query.max_price:
+            return False
+    return True
+
+
+def _all(conditions: list[dict[str, Any]]) -> dict[str, Any]:
+    # The engine falls back to evaluating a one-element `$and` or `$or` in Python over the whole collection
+    # (seconds): never send one.
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+def _any(conditions: list[dict[str, Any]]) -> dict[str, Any]:
+    return conditions[0] if len(conditions) == 1 else {"$or": conditions}
+
+
 @dataclass
 class _Stratum:
     """Search's progress on one stratum: how many rows the page needs (m_t), how many match, what is read."""
@@ -233,6 +263,46 @@ class SearchService:
         await self._record(shown, offset, by_tier, now)
         return ResultPage(shown, total, offset, next_cursor)
 
+    async def search_whole(
+        self, query: SearchQuery, cursor: str | None, limit: int, salt_secret: str, now: datetime
+    ) -> ResultPage:
+        """The same page by the whole ranking: every match read and ranked (`matches` + `rank`). The
+        reference `search` is tested against, and what the benchmark compares it with."""
+        fingerprint = query.fingerprint()
+        offset, day = decode_cursor(cursor, fingerprint) if cursor else (0, now.date().isoformat())
+        found = await self.matches(query)
+        by_id = {m.candidate.provider_id: m for m in found}
+        ranked = rank((m.candidate for m in found), salt=f"{day}|{salt_secret}")
+        shown = [by_id[c.provider_id] for c in ranked[offset : offset + limit]]
+        next_offset = offset + len(shown)
+        next_cursor = encode_cursor(next_offset, day, fingerprint) if next_offset < len(ranked) else None
+        await self._record(shown, offset, Counter(m.candidate.tier for m in found), now)
+        return ResultPage(shown, len(ranked), offset, next_cursor)
+
+    async def matches(self, query: SearchQuery) -> list[Match]:
+        """Every match, by reading every row of the point's seven cells and checking each in Python."""
+        batches = await asyncio.gather(
+            *(
+                ProviderCoverage.get_pymongo_collection().find({"cell": cell}).to_list(None)
+                for cell in cells_of(query.lat, query.lng)
+            )
+        )
+        newest: dict[str, dict[str, Any]] = {}
+        for row in (r for batch in batches for r in batch):
+            seen = newest.get(row["provider_id"])
+            if seen is None or row["area_version"] > seen["area_version"]:
+                newest[row["provider_id"]] = row  # a rebuild in flight: the newer version speaks
+        found = []
+        for row in newest.values():
+            distance = haversine_km(query.lat, query.lng, row["lat"], row["lng"])
+            if row["tier"] is not None and _serves(row, query, distance):
+                tier = SubscriptionTier(row["tier"])
+                candidate = Candidate(
+                    row["provider_id"], tier, distance, row["rating_count"], row["rating_sum"]
+                )
+                found.append(Match(candidate, row))
+        return found
+
     def _match(self, query: SearchQuery, cell: str, dot: dict[str, Any]) -> dict[str, Any]:
         """The `$match` of the rows of `cell` whose provider serves the point and passes the filters."""
         match: dict[str, Any] = {"cell": cell}
@@ -246,7 +316,7 @@ class SearchService:
             conditions.append({"$gte": ["$rating_sum", {"$multiply": [query.min_rating, "$rating_weight"]}]})
         if query.max_distance_km is not None:
             conditions.append({"$gte": [dot, cos_of_km(query.max_distance_km)]})
-        match["$expr"] = {"$and": conditions}
+        match["$expr"] = _all(conditions)
         return match
 
     async def _count(
@@ -317,8 +387,8 @@ class SearchService:
             window = [{"$eq": ["$stratum", stratum.value]}, _within(dot, high)]
             if low is not None:
                 window.append(_beyond(dot, low))
-            wanted.append({"$and": window})
-        match["$expr"] = {"$and": [*match["$expr"]["$and"], {"$or": wanted}]}
+            wanted.append(_all(window))
+        match["$expr"] = _all([match["$expr"], _any(wanted)])
         cursor = await ProviderCoverage.get_pymongo_collection().aggregate([{"$match": match}])
         found = []
         for row in await cursor.to_list(None):

@@ -98,7 +98,6 @@ class ProviderCoverage(Document):
         name = "provider_coverage"
         indexes = [
             IndexModel([("cell", ASCENDING)]),
-            IndexModel([("cell", ASCENDING), ("stratum", ASCENDING)]),
             IndexModel([("provider_id", ASCENDING)]),
             IndexModel([("provider_id", ASCENDING), ("area_version", ASCENDING)]),
         ]
