@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import math
 import random
+import signal
 import statistics
 import sys
 import time
@@ -230,9 +231,11 @@ async def run(sizes: list[int], queries: int, plans: list[str]) -> None:
                     for plan in plans:
                         results[plan, spread, size] = found = await measure(spread, queries, reads, plan)
                         print(
-                            f"  {plan} {spread} {size:,}: per query {found['matches']:.0f} matches"
-                            f" (max {found['max_matches']}), {found['trips']:.1f} round trips,"
-                            f" {found['rows']:.1f} rows read (max {found['max_rows']})"
+                            f"  {plan} {spread} {size:,}: p50 {pct(found['timings'], 0.5):.1f} ms,"
+                            f" p95 {pct(found['timings'], 0.95):.1f} ms; per query {found['matches']:.0f}"
+                            f" matches (max {found['max_matches']}), {found['trips']:.1f} round trips,"
+                            f" {found['rows']:.1f} rows read (max {found['max_rows']})",
+                            flush=True,
                         )
                     await client.drop_database(name)
         finally:
@@ -265,6 +268,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--plans", nargs="+", choices=list(PLANS), default=list(PLANS))
     args = parser.parse_args()
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (a killed run) cleans up like Ctrl-C
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         asyncio.run(run(args.sizes, args.queries, args.plans))
     except KeyboardInterrupt:

@@ -17,9 +17,13 @@ migrated would refuse to build on MongoDB.
    case), and the mail records addressed to an old spelling follow it (the GDPR export finds them by
    address). An address that would collide with another account's, or that email-validator rejects, is
    left as it is and reported: an admin decides.
+5. Search reads each provider's standing (tier while its subscription is in good standing) from its
+   coverage rows: rows written before that are dropped and their listings marked for a rebuild, which the
+   platform's sweeper makes within a sweep (`index_pending_since`; the rebuild reads the subscription).
 """
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
@@ -31,6 +35,7 @@ from shared_models.documents.users import InvalidEmail, canonical_email
 from shared_models.settings import CommonSettings
 
 SIDES = ("customer", "provider")
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 async def number_messages(db: AsyncDatabase[dict[str, Any]]) -> int:
@@ -139,6 +144,25 @@ async def canonicalise_emails(db: AsyncDatabase[dict[str, Any]]) -> int:
     return changed
 
 
+async def project_standings(db: AsyncDatabase[dict[str, Any]]) -> int:
+    """Step 5: drop the coverage rows that carry no standing and mark their listings for the sweeper to
+    rebuild (`index_pending_since`, long past; the rebuild reads the subscription). Returns how many."""
+    rows, profiles = db["provider_coverage"], db["provider_profiles"]
+    stale = await rows.find({"standing_version": {"$exists": False}}, {"provider_id": 1}).to_list(None)
+    marked = 0
+    for provider_id in sorted({row["provider_id"] for row in stale}):
+        await rows.delete_many({"provider_id": provider_id, "standing_version": {"$exists": False}})
+        profile = await profiles.find_one({"_id": _oid(provider_id)})
+        if profile is None:
+            continue  # a provider that no longer exists: its rows are gone
+        # Replaced whole (never a `$set` of a top-level datetime: the embedded engine would store a string),
+        # under the profile's compare-and-set; an edit that wins the race rebuilds the listing itself.
+        profile["index_pending_since"] = LONG_AGO
+        await profiles.replace_one({"_id": profile["_id"], "version": profile["version"]}, profile)
+        marked += 1
+    return marked
+
+
 async def migrate(uri: str, db_name: str, timeout_ms: int = 10_000) -> dict[str, int]:
     client = connect(uri, timeout_ms)
     try:
@@ -148,6 +172,7 @@ async def migrate(uri: str, db_name: str, timeout_ms: int = 10_000) -> dict[str,
             "conversations updated": await update_conversations(db),
             "indexes dropped": await drop_dedupe_index(db),
             "emails canonicalised": await canonicalise_emails(db),
+            "listings marked for a rebuild with their standing": await project_standings(db),
         }
     finally:
         await client.close()

@@ -63,12 +63,14 @@ async def test_old_messages_get_their_order_and_markers_their_seq(engine: Engine
         "conversations updated": 1,
         "indexes dropped": 1,
         "emails canonicalised": 0,
+        "listings marked for a rebuild with their standing": 0,
     }
     assert await migrate(engine.uri, db_name) == {
         "messages numbered": 0,
         "conversations updated": 0,
         "indexes dropped": 0,
         "emails canonicalised": 0,
+        "listings marked for a rebuild with their standing": 0,
     }
 
     order = await db["messages"].find({}, {"seq": 1, "body": 1}).sort("seq", 1).to_list()

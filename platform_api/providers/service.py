@@ -1,5 +1,6 @@
 """Provider profiles (tenants): the only writer of ProviderProfile."""
 
+import math
 import re
 import secrets
 import unicodedata
@@ -15,11 +16,11 @@ from platform_api.billing.subscriptions import Standing
 from platform_api.billing.tiers import ENTITLEMENTS
 from platform_api.errors import Conflict, NotFound, Unprocessable
 from platform_api.providers.schemas import ProviderSignup, ProviderUpdate
-from platform_api.search.coverage import cos_of_km, cover, unit_vector
+from platform_api.search.coverage import EMPTY_BOX, cos_of_km, cover, reach_box, unit_vector
 from platform_api.search.ranking import rating_bonus_km, stratum_of
 from shared_models.cas import replace_if
 from shared_models.clock import Clock
-from shared_models.documents import ProviderCoverage, ProviderProfile, User
+from shared_models.documents import ProviderCoverage, ProviderProfile, ServiceArea, User
 from shared_models.ids import parse_object_id
 
 log = structlog.get_logger(__name__)
@@ -29,17 +30,21 @@ LISTED_FIELDS = ("service_area", "categories", "business_name", "price_from", "r
 STALE_INDEX = timedelta(seconds=30)
 
 
-def standing_fields(radius_km: float, standing: Standing) -> dict[str, Any]:
+def standing_fields(area: ServiceArea, standing: Standing) -> dict[str, Any]:
     """The standing part of a coverage row (see ProviderCoverage): the tier and its ranking stratum while
     the subscription is in good standing, the version it came from, and the reach — the radius, capped by
-    the tier's maximum radius (a tier that went down after the area was set bounds it)."""
+    the tier's maximum radius (a tier that went down after the area was set bounds it) — as the cosine
+    the page plan compares with, and as the box (degrees) the whole ranking's lookup prefilters on. A
+    provider not in good standing gets an empty box: no lookup returns its rows."""
     tier = standing.tier
-    reach = radius_km if tier is None else min(radius_km, ENTITLEMENTS[tier].max_service_radius_km)
+    reach = area.radius_km if tier is None else min(area.radius_km, ENTITLEMENTS[tier].max_service_radius_km)
+    box = reach_box(area.lat, area.lng, reach) if tier is not None else EMPTY_BOX
     return {
         "tier": tier.value if tier is not None else None,
         "stratum": stratum_of(tier).value if tier is not None else None,
         "standing_version": standing.version,
         "cos_reach": cos_of_km(reach),
+        **box,
     }
 
 
@@ -63,7 +68,7 @@ def coverage_rows(profile: ProviderProfile, standing: Standing) -> list[dict[str
         "price_from": profile.price_from.model_dump() if profile.price_from else None,
         "rating_count": profile.rating_count,
         "rating_sum": profile.rating_sum,
-        **standing_fields(area.radius_km, standing),
+        **standing_fields(area, standing),
         "x": x,
         "y": y,
         "z": z,
@@ -72,6 +77,14 @@ def coverage_rows(profile: ProviderProfile, standing: Standing) -> list[dict[str
         "rating_weight": max(profile.rating_count, 1),
     }
     return [{"cell": cell, **listing} for cell in cover(area.lat, area.lng, area.radius_km)]
+
+
+def _same(stored: Any, value: Any) -> bool:
+    """A stored value equals what would be written (the embedded engine keeps 15 significant digits of a
+    float, MongoDB all 17)."""
+    if isinstance(stored, float) and isinstance(value, float):
+        return math.isclose(stored, value, rel_tol=1e-12)
+    return bool(stored == value)
 
 
 _SLUG_ATTEMPTS = 6
@@ -253,7 +266,7 @@ class ProviderService:
                 "area_version": profile.area_version,
                 "standing_version": {"$lte": standing.version},
             },
-            {"$set": standing_fields(profile.service_area.radius_km, standing)},
+            {"$set": standing_fields(profile.service_area, standing)},
         )
         return int(result.modified_count)
 
@@ -264,13 +277,13 @@ class ProviderService:
         profile = await self.get(provider_id)
         if profile is None or profile.service_area is None:
             return False
-        expected = standing_fields(profile.service_area.radius_km, standing)
+        expected = standing_fields(profile.service_area, standing)
         rows = (
             await ProviderCoverage.get_pymongo_collection()
             .find({"provider_id": provider_id, "area_version": profile.area_version})
             .to_list(None)
         )
-        drifted = [r for r in rows if any(r.get(k) != v for k, v in expected.items())]
+        drifted = [r for r in rows if not all(_same(r.get(k), v) for k, v in expected.items())]
         if not drifted:
             return False
         log.warning(

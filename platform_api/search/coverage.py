@@ -55,6 +55,27 @@ def cos_of_km(km: float) -> float:
     return math.cos(min(km / EARTH_RADIUS_KM, math.pi))
 
 
+EMPTY_BOX = {"south": 91.0, "north": -91.0, "west": 181.0, "east": -181.0}  # contains no point
+
+
+def reach_box(lat: float, lng: float, km: float) -> dict[str, float]:
+    """The latitude/longitude box (degrees) holding every point within `km` of (lat, lng), a little
+    wider for rounding: south/north ± the angle, west/east ± the widest longitude of a spherical cap,
+    asin(sin(d) / cos(lat)); the whole longitude range when the cap holds a pole or crosses the
+    antimeridian (never a box that misses a point)."""
+    angle = km / EARTH_RADIUS_KM
+    margin = 1e-9
+    south = max(-90.0, lat - math.degrees(angle) - margin)
+    north = min(90.0, lat + math.degrees(angle) + margin)
+    ratio = math.sin(min(angle, math.pi / 2)) / max(math.cos(math.radians(lat)), 1e-12)
+    if north >= 90.0 or south <= -90.0 or ratio >= 1.0:
+        return {"south": south, "north": north, "west": -180.0, "east": 180.0}
+    spread = math.degrees(math.asin(ratio)) + margin
+    if lng - spread < -180.0 or lng + spread > 180.0:
+        return {"south": south, "north": north, "west": -180.0, "east": 180.0}
+    return {"south": south, "north": north, "west": lng - spread, "east": lng + spread}
+
+
 def resolution_for(radius_km: float) -> int:
     for limit, res in BANDS:
         if radius_km <= limit:

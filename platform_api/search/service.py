@@ -127,6 +127,7 @@ def decode_cursor(cursor: str, fingerprint: str) -> tuple[int, str]:
     return offset, day
 
 
+FIND_BATCH = 5000  # rows per reply: a dense cell in one round trip, not the server's default 101
 SCORE_SLACK_KM = 0.001  # the engine's arccos-free score against Python's haversine: a wide margin (1 m)
 SCORE_CEILING_KM = 1000.0  # above the widest reach (200 km) plus the worst rating penalty (6 km): every match
 CAPS = {stratum: ENTITLEMENTS[stratum].max_service_radius_km for stratum in STRATA}
@@ -280,10 +281,24 @@ class SearchService:
         return ResultPage(shown, len(ranked), offset, next_cursor)
 
     async def matches(self, query: SearchQuery) -> list[Match]:
-        """Every match, by reading every row of the point's seven cells and checking each in Python."""
+        """Every match: the rows of the point's seven cells whose reach box holds the point and that pass
+        the plain filters (the engine's part, served by the `cell` index), each then checked exactly."""
+        lookup: dict[str, Any] = {
+            "south": {"$lte": query.lat},
+            "north": {"$gte": query.lat},
+            "west": {"$lte": query.lng},
+            "east": {"$gte": query.lng},
+        }
+        if query.category is not None:
+            lookup[f"serves.{query.category.value}"] = True
+        if query.max_price is not None:
+            lookup["price_from.currency"] = query.currency
+            lookup["price_from.amount_minor"] = {"$lte": query.max_price}
         batches = await asyncio.gather(
             *(
-                ProviderCoverage.get_pymongo_collection().find({"cell": cell}).to_list(None)
+                ProviderCoverage.get_pymongo_collection()
+                .find({"cell": cell, **lookup}, batch_size=FIND_BATCH)
+                .to_list(None)
                 for cell in cells_of(query.lat, query.lng)
             )
         )

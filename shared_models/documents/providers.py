@@ -62,7 +62,8 @@ class ProviderCoverage(Document):
       `tier` while the subscription is in good standing, else None; `stratum`, the ranking stratum of that
       tier (search's counts group on it); `standing_version`, the subscription document's `version` it
       was read from (a projection only ever moves forward); `cos_reach`, the cosine of the reach in
-      radians (radius capped by the tier's maximum radius, over the Earth's mean radius);
+      radians (radius capped by the tier's maximum radius, over the Earth's mean radius), and `south`,
+      `north`, `west`, `east`, the box (degrees) that holds the reach — empty when not in good standing;
     - what the engine evaluates so that search reads only the rows it shows: `x`, `y`, `z`, the centre
       as a unit vector (a point is within the reach when the dot product of its vector with this one is
       ≥ `cos_reach`), `bonus_km` (ranking's rating bonus, in km), `serves` ({category: true}, because the
@@ -87,6 +88,10 @@ class ProviderCoverage(Document):
     stratum: SubscriptionTier | None = None
     standing_version: int = 0
     cos_reach: float = 1.0
+    south: float = 91.0
+    north: float = -91.0
+    west: float = 181.0
+    east: float = -181.0
     x: float = 0.0
     y: float = 0.0
     z: float = 0.0
