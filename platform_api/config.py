@@ -1,6 +1,6 @@
 """Platform settings, read once from the environment at start-up and passed down (see .env.example)."""
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -100,6 +100,11 @@ class Settings(CommonSettings):
     geocode_cache_seconds: int = Field(default=7 * 24 * 3600, ge=0)
     # Mixed into the daily tie-break of search ranking, so the rotation cannot be predicted from outside.
     search_ranking_salt: SecretStr = SecretStr("")
+    # How search builds a page (platform_api/search/service.py; both return exactly the same pages):
+    # "whole" reads every match (prefiltered in the engine) and ranks them; "page" has the engine count
+    # the matches per tier and return only the rows of the page. On the embedded engine every aggregation
+    # also counts the whole collection, so "page" costs more as the collection grows (bench/README.md).
+    search_plan: Literal["whole", "page"] = "whole"
 
     @model_validator(mode="after")
     def _login_limit_of_the_environment(self) -> Self:
