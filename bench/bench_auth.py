@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import socketio
 
+from bench.scratch import interruptible, release
 from platform_api.config import Settings
 from scripts import stack
 from scripts.processes import free_port
@@ -110,8 +111,7 @@ async def run(requests: int, concurrency: int) -> None:
         elapsed, lat = await timed(n, concurrency, connect)
         report("socket connect+auth", n, elapsed, lat)
     finally:
-        for proc in reversed(procs):
-            proc.stop()
+        release(tmp, procs)
 
 
 def main() -> None:
@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=20)
     args = parser.parse_args()
-    asyncio.run(run(args.requests, args.concurrency))
+    interruptible(lambda: asyncio.run(run(args.requests, args.concurrency)))
 
 
 if __name__ == "__main__":

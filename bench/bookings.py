@@ -17,6 +17,7 @@ from pathlib import Path
 from beanie import PydanticObjectId
 
 from bench.fixtures import make_user, stripe_subscription, subscribe
+from bench.scratch import interruptible, release
 from platform_api.bookings.schemas import CreateRequest
 from platform_api.bookings.service import Actor, booking_service
 from platform_api.bookings.state_machine import RESPOND_WINDOW
@@ -146,7 +147,7 @@ async def main(due: int, contested_requests: int, racers: int) -> None:
     configure_logging("WARNING")
     tmp = Path(tempfile.mkdtemp(prefix="bench-bookings-"))
     port = free_port()
-    engine = stack.engine(port, tmp / "mongo", tmp).start()
+    procs = [stack.engine(port, tmp / "mongo", tmp).start()]
     client = connect(stack.mongodb_uri(port), 10_000)
     try:
         await init_models(client, "bench")
@@ -155,7 +156,7 @@ async def main(due: int, contested_requests: int, racers: int) -> None:
         await sweep(customer, owner, profile, due)
     finally:
         await client.close()
-        engine.stop()
+        release(tmp, procs)
 
 
 if __name__ == "__main__":
@@ -164,4 +165,4 @@ if __name__ == "__main__":
     parser.add_argument("--contested", type=int, default=200)
     parser.add_argument("--racers", type=int, default=20)
     args = parser.parse_args()
-    asyncio.run(main(args.due, args.contested, args.racers))
+    interruptible(lambda: asyncio.run(main(args.due, args.contested, args.racers)))

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from bench.fixtures import stripe_subscription, subscribe
+from bench.scratch import interruptible, release
 from platform_api.config import Settings
 from scripts import stack
 from scripts.processes import ManagedProcess, free_port, http_ok
@@ -133,8 +134,7 @@ async def run(requests: int, concurrency: int) -> None:
                 ceiling = ceiling or result["rate"]
             print("goals (issue 17): GET /auth/me >= 50 % of the ceiling, GET /requests >= 15 %")
     finally:
-        for proc in reversed(procs):
-            proc.stop()
+        release(tmp, procs)
 
 
 def main() -> None:
@@ -142,7 +142,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
-    asyncio.run(run(args.requests, args.concurrency))
+    interruptible(lambda: asyncio.run(run(args.requests, args.concurrency)))
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ second one cannot cut it short.
 
 import shutil
 import signal
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,10 +27,29 @@ def scratch(prefix: str) -> Iterator[tuple[Path, list[ManagedProcess]]]:
     try:
         yield tmp, procs
     finally:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            for proc in reversed(procs):
-                proc.kill()
-            shutil.rmtree(tmp, ignore_errors=True)
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        release(tmp, procs)
+
+
+def release(tmp: Path, procs: list[ManagedProcess]) -> None:
+    """Kill `procs` (last started first) and remove `tmp`, with Ctrl-C ignored meanwhile."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for proc in reversed(procs):
+            proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def interruptible(run: Callable[[], object]) -> None:
+    """Run a benchmark's main; Ctrl-C or SIGTERM end it (its `finally` cleans up) with exit status 130."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        run()
+    except KeyboardInterrupt:
+        print("interrupted; every process stopped and the scratch folder removed", file=sys.stderr)
+        sys.exit(130)

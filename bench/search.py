@@ -26,9 +26,7 @@ import argparse
 import asyncio
 import math
 import random
-import signal
 import statistics
-import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +35,7 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient, monitoring
 
 from bench.fixtures import stripe_subscription, subscribe
-from bench.scratch import scratch
+from bench.scratch import interruptible, scratch
 from platform_api.billing.subscriptions import Standing
 from platform_api.billing.webhook import StripeState
 from platform_api.config import Settings
@@ -268,16 +266,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--plans", nargs="+", choices=list(PLANS), default=list(PLANS))
     args = parser.parse_args()
-
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM (a killed run) cleans up like Ctrl-C
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        asyncio.run(run(args.sizes, args.queries, args.plans))
-    except KeyboardInterrupt:
-        print("interrupted; the engine stopped and the scratch folder removed", file=sys.stderr)
-        sys.exit(130)
+    interruptible(lambda: asyncio.run(run(args.sizes, args.queries, args.plans)))
 
 
 if __name__ == "__main__":
