@@ -61,7 +61,7 @@ async def search_providers(
         lat, lng, label = place.lat, place.lng, place.label
     query = SearchQuery(lat, lng, category, min_rating, max_price, currency, max_distance_km)
     salt = settings.search_ranking_salt.get_secret_value()
-    plan = search_service.search_whole if settings.search_plan == "whole" else search_service.search
+    plan = search_service.search_whole if settings.search_plan == "whole" else search_service.search_page
     result = await plan(query, cursor, limit, salt, clock.now())
     items = []
     for i, match in enumerate(result.matches):

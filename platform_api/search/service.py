@@ -233,9 +233,10 @@ def _first_target(
 
 
 class SearchService:
-    async def search(
+    async def search_page(
         self, query: SearchQuery, cursor: str | None, limit: int, salt_secret: str, now: datetime
     ) -> ResultPage:
+        """The page plan (module docstring): counts per cell, then only the rows the page shows."""
         fingerprint = query.fingerprint()
         offset, day = decode_cursor(cursor, fingerprint) if cursor else (0, now.date().isoformat())
         salt = f"{day}|{salt_secret}"
@@ -267,8 +268,7 @@ class SearchService:
     async def search_whole(
         self, query: SearchQuery, cursor: str | None, limit: int, salt_secret: str, now: datetime
     ) -> ResultPage:
-        """The same page by the whole ranking: every match read and ranked (`matches` + `rank`). The
-        reference `search` is tested against, and what the benchmark compares it with."""
+        """The same page by the whole ranking: every match read (`matches`) and ranked (`rank`)."""
         fingerprint = query.fingerprint()
         offset, day = decode_cursor(cursor, fingerprint) if cursor else (0, now.date().isoformat())
         found = await self.matches(query)
@@ -281,23 +281,11 @@ class SearchService:
         return ResultPage(shown, len(ranked), offset, next_cursor)
 
     async def matches(self, query: SearchQuery) -> list[Match]:
-        """Every match: the rows of the point's seven cells whose reach box holds the point and that pass
-        the plain filters (the engine's part, served by the `cell` index), each then checked exactly."""
-        lookup: dict[str, Any] = {
-            "south": {"$lte": query.lat},
-            "north": {"$gte": query.lat},
-            "west": {"$lte": query.lng},
-            "east": {"$gte": query.lng},
-        }
-        if query.category is not None:
-            lookup[f"serves.{query.category.value}"] = True
-        if query.max_price is not None:
-            lookup["price_from.currency"] = query.currency
-            lookup["price_from.amount_minor"] = {"$lte": query.max_price}
+        """Every match: the rows `lookup` finds in the point's seven cells, each then checked exactly."""
         batches = await asyncio.gather(
             *(
                 ProviderCoverage.get_pymongo_collection()
-                .find({"cell": cell, **lookup}, batch_size=FIND_BATCH)
+                .find(self.lookup(query, cell), batch_size=FIND_BATCH)
                 .to_list(None)
                 for cell in cells_of(query.lat, query.lng)
             )
@@ -316,6 +304,23 @@ class SearchService:
                     row["provider_id"], tier, distance, row["rating_count"], row["rating_sum"]
                 )
                 found.append(Match(candidate, row))
+        return found
+
+    def lookup(self, query: SearchQuery, cell: str) -> dict[str, Any]:
+        """The whole plan's `find` on one cell: rows whose reach box holds the point (an empty box: not in
+        good standing) and that pass the plain filters, evaluated by the engine on the `cell` index's hits."""
+        found: dict[str, Any] = {
+            "cell": cell,
+            "south": {"$lte": query.lat},
+            "north": {"$gte": query.lat},
+            "west": {"$lte": query.lng},
+            "east": {"$gte": query.lng},
+        }
+        if query.category is not None:
+            found[f"serves.{query.category.value}"] = True
+        if query.max_price is not None:
+            found["price_from.currency"] = query.currency
+            found["price_from.amount_minor"] = {"$lte": query.max_price}
         return found
 
     def _match(self, query: SearchQuery, cell: str, dot: dict[str, Any]) -> dict[str, Any]:

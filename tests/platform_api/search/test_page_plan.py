@@ -96,7 +96,7 @@ async def actual_pages(query: SearchQuery, limits: list[int], day: datetime) -> 
     pages: list[list[str]] = []
     cursor, total = None, 0
     for limit in limits:
-        page: ResultPage = await search_service.search(query, cursor, limit, "s3cret", day)
+        page: ResultPage = await search_service.search_page(query, cursor, limit, "s3cret", day)
         pages.append([m.candidate.provider_id for m in page.matches])
         assert [m.candidate.distance_km for m in page.matches] == [
             m.candidate.distance_km for m in page.matches

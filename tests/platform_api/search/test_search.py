@@ -8,9 +8,10 @@ import httpx
 import pytest
 
 from platform_api.search.coverage import cells_of, cover, haversine_km, resolution_for
+from platform_api.search.service import SearchQuery, search_service
 from scripts.stripe_fake.control import change_subscription
 from shared_models.documents import ProviderCoverage
-from shared_models.enums import Role
+from shared_models.enums import Role, ServiceCategory
 from tests.factories import API, Account, deliver, register, subscribe
 from tests.plans import index_served
 from tests.platform_api.billing.helpers import stored
@@ -222,6 +223,15 @@ async def test_the_cell_lookup_is_index_served(api: httpx.AsyncClient) -> None:
         .explain()
     )
     assert index_served(plan), plan
+
+
+async def test_the_whole_plans_lookup_is_index_served(api: httpx.AsyncClient) -> None:
+    query = SearchQuery(*LONDON, category=ServiceCategory.cleaning, max_price=5000, currency="GBP")
+    for cell in cells_of(*LONDON):
+        plan = (
+            await ProviderCoverage.get_pymongo_collection().find(search_service.lookup(query, cell)).explain()
+        )
+        assert index_served(plan), plan
 
 
 async def test_a_partial_edit_never_stores_an_invalid_profile(api: httpx.AsyncClient) -> None:
