@@ -17,7 +17,7 @@ import socketio
 from bench.scratch import interruptible, release
 from platform_api.config import Settings
 from scripts import stack
-from scripts.processes import free_port
+from scripts.processes import ManagedProcess, free_port
 
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 
@@ -56,10 +56,16 @@ async def run(requests: int, concurrency: int) -> None:
         "HTTP_RATE_LIMITS": "false",  # one address logging in thousands of times: measuring, not limiting
         "CHAT_INTERNAL_URL": f"http://127.0.0.1:{chat_port}",
     }
-    procs = [stack.engine(engine_port, tmp / "mongo", tmp).start()]
-    procs.append(stack.platform(platform_port, env, tmp).start())
-    procs.append(stack.chat(chat_port, env, tmp).start())
+    procs: list[ManagedProcess] = []
     try:
+        # Appended before starting: a signal while one starts still stops it (ManagedProcess.kill).
+        for proc in (
+            stack.engine(engine_port, tmp / "mongo", tmp),
+            stack.platform(platform_port, env, tmp),
+            stack.chat(chat_port, env, tmp),
+        ):
+            procs.append(proc)
+            proc.start()
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{platform_port}/api/v1", timeout=30) as api:
             emails = [f"bench-{uuid.uuid4().hex[:8]}@example.com" for _ in range(max(requests // 10, 10))]
             pw = "bench password 123"

@@ -254,7 +254,12 @@ def main() -> None:
             signal.signal(signal.SIGINT, previous)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM cleans up as Ctrl-C does
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         main()
     except KeyboardInterrupt:

@@ -77,11 +77,17 @@ async def run(requests: int, concurrency: int) -> None:
         ready=lambda: http_ok(f"http://127.0.0.1:{hello_port}/healthz"),
         log_path=tmp / "hello.log",
     )  # fmt: skip
-    procs = [stack.engine(engine_port, tmp / "mongo", tmp).start()]
-    procs.append(stack.platform(platform_port, env, tmp).start())
-    procs.append(hello.start())
+    procs: list[ManagedProcess] = []
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     try:
+        # Appended before starting: a signal while one starts still stops it (ManagedProcess.kill).
+        for proc in (
+            stack.engine(engine_port, tmp / "mongo", tmp),
+            stack.platform(platform_port, env, tmp),
+            hello,
+        ):
+            procs.append(proc)
+            proc.start()
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{platform_port}/api/v1", limits=limits
         ) as api:

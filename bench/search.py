@@ -186,7 +186,7 @@ PLANS = {"page": search_service.search_page, "whole": search_service.search_whol
 
 
 async def measure(spread: str, queries: int, reads: Reads, plan: str) -> dict[str, Any]:
-    """One plan over the typical queries: `page` (what the API runs) or `whole` (every match ranked)."""
+    """One plan over the typical queries: `whole` (the API's default: every match ranked) or `page`."""
     search = PLANS[plan]
     typical = typical_queries(spread, queries)
     for query in typical[:20]:  # warm-up: caches, connection pool

@@ -103,7 +103,8 @@ class Settings(CommonSettings):
     # How search builds a page (platform_api/search/service.py; both return exactly the same pages):
     # "whole" reads every match (prefiltered in the engine) and ranks them; "page" has the engine count
     # the matches per tier and return only the rows of the page. On the embedded engine every aggregation
-    # also counts the whole collection, so "page" costs more as the collection grows (bench/README.md).
+    # also counts the whole collection, so "page" costs more as the collection grows (bench/README.md);
+    # and "page" decides "within reach" to the engine's float precision (millimetres at a rim; README).
     search_plan: Literal["whole", "page"] = "whole"
 
     @model_validator(mode="after")

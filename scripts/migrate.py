@@ -152,14 +152,14 @@ async def project_standings(db: AsyncDatabase[dict[str, Any]]) -> int:
     marked = 0
     for provider_id in sorted({row["provider_id"] for row in stale}):
         await rows.delete_many({"provider_id": provider_id, "standing_version": {"$exists": False}})
-        profile = await profiles.find_one({"_id": _oid(provider_id)})
-        if profile is None:
-            continue  # a provider that no longer exists: its rows are gone
         # Replaced whole (never a `$set` of a top-level datetime: the embedded engine would store a string),
-        # under the profile's compare-and-set; an edit that wins the race rebuilds the listing itself.
-        profile["index_pending_since"] = LONG_AGO
-        await profiles.replace_one({"_id": profile["_id"], "version": profile["version"]}, profile)
-        marked += 1
+        # under the profile's compare-and-set, re-read and retried when an edit lands in between.
+        while (profile := await profiles.find_one({"_id": _oid(provider_id)})) is not None:
+            profile["index_pending_since"] = LONG_AGO
+            done = await profiles.replace_one({"_id": profile["_id"], "version": profile["version"]}, profile)
+            if done.matched_count:
+                marked += 1
+                break
     return marked
 
 

@@ -464,7 +464,7 @@ class StripeWebhook:
             }
             await self.ingest(event, source="drift_check", force=True)
             repaired += 1
-        return repaired
+        return repaired + await provider_service.listed_without_standing()
 
     # --- helpers -------------------------------------------------------------------------------------
 

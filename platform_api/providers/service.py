@@ -231,6 +231,9 @@ class ProviderService:
         stale = ProviderCoverage.find
         await stale({"provider_id": pid, "area_version": {"$lt": version}}).delete()
         await stale({"provider_id": pid, "area_version": {"$gt": version}}).delete()
+        # This version's rows too: a rebuild that crashed after writing them is finished by the sweeper
+        # writing them again, and a listing must never be counted twice.
+        await stale({"provider_id": pid, "area_version": version}).delete()
         standing = await subscriptions.standing(pid)
         rows = coverage_rows(profile, standing)
         if rows:
@@ -293,8 +296,35 @@ class ProviderService:
             stored=drifted[0].get("tier"),
             expected=expected["tier"],
         )
+        # Rows claiming a newer version than the subscription has (written by hand) are put back to it; a
+        # projection racing this one is re-run after it, so a newer standing still wins.
+        await ProviderCoverage.get_pymongo_collection().update_many(
+            {
+                "provider_id": provider_id,
+                "area_version": profile.area_version,
+                "standing_version": {"$gt": standing.version},
+            },
+            {"$set": expected},
+        )
         await self.project_standing(provider_id)  # rewrites rows at the same version too
         return True
+
+    async def listed_without_standing(self) -> int:
+        """The drift check's other half: rows that show a provider (a non-empty reach box) although no
+        subscription was ever projected onto them (`standing_version` 0) are re-projected; returns how many
+        providers that concerned."""
+        rows = (
+            await ProviderCoverage.get_pymongo_collection()
+            .find({"standing_version": 0, "south": {"$lte": 90.0}}, {"provider_id": 1})
+            .to_list(None)
+        )
+        providers = sorted({row["provider_id"] for row in rows})
+        for provider_id in providers:
+            log.warning(
+                "search.standing_drift", provider_id=provider_id, rows=-1, stored="listed", expected=None
+            )
+            await self.project_standing(provider_id)
+        return len(providers)
 
     async def reindex_stale(self, now: datetime) -> int:
         """The sweeper: finish every rebuild a crash interrupted. Safe to run any number of times."""

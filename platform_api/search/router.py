@@ -12,6 +12,7 @@ from platform_api.ratelimits import LimitsDep, client_ip
 from platform_api.search.geocoding import CachedGeocoder, GeocoderUnavailable, UnknownLocation
 from platform_api.search.schemas import LocationOut, ProviderHit, SearchPage
 from platform_api.search.service import InvalidCursor, SearchQuery, search_service
+from shared_models.documents.bookings import MAX_AMOUNT_MINOR
 from shared_models.enums import ServiceCategory
 
 router = APIRouter(prefix="/search", tags=["search"])
@@ -59,6 +60,9 @@ async def search_providers(
         geocoder: CachedGeocoder = request.app.state.geocoder
         place = await geocoder.locate(q)
         lat, lng, label = place.lat, place.lng, place.label
+    if max_price is not None:
+        # No price exceeds MAX_AMOUNT_MINOR: a larger cap means the same (and would not fit a BSON integer).
+        max_price = min(max_price, MAX_AMOUNT_MINOR)
     query = SearchQuery(lat, lng, category, min_rating, max_price, currency, max_distance_km)
     salt = settings.search_ranking_salt.get_secret_value()
     plan = search_service.search_whole if settings.search_plan == "whole" else search_service.search_page

@@ -261,7 +261,8 @@ class SearchService:
             taken[stratum] += 1
         shown = ranked[offset : offset + limit]
         next_offset = offset + len(shown)
-        next_cursor = encode_cursor(next_offset, day, fingerprint) if next_offset < total else None
+        more = shown and next_offset < total  # never a cursor that does not move on
+        next_cursor = encode_cursor(next_offset, day, fingerprint) if more else None
         await self._record(shown, offset, by_tier, now)
         return ResultPage(shown, total, offset, next_cursor)
 

@@ -17,9 +17,14 @@ class GeoPoint(BaseModel):
     lng: float = Field(ge=-180, le=180, strict=True)
 
 
+MAX_AMOUNT_MINOR = 1_000_000_000  # the largest amount any price or quote may have
+
+
 class Money(BaseModel):
     # Strict: JSON `true` is not an amount.
-    amount_minor: int = Field(ge=0, le=1_000_000_000, strict=True, description="Integer minor units (cents).")
+    amount_minor: int = Field(
+        ge=0, le=MAX_AMOUNT_MINOR, strict=True, description="Integer minor units (cents)."
+    )
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR.")
 
 

@@ -1,13 +1,14 @@
 """The standing search reads from the coverage rows: a projection of the subscription that the webhook
 carries over after every write it makes, that never goes back under concurrent deliveries or a listing
 rebuild racing them, that the daily drift check repairs, and that `scripts.migrate` fills in for rows
-written before it existed."""
+written before it existed; and the rows' own consistency (one listing, counted once)."""
 
 import asyncio
 import math
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from platform_api.billing.subscriptions import standing
 from platform_api.config import Settings
 from platform_api.providers.service import provider_service, standing_fields
 from platform_api.scheduler import JobRunner
+from platform_api.search.service import SearchQuery, search_service
 from scripts.stripe_fake.control import change_subscription
 from shared_models.clock import ManualClock
 from shared_models.documents import ProviderCoverage, ServiceArea
@@ -148,3 +150,66 @@ async def run_migrate(engine: Engine, db_name: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+async def test_the_drift_check_repairs_rows_ahead_of_the_subscription_and_rows_never_subscribed(
+    api: httpx.AsyncClient, settings: Settings, clock: ManualClock
+) -> None:
+    """Found by review: rows claiming a newer version than the subscription's were reported and never
+    repaired; rows of a provider that never subscribed were never looked at."""
+    ahead = await register(api, Role.provider)
+    await subscribe(api, ahead, "basic")
+    never = await register(api, Role.provider)
+    box = {"south": -90.0, "north": 90.0, "west": -180.0, "east": 180.0}
+    collection = ProviderCoverage.get_pymongo_collection()
+    await collection.update_many(
+        {"provider_id": ahead.body["provider"]["id"]},
+        {"$set": {"tier": "premium", "stratum": "premium", "standing_version": 999}},
+    )
+    await collection.update_many(
+        {"provider_id": never.body["provider"]["id"]},
+        {"$set": {"tier": "premium", "stratum": "premium", **box}},
+    )
+    runner = JobRunner(settings, clock)
+    assert await runner.check_billing_drift() == 2
+    assert await tier_on_rows(ahead) == {"basic"} and await projected(ahead)
+    assert await tier_on_rows(never) == {None} and await projected(never)
+    assert await runner.check_billing_drift() == 0
+
+
+async def test_a_rebuild_finished_by_the_sweeper_lists_the_provider_once(
+    api: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    """Found by review: a rebuild that crashed after writing its rows (flag not cleared) was written again by
+    the sweeper, so the provider was counted twice and the page plan's cursor stopped moving."""
+    centre = (59.33, 18.07)
+    provider = await register(
+        api,
+        Role.provider,
+        provider={
+            "business_name": "Crashed rebuild",
+            "categories": ["cleaning"],
+            "service_area": {"lat": centre[0], "lng": centre[1], "radius_km": 10},
+        },
+    )
+    await subscribe(api, provider, "basic")
+    before = len(await rows_of(provider))
+    profile = await provider_service.get(provider.body["provider"]["id"])
+    assert profile is not None
+    profile.index_pending_since = clock.now() - timedelta(hours=1)
+    await profile.replace()  # the state a crash between writing the rows and clearing the flag leaves
+    assert await provider_service.reindex_stale(clock.now()) >= 1
+    assert len(await rows_of(provider)) == before
+    query = SearchQuery(*centre)
+    for plan in (search_service.search_page, search_service.search_whole):
+        first = await plan(query, None, 1, "", clock.now())
+        assert (first.total, first.next_cursor) == (1, None), plan
+
+
+async def test_a_price_cap_beyond_any_price_answers_like_no_cap(api: httpx.AsyncClient) -> None:
+    """Found by review: a cap past a BSON integer was a 500 once it reached the engine."""
+    for cap in (2**63, 10**20, 2**63 - 1):
+        answer = await api.get(
+            f"{API}/search/providers", params={"lat": 51.5, "lng": -0.12, "max_price": cap, "currency": "GBP"}
+        )
+        assert answer.status_code == 200, (cap, answer.text)
