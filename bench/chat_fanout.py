@@ -22,13 +22,11 @@ Prints figures; asserts nothing, and exits 0 whatever they are. Removes its scra
 import argparse
 import asyncio
 import json
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,6 +34,7 @@ from pathlib import Path
 from beanie import PydanticObjectId
 
 from bench.fixtures import make_user
+from bench.scratch import interruptible, release
 from scripts import stack
 from scripts.processes import ManagedProcess, free_port, port_open
 from shared_models import connect, init_models
@@ -196,12 +195,6 @@ def ratio(label: str, results: dict[str, Result | str], a: str, b: str, field: s
     print(f"{label:<42} {figure(value, '.2f'):>6}   (goal {goal})")
 
 
-def stop_all(procs: list[ManagedProcess]) -> None:
-    """Stop every child at once, each SIGTERM then SIGKILL after 3 s, so Ctrl-C ends the run in seconds."""
-    with ThreadPoolExecutor(max_workers=max(1, len(procs))) as pool:
-        list(pool.map(lambda p: p.stop(timeout=3), procs))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -245,23 +238,8 @@ def main() -> None:
         ratio("ours / Node persisting, deliveries/s", results, "ours", "persisting", RATE, "≥ 1.0")
         ratio("our p99 / bare python-socketio p99", results, "ours", "ceiling", "p99", "≤ 2.0")
     finally:
-        # A second Ctrl-C must not cut the clean-up short and leave children or scratch data behind.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            stop_all(procs)
-            shutil.rmtree(tmp, ignore_errors=True)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-
-def _terminated(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM cleans up as Ctrl-C does
+        release(tmp, procs)
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, _terminated)
-    try:
-        main()
-    except KeyboardInterrupt:
-        print("interrupted; every process stopped and the scratch folder removed", file=sys.stderr)
-        sys.exit(130)
+    interruptible(main)

@@ -223,17 +223,15 @@ class ProviderService:
     async def index_listing(self, profile: ProviderProfile) -> int:
         """Rebuild the provider's coverage rows for `profile.area_version`; returns how many it wrote.
 
-        Drops every other version's rows, writes this version's, then checks the profile has not moved on
-        meanwhile (if it has, a newer rebuild owns the rows: ours go). Either order of two concurrent
-        rebuilds ends with only the newest version's rows. While it runs the provider is briefly missing
+        Drops the provider's rows (every version's), writes this version's, then checks the profile has not
+        moved on meanwhile (if it has, a newer rebuild owns the rows: ours go). Either order of two
+        concurrent rebuilds ends with only the newest version's rows. While it runs the provider is briefly missing
         from search, never shown for an area it no longer covers."""
         pid, version = str(profile.id), profile.area_version
         stale = ProviderCoverage.find
-        await stale({"provider_id": pid, "area_version": {"$lt": version}}).delete()
-        await stale({"provider_id": pid, "area_version": {"$gt": version}}).delete()
-        # This version's rows too: a rebuild that crashed after writing them is finished by the sweeper
-        # writing them again, and a listing must never be counted twice.
-        await stale({"provider_id": pid, "area_version": version}).delete()
+        # Every version's rows, this one's too: a rebuild that crashed after writing them is finished by the
+        # sweeper writing them again, and a listing must never be counted twice.
+        await stale({"provider_id": pid}).delete()
         standing = await subscriptions.standing(pid)
         rows = coverage_rows(profile, standing)
         if rows:
@@ -320,9 +318,7 @@ class ProviderService:
         )
         providers = sorted({row["provider_id"] for row in rows})
         for provider_id in providers:
-            log.warning(
-                "search.standing_drift", provider_id=provider_id, rows=-1, stored="listed", expected=None
-            )
+            log.warning("search.standing_drift", provider_id=provider_id, stored="listed", expected=None)
             await self.project_standing(provider_id)
         return len(providers)
 

@@ -140,17 +140,14 @@ def _dot(vector: tuple[float, float, float]) -> dict[str, Any]:
     }
 
 
-def _within(dot: dict[str, Any], threshold_km: float) -> dict[str, Any]:
-    """The row's score (distance - bonus_km) is at most `threshold_km`: its distance at most threshold + bonus."""
+def _score_at_most(dot: dict[str, Any], threshold_km: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The row's score (distance - bonus_km) is at most `threshold_km` — its distance at most threshold +
+    bonus — and its negation, as `$expr` conditions."""
     reach = {"$add": [threshold_km, "$bonus_km"]}
     cos_reach = {"$cos": {"$divide": [reach, EARTH_RADIUS_KM]}}
-    return {"$and": [{"$gte": [reach, 0]}, {"$gte": [dot, cos_reach]}]}
-
-
-def _beyond(dot: dict[str, Any], threshold_km: float) -> dict[str, Any]:
-    reach = {"$add": [threshold_km, "$bonus_km"]}
-    cos_reach = {"$cos": {"$divide": [reach, EARTH_RADIUS_KM]}}
-    return {"$or": [{"$lt": [reach, 0]}, {"$lt": [dot, cos_reach]}]}
+    within = {"$and": [{"$gte": [reach, 0]}, {"$gte": [dot, cos_reach]}]}
+    beyond = {"$or": [{"$lt": [reach, 0]}, {"$lt": [dot, cos_reach]}]}
+    return within, beyond
 
 
 def _serves(row: dict[str, Any], query: SearchQuery, distance: float) -> bool:
@@ -170,6 +167,14 @@ def _serves(row: dict[str, Any], query: SearchQuery, distance: float) -> bool:
         if price is None or price["currency"] != query.currency or price["amount_minor"] > query.max_price:
             return False
     return True
+
+
+def _by_stratum(by_tier: Counter[SubscriptionTier]) -> Counter[SubscriptionTier]:
+    """Counts per tier as counts per ranking stratum (unknown and basic share one)."""
+    strata: Counter[SubscriptionTier] = Counter()
+    for tier, n in by_tier.items():
+        strata[stratum_of(tier)] += n
+    return strata
 
 
 def _all(conditions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -201,12 +206,12 @@ class _Stratum:
     def best(self, salt: str) -> list[Match] | None:
         """The stratum's best `needed` rows in order, if the rows read determine them; else None."""
         assert self.read_km is not None
-        keyed = sorted(self.rows.values(), key=lambda m: relevance_key(m.candidate, salt))
+        keyed = sorted((relevance_key(m.candidate, salt), m) for m in self.rows.values())
         if len(keyed) >= self.matches or self.read_km >= SCORE_CEILING_KM:
-            return keyed[: self.needed]
+            return [m for _, m in keyed[: self.needed]]
         # Every row of key ≤ known has been read: the rows with such keys are in their final order.
         known = math.floor((self.read_km - SCORE_SLACK_KM - RELEVANCE_STEP_KM / 2) / RELEVANCE_STEP_KM)
-        settled = [m for m in keyed if relevance_key(m.candidate, salt)[0] <= known]
+        settled = [m for key, m in keyed if key[0] <= known]
         return settled[: self.needed] if len(settled) >= self.needed else None
 
 
@@ -246,9 +251,7 @@ class SearchService:
         by_tier: Counter[SubscriptionTier] = Counter()
         for counts in per_cell:
             by_tier.update(counts)
-        by_stratum: Counter[SubscriptionTier] = Counter()
-        for tier, n in by_tier.items():
-            by_stratum[stratum_of(tier)] += n
+        by_stratum = _by_stratum(by_tier)
         total = sum(by_stratum.values())
         sequence = strata_sequence(dict(by_stratum), salt, min(offset + limit, total))
         best = await self._best(query, cells, vector, per_cell, Counter(sequence), dict(by_stratum), salt)
@@ -259,12 +262,7 @@ class SearchService:
             if taken[stratum] < len(members):  # short only while a rebuild in flight is counted twice
                 ranked.append(members[taken[stratum]])
             taken[stratum] += 1
-        shown = ranked[offset : offset + limit]
-        next_offset = offset + len(shown)
-        more = shown and next_offset < total  # never a cursor that does not move on
-        next_cursor = encode_cursor(next_offset, day, fingerprint) if more else None
-        await self._record(shown, offset, by_tier, now)
-        return ResultPage(shown, total, offset, next_cursor)
+        return await self._answer(ranked[offset : offset + limit], offset, by_tier, day, fingerprint, now)
 
     async def search_whole(
         self, query: SearchQuery, cursor: str | None, limit: int, salt_secret: str, now: datetime
@@ -276,10 +274,25 @@ class SearchService:
         by_id = {m.candidate.provider_id: m for m in found}
         ranked = rank((m.candidate for m in found), salt=f"{day}|{salt_secret}")
         shown = [by_id[c.provider_id] for c in ranked[offset : offset + limit]]
+        by_tier = Counter(m.candidate.tier for m in found)
+        return await self._answer(shown, offset, by_tier, day, fingerprint, now)
+
+    async def _answer(
+        self,
+        shown: list[Match],
+        offset: int,
+        by_tier: Counter[SubscriptionTier],
+        day: str,
+        fingerprint: str,
+        now: datetime,
+    ) -> ResultPage:
+        """The page of either plan, with its cursor (never one that does not move on) and its record."""
+        total = sum(by_tier.values())
         next_offset = offset + len(shown)
-        next_cursor = encode_cursor(next_offset, day, fingerprint) if next_offset < len(ranked) else None
-        await self._record(shown, offset, Counter(m.candidate.tier for m in found), now)
-        return ResultPage(shown, len(ranked), offset, next_cursor)
+        more = shown and next_offset < total
+        next_cursor = encode_cursor(next_offset, day, fingerprint) if more else None
+        await self._record(shown, offset, by_tier, now)
+        return ResultPage(shown, total, offset, next_cursor)
 
     async def matches(self, query: SearchQuery) -> list[Match]:
         """Every match: the rows `lookup` finds in the point's seven cells, each then checked exactly."""
@@ -364,12 +377,7 @@ class SearchService:
         salt: str,
     ) -> dict[SubscriptionTier, list[Match]]:
         """Each stratum's best `needed[stratum]` matches in ranked order (see the module's plan, step 2)."""
-        strata_of_cells: list[Counter[SubscriptionTier]] = []
-        for counts in per_cell:  # unknown and basic share a stratum
-            strata: Counter[SubscriptionTier] = Counter()
-            for tier, n in counts.items():
-                strata[stratum_of(tier)] += n
-            strata_of_cells.append(strata)
+        strata_of_cells = [_by_stratum(counts) for counts in per_cell]
         progress = {
             s: _Stratum(n, matches[s], _first_target(n, s, strata_of_cells)) for s, n in needed.items()
         }
@@ -405,9 +413,9 @@ class SearchService:
         match = self._match(query, cell, dot)
         wanted = []
         for stratum, (low, high) in windows.items():
-            window = [{"$eq": ["$stratum", stratum.value]}, _within(dot, high)]
+            window = [{"$eq": ["$stratum", stratum.value]}, _score_at_most(dot, high)[0]]
             if low is not None:
-                window.append(_beyond(dot, low))
+                window.append(_score_at_most(dot, low)[1])
             wanted.append(_all(window))
         match["$expr"] = _all([match["$expr"], _any(wanted)])
         cursor = await ProviderCoverage.get_pymongo_collection().aggregate([{"$match": match}])
