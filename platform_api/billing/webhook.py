@@ -395,8 +395,8 @@ class StripeWebhook:
         """Record Stripe subscription objects in bulk for providers with no state yet (an initial import of
         existing customers; the search benchmark's seed). Parsed exactly as events are; insert only, so it
         never overwrites state the webhook wrote. Returns how many were recorded. The standing reaches search
-        when the providers' listings are (re)built, which read it: `scripts.migrate` rebuilds every listing
-        whose rows predate it, and the benchmark builds its rows after the import."""
+        when the providers' listings are (re)built, which read it (the benchmark builds its rows after the
+        import), or at the next daily drift check, which re-projects every subscription's standing."""
         now = self.clock.now()
         docs = [
             ProviderSubscription(
