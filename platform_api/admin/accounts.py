@@ -22,8 +22,31 @@ from shared_models.ids import SORTABLE_KEY_PATTERN, Ref
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
+class AdminUserOut(UserOut):
+    """An account as the admin console shows it: with the way to its provider profile."""
+
+    provider_id: str | None = Field(
+        description="The provider profile of a provider (GET /admin/providers/{id}); null for other roles."
+    )
+
+    @classmethod
+    def with_profile(cls, user: User, provider_id: str | None) -> "AdminUserOut":
+        return cls(**UserOut.of(user).model_dump(), provider_id=provider_id)
+
+
+async def admin_users(users: list[User]) -> list[AdminUserOut]:
+    """The accounts with their providers' profile ids, read in one query for the whole list."""
+    profiles = await provider_service.ids_by_owner([str(u.id) for u in users if u.role is Role.provider])
+    return [AdminUserOut.with_profile(u, profiles.get(str(u.id))) for u in users]
+
+
+async def admin_user(user: User) -> AdminUserOut:
+    (out,) = await admin_users([user])
+    return out
+
+
 class UserPage(BaseModel):
-    items: list[UserOut]
+    items: list[AdminUserOut]
     next_cursor: str | None = Field(description="Pass as `after` for the next page.")
 
 
@@ -103,18 +126,18 @@ async def search_users(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> UserPage:
     items, next_cursor = await auth_service.search(email, role, status, after, limit)
-    return UserPage(items=[UserOut.of(u) for u in items], next_cursor=next_cursor)
+    return UserPage(items=await admin_users(items), next_cursor=next_cursor)
 
 
 @router.post(
     "/users/{user_id}/suspend",
     summary="Suspend an account: its sessions end at once, its sockets drop, it is told why",
-    response_model=UserOut,
+    response_model=AdminUserOut,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),
 )
 async def suspend_user(
     user_id: str, body: SuspendIn, session: AdminSession, clock: ClockDep, realtime: RealtimeDep
-) -> UserOut:
+) -> AdminUserOut:
     user = await _user(user_id)
     if user_id == session.user_id:
         raise Conflict("You cannot suspend yourself.", code="cannot_suspend_self")
@@ -124,25 +147,25 @@ async def suspend_user(
         session.user_id, "user.suspend", "user", user_id, _status(user), {**_status(after), "reason": body.reason},
         now,
     )  # fmt: skip
-    return UserOut.of(after)
+    return await admin_user(after)
 
 
 @router.post(
     "/users/{user_id}/unsuspend",
     summary="Lift a suspension (the user logs in again; old sessions stay ended)",
-    response_model=UserOut,
+    response_model=AdminUserOut,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
 )
 async def unsuspend_user(
     user_id: str, session: AdminSession, clock: ClockDep, realtime: RealtimeDep
-) -> UserOut:
+) -> AdminUserOut:
     user = await _user(user_id)
     now = clock.now()
     after = await auth_service.set_suspended(user, False, None, realtime, now)
     await audit_service.record(
         session.user_id, "user.unsuspend", "user", user_id, _status(user), _status(after), now
     )
-    return UserOut.of(after)
+    return await admin_user(after)
 
 
 @router.get(

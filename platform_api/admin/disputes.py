@@ -1,16 +1,21 @@
 """The admin console's disputes: list, view with the full timeline, assign, ask for information, resolve.
 Every action is written to the audit log."""
 
+import asyncio
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
 
 from platform_api.audit.service import audit_service
+from platform_api.auth.service import auth_service
+from platform_api.bookings.service import booking_service
 from platform_api.deps import AdminSession, ClockDep
 from platform_api.disputes.schemas import (
     DisputeOut,
     DisputePage,
+    EvidenceLinks,
     RequestInfoIn,
     ResolveIn,
     Timeline,
@@ -19,9 +24,19 @@ from platform_api.disputes.schemas import (
 from platform_api.disputes.service import dispute_service
 from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
 from platform_api.media.router import MediaDep
+from platform_api.providers.service import provider_service
 from shared_models.clock import ClientMoment
-from shared_models.documents import Dispute, DisputeCategory, DisputeEvidence, DisputeState
-from shared_models.enums import ActorRole
+from shared_models.documents import (
+    Dispute,
+    DisputeCategory,
+    DisputeEvidence,
+    DisputeState,
+    Money,
+    ProviderProfile,
+    ServiceRequest,
+    User,
+)
+from shared_models.enums import ActorRole, RequestState, ServiceCategory
 from shared_models.ids import SORTABLE_KEY_PATTERN
 
 router = APIRouter(prefix="/admin/disputes", tags=["admin"])
@@ -30,6 +45,50 @@ router = APIRouter(prefix="/admin/disputes", tags=["admin"])
 class DisputeSort(StrEnum):
     newest = "newest"
     oldest = "oldest"
+
+
+class BookingCustomer(BaseModel):
+    id: str
+    display_name: str
+    email: str
+
+
+class BookingProvider(BaseModel):
+    id: str = Field(description="The provider profile (GET /admin/providers/{id}).")
+    business_name: str
+    owner_id: str = Field(description="The provider's user account.")
+
+
+class DisputedBooking(BaseModel):
+    id: str
+    state: RequestState
+    category: ServiceCategory
+    description: str
+    agreed_price: Money | None = Field(
+        description="The booking's quote: a full refund is this amount, a partial one strictly between 0 "
+        "and it. Null when none was agreed (then no refund can be decided)."
+    )
+    customer: BookingCustomer
+    provider: BookingProvider
+
+    @classmethod
+    def of(cls, request: ServiceRequest, customer: User, provider: ProviderProfile) -> "DisputedBooking":
+        return cls(
+            id=str(request.id), state=request.state, category=request.category,
+            description=request.description, agreed_price=request.quote,
+            customer=BookingCustomer(
+                id=str(customer.id), display_name=customer.display_name, email=customer.email
+            ),
+            provider=BookingProvider(
+                id=str(provider.id), business_name=provider.business_name, owner_id=provider.owner_id
+            ),
+        )  # fmt: skip
+
+
+class AdminDisputeView(Timeline):
+    """The timeline, and the booking beside it."""
+
+    booking: DisputedBooking
 
 
 def snapshot(dispute: Dispute) -> dict[str, Any]:
@@ -80,19 +139,38 @@ async def list_disputes(
 
 @router.get(
     "/{dispute_id}",
-    summary="One dispute with its full timeline and short-lived download links for its evidence",
-    response_model=Timeline,
+    summary="One dispute with its full timeline, its booking, and short-lived links to its evidence",
+    description="Each evidence file has a `download_url` (attachment) and, for images and PDFs, a `view_url` "
+    "(inline, to show in the page). `booking.agreed_price` is what a refund is measured against: a full "
+    "refund is the price, a partial one strictly between 0 and it.",
+    response_model=AdminDisputeView,
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
-async def get_dispute(dispute: DisputeDep, media: MediaDep) -> Timeline:
-    evidence = await dispute_service.evidence(dispute)
+async def get_dispute(dispute: DisputeDep, media: MediaDep) -> AdminDisputeView:
+    evidence, request, customer, provider = await asyncio.gather(
+        dispute_service.evidence(dispute),
+        booking_service.get(dispute.request_id),
+        auth_service.get_user(dispute.customer_id),
+        provider_service.get(dispute.provider_id),
+    )
+    # Bookings, accounts and profiles are kept (anonymised) when an account is deleted: missing is a bug.
+    if request is None or customer is None or provider is None:
+        raise NotFound("The dispute's booking or one of its parties is missing.", code="booking_not_found")
 
-    def link(item: DisputeEvidence) -> str | None:
-        return (
-            media.storage.presigned_get(item.media_key, item.filename or "file") if item.media_key else None
+    def links(item: DisputeEvidence) -> EvidenceLinks:
+        if item.media_key is None:
+            return EvidenceLinks()
+        name = item.filename or "file"
+        return EvidenceLinks(
+            download_url=media.storage.presigned_get(item.media_key, name),
+            view_url=media.view_link(item.media_key, name, item.content_type),
         )
 
-    return Timeline(dispute=DisputeOut.of(dispute), items=build_timeline(dispute, evidence, link))
+    return AdminDisputeView(
+        dispute=DisputeOut.of(dispute),
+        items=build_timeline(dispute, evidence, links),
+        booking=DisputedBooking.of(request, customer, provider),
+    )
 
 
 @router.post(

@@ -6,8 +6,8 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Query
 
+from platform_api.admin.accounts import AdminUserOut, admin_user
 from platform_api.audit.service import audit_service
-from platform_api.auth.schemas import UserOut
 from platform_api.auth.service import auth_service
 from platform_api.billing import subscriptions
 from platform_api.billing.router import WebhookDep
@@ -46,14 +46,14 @@ class DeliveryOutcome(StrEnum):
 @router.get(
     "/users/{user_id}",
     summary="Look up any user account",
-    response_model=UserOut,
+    response_model=AdminUserOut,
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
-async def get_user(user_id: str, session: AdminSession) -> UserOut:
+async def get_user(user_id: str, session: AdminSession) -> AdminUserOut:
     user = await auth_service.get_user(user_id)
     if user is None:
         raise NotFound("No such user.", code="user_not_found")
-    return UserOut.of(user)
+    return await admin_user(user)
 
 
 @router.get(

@@ -151,6 +151,11 @@ class BookingService:
         await outbox_service.publish_or_defer([request], now)
         return request
 
+    async def get(self, request_id: str) -> ServiceRequest | None:
+        """Any request, unscoped: for admin views only (parties read through `get_for_party`)."""
+        oid = parse_object_id(request_id)
+        return await ServiceRequest.get(oid) if oid else None
+
     async def get_for_party(self, request_id: str, actor: Actor) -> ServiceRequest | None:
         """The request if the actor is its customer or provider; None otherwise (so callers answer 404)."""
         oid = parse_object_id(request_id)

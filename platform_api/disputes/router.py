@@ -81,7 +81,7 @@ async def get_dispute(dispute_id: str, session: PartySession) -> DisputeOut:
 async def dispute_timeline(dispute_id: str, session: PartySession) -> Timeline:
     dispute = await _mine(dispute_id, session.user)
     evidence = await dispute_service.evidence(dispute)
-    return Timeline(dispute=DisputeOut.of(dispute), items=build_timeline(dispute, evidence, lambda _: None))
+    return Timeline(dispute=DisputeOut.of(dispute), items=build_timeline(dispute, evidence))
 
 
 @router.post(

@@ -1,6 +1,7 @@
 """Dispute request and response models (parties and the admin console)."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -53,6 +54,14 @@ class EvidenceMedia(BaseModel):
     sha256: str | None = Field(description="Of the stored object, computed by the server at confirmation.")
 
 
+@dataclass(frozen=True)
+class EvidenceLinks:
+    """Short-lived storage links to one evidence item's file (admin views)."""
+
+    download_url: str | None = None
+    view_url: str | None = None
+
+
 class EvidenceOut(BaseModel):
     id: str
     author_id: str
@@ -65,9 +74,14 @@ class EvidenceOut(BaseModel):
     download_url: str | None = Field(
         default=None, description="Admin views only; parties use GET /media/{id}/download."
     )
+    view_url: str | None = Field(
+        default=None,
+        description="Admin views only, and only for images and PDFs: a short-lived link with an inline "
+        "disposition, for showing the file in the page (an <img>, an <iframe>) from the storage origin.",
+    )
 
     @classmethod
-    def of(cls, item: DisputeEvidence, download_url: str | None = None) -> "EvidenceOut":
+    def of(cls, item: DisputeEvidence, links: EvidenceLinks | None = None) -> "EvidenceOut":
         media = (
             EvidenceMedia(
                 id=item.media_id, filename=item.filename, content_type=item.content_type, size=item.size,
@@ -85,7 +99,8 @@ class EvidenceOut(BaseModel):
             media=media,
             corrects=item.corrects,
             created_at=item.created_at,
-            download_url=download_url,
+            download_url=links.download_url if links else None,
+            view_url=links.view_url if links else None,
         )
 
 
@@ -186,9 +201,12 @@ class ResolveIn(BaseModel):
 
 
 def build_timeline(
-    dispute: Dispute, evidence: list[DisputeEvidence], link: Callable[[DisputeEvidence], str | None]
+    dispute: Dispute,
+    evidence: list[DisputeEvidence],
+    links: Callable[[DisputeEvidence], EvidenceLinks] | None = None,
 ) -> list[TimelineItem]:
-    """The dispute's steps and its evidence, merged in time order (steps first at equal times)."""
+    """The dispute's steps and its evidence, merged in time order (steps first at equal times); `links` gives
+    each evidence item its storage links (admin views; parties' timelines have none)."""
     steps = [
         (s.at, 0, "", TimelineItem(
             at=s.at, kind="step", actor_id=s.actor_id, actor_role=s.actor_role, event=s.event,
@@ -199,7 +217,7 @@ def build_timeline(
     items = [
         (e.created_at, 1, e.seq_key, TimelineItem(
             at=e.created_at, kind="evidence", actor_id=e.author_id, actor_role=e.author_role,
-            evidence=EvidenceOut.of(e, link(e)),
+            evidence=EvidenceOut.of(e, links(e) if links else None),
         ))
         for e in evidence
     ]  # fmt: skip

@@ -31,6 +31,10 @@ from shared_models.media import may_download
 
 log = structlog.get_logger(__name__)
 
+# What browsers show in place (an <img>, their PDF viewer), so what an inline link may serve. HEIC is left out:
+# most browsers cannot render it, and its download serves it.
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf"})
+
 # Decoding a file of MEDIA_MAX_BYTES may hold a few hundred MB of pixels (detection.MAX_PIXELS): at most this
 # many at once per process.
 CHECKS_AT_ONCE = 2
@@ -211,3 +215,10 @@ class MediaService:
     def link(self, media: MediaObject) -> str:
         """Of the verified copy (or, for uploads confirmed before copies existed, of their only object)."""
         return self.storage.presigned_get(media.key, media.filename)
+
+    def view_link(self, key: str, filename: str, content_type: str | None) -> str | None:
+        """A short-lived link that shows a stored object in the browser (inline, served as `content_type`);
+        None for a type browsers do not show in place (INLINE_TYPES)."""
+        if content_type not in INLINE_TYPES:
+            return None
+        return self.storage.presigned_get(key, filename, inline=True, content_type=content_type)

@@ -84,15 +84,21 @@ class ObjectStorage:
         )
         return post
 
-    def presigned_get(self, key: str, filename: str) -> str:
+    def presigned_get(
+        self, key: str, filename: str, *, inline: bool = False, content_type: str | None = None
+    ) -> str:
+        """A short-lived GET of one object. By default the browser saves it (`attachment`); `inline` asks it to
+        show the object in place (an <img>, a PDF viewer), with `content_type` overriding whatever type the
+        object was stored with, so what the browser renders is what confirmation checked."""
+        params = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ResponseContentDisposition": f'{"inline" if inline else "attachment"}; filename="{filename}"',
+        }
+        if inline and content_type is not None:
+            params["ResponseContentType"] = content_type
         url: str = self._signer.generate_presigned_url(
-            "get_object",
-            Params={
-                "Bucket": self.bucket,
-                "Key": key,
-                "ResponseContentDisposition": f'attachment; filename="{filename}"',
-            },
-            ExpiresIn=self.download_ttl,
+            "get_object", Params=params, ExpiresIn=self.download_ttl
         )
         return url
 

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from beanie import PydanticObjectId
+from pydantic import BaseModel, Field
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.billing import subscriptions
@@ -94,6 +96,11 @@ def slugify(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60].strip("-")
     return slug or "provider"
+
+
+class _Owned(BaseModel):
+    id: PydanticObjectId = Field(alias="_id")
+    owner_id: str
 
 
 class ProviderService:
@@ -353,6 +360,17 @@ class ProviderService:
 
     async def get_by_owner(self, owner_id: str) -> ProviderProfile | None:
         return await ProviderProfile.find_one(ProviderProfile.owner_id == owner_id)
+
+    async def ids_by_owner(self, owner_ids: list[str]) -> dict[str, str]:
+        """The profile id of each of these users who owns one, in one read (an admin page of accounts).
+
+        One `$in` rather than one lookup per user: MongoDB serves it from the unique owner_id index; the
+        embedded engine scans the profiles for it (see ENGINE.md), acceptable for an admin page and not
+        used on any hot path."""
+        if not owner_ids:
+            return {}
+        found = await ProviderProfile.find({"owner_id": {"$in": owner_ids}}).project(_Owned).to_list()
+        return {row.owner_id: str(row.id) for row in found}
 
     async def get_by_slug(self, slug: str) -> ProviderProfile | None:
         return await ProviderProfile.find_one(ProviderProfile.slug == slug)
