@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 from platform_api.config import Settings
 from platform_api.media.storage import ObjectStorage
-from scripts import dev_guide, object_store, stack
+from scripts import console, dev_guide, object_store, stack
 from scripts.migrate import migrate
 from scripts.processes import ManagedProcess
 from scripts.seed import seed_demo
@@ -60,6 +60,16 @@ async def _seed(settings: Settings) -> None:
     print(dev_guide.demo(settings, logins))
 
 
+def _build_console() -> None:
+    """The admin console the platform serves at /admin/ (rebuilt only when its sources or the API changed).
+    Without Node.js the rest of the system still runs; /admin/ then answers 503 `console_not_built`."""
+    print("building the admin console …", flush=True)
+    try:
+        console.build()
+    except console.BuildFailed as exc:
+        print(f"warning: the admin console is not built: {exc}", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the whole system locally.")
     parser.add_argument("--demo", action="store_true", help="seed demo accounts and data")
@@ -82,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"starting {proc.name} …", flush=True)
         started.append(proc.start())
 
+    _build_console()
     try:
         if "mongodb_uri" in settings.model_fields_set:
             print(f"using the MongoDB at {settings.mongodb_uri}")

@@ -69,6 +69,7 @@ def running(settings: Settings, data: Path, logs: Path) -> str:
     return f"""
 Everything is up (logs in {logs}):
   Platform API     {base}{settings.api_prefix}
+  Admin console    {base}/admin/  (for admins: disputes, users, providers, audit log)
   Swagger console  {base}/docs
   Readiness        {base}/readyz
   Chat server      {settings.chat_url}  (Socket.IO; health at {settings.chat_url}/healthz)

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BOOTSTRAP_EXTRAS=dev source scripts/bootstrap.sh
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  echo "error: Node.js and npm are needed (the socket tests drive the official socket.io-client)" >&2
+  echo "error: Node.js and npm are needed (the socket tests drive the official socket.io-client; the admin console is built with npm packages)" >&2
   exit 1
 fi
 lock_stamp="tests/js/node_modules/.installed-$(sha256sum tests/js/package-lock.json | cut -c1-16)"
@@ -13,6 +13,14 @@ if [ ! -f "$lock_stamp" ]; then
   npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
   touch "$lock_stamp"
 fi
+# The browser tests drive Debian's Chromium (Playwright's own browser download cannot run here); CI runs as root.
+if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Debian's chromium for the browser tests"
+  sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_ apt-get install -y -qq chromium >/dev/null || { $sudo_ apt-get update -qq && $sudo_ apt-get install -y -qq chromium >/dev/null; }
+fi
+echo "== admin console"; .venv/bin/python -m scripts.console build
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest"

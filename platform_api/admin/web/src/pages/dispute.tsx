@@ -1,0 +1,270 @@
+// One dispute: the booking it is about, the full timeline (steps and evidence in order, images inline, PDFs in
+// a viewer), and the actions: assign to me, ask one party for information, resolve.
+import { useEffect, useState } from "preact/hooks";
+import {
+  CATEGORY_LABELS, type DisputeOutcome, HOUR, type Money, OUTCOME_LABELS, STATE_LABELS, type Schemas,
+  api, failure, formatMoney, formatWhen, parseMoney,
+} from "../api";
+import { href } from "../router";
+import { DeadlineBadge, Done, ErrorNote, Heading, Loading } from "../ui";
+
+type View = Schemas["AdminDisputeView"];
+type Item = Schemas["TimelineItem"];
+type Me = Schemas["UserOut"];
+
+const STEP_LABELS: Record<string, string> = {
+  open: "Dispute opened",
+  assign: "Assigned to an admin",
+  request_info: "Information requested",
+  close_evidence: "Evidence closed",
+  resolve: "Resolved",
+};
+
+export function DisputePage({ id, me }: { id: string; me: Me }) {
+  const [view, setView] = useState<View | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+
+  const load = async () => {
+    const { data, error: failed, response } = await api.GET("/api/v1/admin/disputes/{dispute_id}", { params: { path: { dispute_id: id } } });
+    if (!data) return setError(failure(failed, response));
+    setView(data);
+  };
+  useEffect(() => void load(), []);
+
+  const acted = async (message: string) => {
+    setDone(message);
+    setError(null);
+    await load();
+  };
+
+  if (!view) return <>{error ? <><Heading>Dispute</Heading><ErrorNote message={error} /></> : <Loading />}</>;
+  const { dispute, booking } = view;
+  const open = dispute.state !== "resolved";
+  return (
+    <>
+      <Heading>
+        Dispute: {CATEGORY_LABELS[dispute.category]} <span class={`badge state-${dispute.state}`}>{STATE_LABELS[dispute.state]}</span>
+      </Heading>
+      <Done message={done} />
+      <ErrorNote message={error} />
+      <section aria-labelledby="booking-heading">
+        <h2 id="booking-heading">The booking</h2>
+        <dl class="facts">
+          <dt>Job</dt><dd>{booking.description}</dd>
+          <dt>Agreed price</dt><dd>{booking.agreed_price ? formatMoney(booking.agreed_price.amount_minor, booking.agreed_price.currency) : "No agreed price"}</dd>
+          <dt>Booking state</dt><dd>{booking.state}</dd>
+          <dt>Customer</dt><dd><a href={href(`/users/${booking.customer.id}`)}>{booking.customer.display_name}</a> ({booking.customer.email})</dd>
+          <dt>Provider</dt><dd><a href={href(`/providers/${booking.provider.id}`)}>{booking.provider.business_name}</a></dd>
+          <dt>Opened</dt><dd>{formatWhen(dispute.opened_at)}</dd>
+          <dt>Evidence from</dt><dd>{dispute.evidence_from ?? "closed"}{dispute.respond_by && <> until {formatWhen(dispute.respond_by)} <DeadlineBadge respondBy={dispute.respond_by} now={Date.now()} /></>}</dd>
+          <dt>Assigned</dt><dd>{dispute.assigned_admin_id ? (dispute.assigned_admin_id === me.id ? "To you" : <a href={href(`/users/${dispute.assigned_admin_id}`)}>Another admin</a>) : "Nobody"}</dd>
+          {dispute.outcome && <><dt>Outcome</dt><dd>{OUTCOME_LABELS[dispute.outcome]}{dispute.refund && <>, refund {formatMoney(dispute.refund.amount_minor, dispute.refund.currency)}</>}</dd></>}
+          {dispute.resolution_note && <><dt>Decision note</dt><dd>{dispute.resolution_note}</dd></>}
+        </dl>
+        <p><a href={href("/audit", { target_id: dispute.id })}>Audit entries for this dispute</a></p>
+      </section>
+      {open && (
+        <section aria-labelledby="actions-heading">
+          <h2 id="actions-heading">Actions</h2>
+          {dispute.assigned_admin_id !== me.id && <Assign id={id} onDone={acted} onError={setError} />}
+          <RequestInfo id={id} onDone={acted} onError={setError} />
+          <Resolve id={id} price={booking.agreed_price ?? null} onDone={acted} onError={setError} />
+        </section>
+      )}
+      <section aria-labelledby="timeline-heading">
+        <h2 id="timeline-heading">Timeline</h2>
+        <p><strong>Customer's statement:</strong> {dispute.statement}</p>
+        <ol class="timeline">
+          {view.items.map((item) => <TimelineEntry item={item} />)}
+        </ol>
+      </section>
+    </>
+  );
+}
+
+function who(item: Item): string {
+  return item.actor_role === "system" ? "The platform" : item.actor_role.charAt(0).toUpperCase() + item.actor_role.slice(1);
+}
+
+function TimelineEntry({ item }: { item: Item }) {
+  if (item.kind === "step") {
+    return (
+      <li>
+        <article class="step">
+          <header><time dateTime={item.at}>{formatWhen(item.at)}</time> · {who(item)}</header>
+          <p>
+            <strong>{STEP_LABELS[item.event ?? ""] ?? item.event}</strong>
+            {item.from_state && item.to_state && <> ({STATE_LABELS[item.from_state]} → {STATE_LABELS[item.to_state]})</>}
+            {item.party && <> — asked of the {item.party}</>}
+          </p>
+          {item.note && <p>{item.note}</p>}
+        </article>
+      </li>
+    );
+  }
+  const evidence = item.evidence!;
+  return (
+    <li>
+      <article class="evidence">
+        <header><time dateTime={item.at}>{formatWhen(item.at)}</time> · Evidence from the {evidence.author_role}{evidence.corrects && " (a correction)"}</header>
+        {evidence.text && <blockquote>{evidence.text}</blockquote>}
+        {evidence.media && <Media evidence={evidence} />}
+      </article>
+    </li>
+  );
+}
+
+function Media({ evidence }: { evidence: Schemas["EvidenceOut"] }) {
+  const [showPdf, setShowPdf] = useState(false);
+  const media = evidence.media!;
+  const name = media.filename ?? "file";
+  const type = media.content_type ?? "";
+  const shown = ["image/jpeg", "image/png", "image/webp"].includes(type);
+  return (
+    <>
+      {shown && evidence.view_url && (
+        <figure>
+          <img src={evidence.view_url} alt={`Photo from the ${evidence.author_role}: ${name}`} loading="lazy" />
+          <figcaption>{name}</figcaption>
+        </figure>
+      )}
+      {type === "application/pdf" && evidence.view_url && (
+        <>
+          <button type="button" class="outline" aria-expanded={showPdf} onClick={() => setShowPdf(!showPdf)}>
+            {showPdf ? "Hide" : "View"} PDF: {name}
+          </button>
+          {showPdf && <iframe class="pdf" src={evidence.view_url} title={`PDF from the ${evidence.author_role}: ${name}`} />}
+        </>
+      )}
+      {evidence.download_url && <p><a href={evidence.download_url} rel="noreferrer">Download {name}</a>{media.size ? ` (${Math.ceil(media.size / 1024)} KB)` : ""}</p>}
+    </>
+  );
+}
+
+interface ActionProps {
+  id: string;
+  onDone: (message: string) => Promise<void>;
+  onError: (message: string | null) => void;
+}
+
+function Assign({ id, onDone, onError }: ActionProps) {
+  const [busy, setBusy] = useState(false);
+  const assign = async () => {
+    setBusy(true);
+    const { data, error, response } = await api.POST("/api/v1/admin/disputes/{dispute_id}/assign", { params: { path: { dispute_id: id } } });
+    setBusy(false);
+    if (!data) return onError(failure(error, response));
+    await onDone("The dispute is assigned to you.");
+  };
+  return <p><button type="button" onClick={assign} aria-busy={busy} disabled={busy}>Assign to me</button></p>;
+}
+
+function RequestInfo({ id, onDone, onError }: ActionProps) {
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const formElement = event.currentTarget as HTMLFormElement;
+    const form = new FormData(formElement);
+    setBusy(true);
+    const { data, error, response } = await api.POST("/api/v1/admin/disputes/{dispute_id}/request-info", {
+      params: { path: { dispute_id: id } },
+      body: { party: form.get("party") === "provider" ? "provider" : "customer", question: String(form.get("question")) },
+    });
+    setBusy(false);
+    if (!data) return onError(failure(error, response));
+    formElement.reset();
+    await onDone(`Asked the ${data.evidence_from}; they have until ${formatWhen(data.respond_by)} to add evidence.`);
+  };
+  return (
+    <details>
+      <summary>Request information from one party</summary>
+      <form onSubmit={submit}>
+        <fieldset>
+          <legend>Ask</legend>
+          <label><input type="radio" name="party" value="customer" required /> The customer</label>
+          <label><input type="radio" name="party" value="provider" /> The provider</label>
+        </fieldset>
+        <label>
+          Question
+          <textarea name="question" minLength={5} maxLength={2000} required />
+        </label>
+        <p class="hint">They will have 72 hours, until {formatWhen(new Date(Date.now() + 72 * HOUR).toISOString())}, to add evidence.</p>
+        <button type="submit" aria-busy={busy} disabled={busy}>Send the request</button>
+      </form>
+    </details>
+  );
+}
+
+/** The refund a decision makes, checked against the agreed price (the API's rule: a full refund is the price,
+ * a partial one more than 0 and less than it); a message when it does not hold. */
+export function checkRefund(outcome: DisputeOutcome, kind: string, amountText: string, price: Money | null):
+  { refund: Schemas["RefundIn"] | null } | { problem: string } {
+  if (outcome === "provider_favoured") return { refund: null };
+  if (!price) return { problem: "The booking has no agreed price, so nothing can be refunded." };
+  if (outcome === "customer_favoured" && kind === "full") return { refund: { kind: "full", amount_minor: price.amount_minor } };
+  const amount = parseMoney(amountText, price.currency);
+  const most = formatMoney(price.amount_minor, price.currency);
+  if (amount === null) return { problem: `Enter the refund as an amount in ${price.currency}, e.g. 12.50.` };
+  if (amount <= 0 || amount >= price.amount_minor) return { problem: `A partial refund must be more than 0 and less than the agreed price, ${most}.` };
+  return { refund: { kind: "partial", amount_minor: amount } };
+}
+
+function Resolve({ id, price, onDone, onError }: ActionProps & { price: Money | null }) {
+  const [outcome, setOutcome] = useState<DisputeOutcome>("customer_favoured");
+  const [kind, setKind] = useState("full");
+  const [problem, setProblem] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const partialOnly = outcome === "split";
+  const refunds = outcome !== "provider_favoured";
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const checked = checkRefund(outcome, partialOnly ? "partial" : kind, String(form.get("amount") ?? ""), price);
+    if ("problem" in checked) return setProblem(checked.problem);
+    setProblem(null);
+    setBusy(true);
+    const { data, error, response } = await api.POST("/api/v1/admin/disputes/{dispute_id}/resolve", {
+      params: { path: { dispute_id: id } },
+      body: { outcome, refund: checked.refund, note: String(form.get("note")) },
+    });
+    setBusy(false);
+    if (!data) return onError(failure(error, response));
+    const refund = data.refund ? ` with a refund of ${formatMoney(data.refund.amount_minor, data.refund.currency)}` : " with no refund";
+    await onDone(`The dispute is resolved${refund}; both parties are notified.`);
+  };
+
+  return (
+    <details>
+      <summary>Resolve the dispute</summary>
+      <form onSubmit={submit} noValidate={false}>
+        <fieldset>
+          <legend>Decision</legend>
+          {(Object.keys(OUTCOME_LABELS) as DisputeOutcome[]).map((value) => (
+            <label><input type="radio" name="outcome" value={value} checked={outcome === value} onChange={() => setOutcome(value)} /> {OUTCOME_LABELS[value]}</label>
+          ))}
+        </fieldset>
+        {refunds && !partialOnly && (
+          <fieldset>
+            <legend>Refund</legend>
+            <label><input type="radio" name="kind" value="full" checked={kind === "full"} onChange={() => setKind("full")} /> Full{price && <> ({formatMoney(price.amount_minor, price.currency)})</>}</label>
+            <label><input type="radio" name="kind" value="partial" checked={kind === "partial"} onChange={() => setKind("partial")} /> Partial</label>
+          </fieldset>
+        )}
+        {refunds && (partialOnly || kind === "partial") && (
+          <label>
+            Refund amount{price && <> in {price.currency} (less than {formatMoney(price.amount_minor, price.currency)})</>}
+            <input name="amount" inputMode="decimal" autocomplete="off" required aria-invalid={problem ? true : undefined} aria-describedby={problem ? "refund-problem" : undefined} />
+          </label>
+        )}
+        {problem && <p id="refund-problem" role="alert" class="note error">{problem}</p>}
+        <label>
+          Note to both parties
+          <textarea name="note" minLength={5} maxLength={4000} required />
+        </label>
+        <button type="submit" aria-busy={busy} disabled={busy}>Resolve</button>
+      </form>
+    </details>
+  );
+}
