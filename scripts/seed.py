@@ -1,8 +1,15 @@
-"""Demo data for `bash scripts/run.sh --demo`: one account per role and a few providers. Idempotent."""
+"""Demo data for `bash scripts/run.sh --demo`: one account per role, a few providers, their bookings, and a
+dispute with evidence for the admin console. Idempotent.
 
+    .venv/bin/python -m scripts.seed     (into the database and object store the environment names: Settings())
+"""
+
+import asyncio
 import contextlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import httpx
 
 from platform_api.auth.schemas import RegisterRequest
 from platform_api.auth.service import auth_service
@@ -14,13 +21,28 @@ from platform_api.bookings.schemas import CreateRequest, TimeWindowIn
 from platform_api.bookings.service import Actor, booking_service
 from platform_api.config import Settings
 from platform_api.consent.service import Origin
+from platform_api.disputes.service import EvidenceClosed, dispute_service
 from platform_api.errors import Conflict
+from platform_api.media.service import MediaService
+from platform_api.media.storage import ObjectStorage
 from platform_api.providers.schemas import ProviderSignup
 from platform_api.providers.service import provider_service
+from scripts.demo_files import ceiling_photo, invoice_pdf
 from scripts.stripe_fake.control import complete_checkout
-from shared_models.clock import Clock
-from shared_models.documents import GeoPoint, Money, ServiceArea, ServiceRequest, User
-from shared_models.enums import RequestEvent, Role, ServiceCategory, SubscriptionTier
+from shared_models import connect, init_models
+from shared_models.clock import Clock, SystemClock
+from shared_models.documents import (
+    Dispute,
+    DisputeCategory,
+    EvidenceKind,
+    GeoPoint,
+    MediaObject,
+    Money,
+    ServiceArea,
+    ServiceRequest,
+    User,
+)
+from shared_models.enums import RequestEvent, RequestState, Role, ServiceCategory, SubscriptionTier
 
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 - published on purpose: demo data only
 
@@ -83,9 +105,31 @@ DEMO_PROVIDERS = (
 DEMO_ADMIN = "admin@demo.example.com"
 DEMO_CUSTOMER = "customer@demo.example.com"
 DEMO_ACCOUNTS = (DEMO_ADMIN, DEMO_CUSTOMER, *(p.email for p in DEMO_PROVIDERS))
+# The demo dispute: the customer's complaint about the completed Volt job, and the provider's answer.
+DISPUTED_PROVIDER = "volt@demo.example.com"
+DISPUTE_STATEMENT = (
+    "One of the two new ceiling lights flickers and hangs loose from the ceiling, and the plaster around it "
+    "is cracked. Photo and the invoice attached."
+)
+PROVIDER_ANSWER = (
+    "Both lights were tested on site and worked. The flicker comes from the old dimmer switch, which is not "
+    "rated for LED fittings; I offered to replace it at cost. I will refit the loose rose free of charge."
+)
+PHOTO_NAME, INVOICE_NAME = "ceiling-light.jpg", "volt-invoice.pdf"
+
+
+@dataclass(frozen=True)
+class Demo:
+    logins: list[DemoLogin]
+    dispute_id: str | None  # None only when data kept from older runs has no disputable booking left
 
 
 async def seed_demo(clock: Clock, settings: Settings) -> list[DemoLogin]:
+    """The demo data (see `seed`); answers the logins."""
+    return (await seed(clock, settings)).logins
+
+
+async def seed(clock: Clock, settings: Settings) -> Demo:
     logins = [DemoLogin(Role.admin, DEMO_ADMIN, "admin console")]
     with contextlib.suppress(Conflict):  # seeded before: a second run reuses the data
         await auth_service.create_admin(DEMO_ADMIN, DEMO_PASSWORD, "Demo Admin", clock)
@@ -120,7 +164,32 @@ async def seed_demo(clock: Clock, settings: Settings) -> list[DemoLogin]:
         logins.append(DemoLogin(signup.role, str(signup.email), signup.display_name))
     await _subscribe_providers(clock, settings)
     await _seed_requests(clock)
-    return logins
+    dispute = await _seed_dispute(clock, settings)
+    return Demo(logins, str(dispute.id) if dispute else None)
+
+
+async def seed_and_print(settings: Settings) -> Demo:
+    """Connect to the database `settings` names, seed, and print the demo logins and the dispute's id."""
+    client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
+    try:
+        await init_models(client, settings.mongodb_db)
+        demo = await seed(SystemClock(), settings)
+    finally:
+        await client.close()
+    from scripts import dev_guide  # imported here: it imports this module's constants
+
+    print(dev_guide.demo(settings, demo.logins))
+    if demo.dispute_id is not None:
+        print(f"dispute: {demo.dispute_id}  (the demo customer's, on the {DISPUTED_PROVIDER} job)")
+    return demo
+
+
+def main() -> int:
+    settings = Settings()
+    if settings.s3_endpoint_url:  # a local stand-in (moto): its bucket may not exist yet
+        ObjectStorage(settings).ensure_bucket()
+    asyncio.run(seed_and_print(settings))
+    return 0
 
 
 async def _subscribe_providers(clock: Clock, settings: Settings) -> None:
@@ -176,3 +245,61 @@ async def _seed_requests(clock: Clock) -> None:
         request = await booking_service.create(customer, data, now)
         for event in events:
             request = await booking_service.transition(request, event, Actor.of(owner), now)
+
+
+async def _seed_dispute(clock: Clock, settings: Settings) -> Dispute | None:
+    """The demo customer disputes the completed Volt job, with a photo and the invoice (uploaded and confirmed
+    the way the app does), and the provider answers. Each step happens once, through the domain services."""
+    customer = await User.find_one(User.email == DEMO_CUSTOMER)
+    provider = await User.find_one(User.email == DISPUTED_PROVIDER)
+    assert customer is not None
+    assert provider is not None
+    request = await ServiceRequest.find_one(
+        {"customer_id": str(customer.id), "provider_user_id": str(provider.id)}
+    )
+    assert request is not None
+    now = clock.now()
+    dispute = await dispute_service.get(str(request.id))
+    if dispute is None:
+        if request.state is not RequestState.completed:
+            return None  # data kept from before demo disputes: the job was confirmed meanwhile
+        try:
+            dispute = await dispute_service.open(
+                customer, str(request.id), DisputeCategory.poor_quality, DISPUTE_STATEMENT, now
+            )
+        except Conflict:
+            return None  # the same, with its confirmation window passed
+    items = await dispute_service.evidence(dispute)
+    media = MediaService(settings, ObjectStorage(settings))
+    amount = f"£{request.quote.amount_minor / 100:.2f}" if request.quote else "as quoted"
+    files = (
+        (PHOTO_NAME, "image/jpeg", ceiling_photo()),
+        (INVOICE_NAME, "application/pdf", invoice_pdf("Volt Electricians", request.description, amount)),
+    )
+    # Evidence closes after its deadline: data kept from an older run that stopped half way stays as it is.
+    with contextlib.suppress(EvidenceClosed):
+        for name, content_type, content in files:
+            if any(i.author_id == str(customer.id) and i.filename == name for i in items):
+                continue
+            uploaded = await _upload(media, customer, name, content_type, content, now)
+            await dispute_service.add_evidence(str(dispute.id), customer, None, str(uploaded.id), None, now)
+        if not any(i.author_id == str(provider.id) and i.kind is EvidenceKind.statement for i in items):
+            await dispute_service.add_evidence(str(dispute.id), provider, PROVIDER_ANSWER, None, None, now)
+    return dispute
+
+
+async def _upload(
+    media: MediaService, owner: User, filename: str, content_type: str, content: bytes, now: datetime
+) -> MediaObject:
+    """Start an upload, POST the file to storage with its presigned form, confirm it: as the app does."""
+    upload = await media.start_upload(owner, filename, content_type, len(content), now)
+    async with httpx.AsyncClient(timeout=30) as storage:
+        stored = await storage.post(
+            upload.url, data=upload.fields, files={"file": (filename, content, content_type)}
+        )
+    stored.raise_for_status()
+    return await media.confirm(str(upload.media.id), owner, now)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -222,7 +222,7 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
         assert httpx.get(f"http://127.0.0.1:{launcher.ports['chat']}/healthz").status_code == 200
         buckets = httpx.get(f"http://127.0.0.1:{launcher.ports['s3']}/moto-api/data.json").json()
         assert "marketplace-media" in json.dumps(buckets)
-        assert demo_request_states(base) == ["completed", "accepted", "requested"]
+        assert demo_request_states(base) == ["disputed", "accepted", "requested"]
         assert subscribe_as_the_readme_says(launcher, base) == "pro"
         customer = bearer_of(base, "customer@demo.example.com")
         photo = png()
@@ -263,7 +263,7 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
     proc = launcher.run("--demo")
     try:
         assert login(base, "admin@demo.example.com").json()["user"]["role"] == "admin"
-        assert demo_request_states(base) == ["completed", "accepted", "requested"]  # seeded once, not twice
+        assert demo_request_states(base) == ["disputed", "accepted", "requested"]  # seeded once, not twice
         assert download(base, bearer_of(base, "customer@demo.example.com"), media_id) == photo
     finally:
         assert launcher.stop(proc) == 0

@@ -2,8 +2,12 @@
 
 import asyncio
 import json
+import os
+import re
 import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -12,11 +16,12 @@ from pymongo import AsyncMongoClient
 
 from platform_api.config import Settings
 from platform_api.main import create_app
+from platform_api.media.storage import ObjectStorage
 from scripts import object_store, stack
 from scripts.processes import free_port
-from scripts.seed import DEMO_ACCOUNTS
+from scripts.seed import DEMO_ACCOUNTS, DEMO_ADMIN, DEMO_PASSWORD, DISPUTED_PROVIDER, PROVIDER_ANSWER
 from shared_models.settings import Environment
-from tests.conftest import Engine, run_create_admin
+from tests.conftest import Engine, run_create_admin, service_env
 from tests.factories import API
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,3 +121,83 @@ def test_dev_lets_one_address_log_in_as_every_demo_account_twice_and_production_
         assert Settings(_env_file=None, environment=environment).rate_login_ip == "5/5 minutes"
     chosen = Settings(_env_file=None, environment=Environment.dev, rate_login_ip="3/minute")
     assert chosen.rate_login_ip == "3/minute"
+
+
+def run_seed(engine: Engine, db_name: str, stripe_api: str, s3: str) -> subprocess.CompletedProcess[str]:
+    """`python -m scripts.seed` as the browser tests run it against their stack."""
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.seed"],
+        env={**os.environ, **service_env(engine.uri, db_name, stripe_api, s3)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+async def test_the_seed_opens_one_dispute_with_a_photo_a_pdf_and_the_providers_answer_however_often_it_runs(
+    engine: Engine, db_name: str, stripe_api: str, s3: str, settings: Settings
+) -> None:
+    outputs = []
+    for _ in range(2):
+        done = await asyncio.to_thread(run_seed, engine, db_name, stripe_api, s3)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    printed = [re.search(r"^dispute: ([0-9a-f]{24})\b", out, re.MULTILINE) for out in outputs]
+    assert printed[0] is not None and printed[1] is not None
+    dispute_id = printed[0].group(1)
+    assert printed[1].group(1) == dispute_id
+    assert all(email in outputs[0] for email in DEMO_ACCOUNTS)
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(engine.uri)
+    try:
+        db = client[db_name]
+        volt = await db["users"].find_one({"email": DISPUTED_PROVIDER})
+        assert volt is not None
+        (request,) = await db["service_requests"].find({"provider_user_id": str(volt["_id"])}).to_list()
+        assert request["state"] == "disputed"
+        disputes = await db["disputes"].find({}).to_list()
+        assert [(str(d["_id"]), d["request_id"], d["category"]) for d in disputes] == [
+            (dispute_id, str(request["_id"]), "poor_quality")
+        ]
+        evidence = await db["dispute_evidence"].find({"dispute_id": dispute_id}).sort("seq_key").to_list()
+        media = {str(m["_id"]): m for m in await db["media_objects"].find({}).to_list()}
+    finally:
+        await client.close()
+
+    assert [(e["author_role"], e["kind"], e.get("content_type")) for e in evidence] == [
+        ("customer", "media", "image/jpeg"),
+        ("customer", "media", "application/pdf"),
+        ("provider", "statement", None),
+    ]
+    assert evidence[2]["text"] == PROVIDER_ANSWER
+    storage = ObjectStorage(settings)
+    for item in evidence[:2]:
+        uploaded = media[item["media_id"]]
+        assert uploaded["status"] == "ready" and uploaded["key"] == item["media_key"]
+        stored = await storage.read(item["media_key"], 10 * 1024 * 1024)
+        assert stored is not None and stored.data is not None and stored.size == item["size"]
+    assert len(media) == 2  # the second run uploaded nothing
+
+    # What the admin console shows of it: the files can be shown in the page.
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://t") as api,
+    ):
+        login = await api.post(f"{API}/auth/login", json={"email": DEMO_ADMIN, "password": DEMO_PASSWORD})
+        assert login.status_code == 200, login.text
+        bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        view = await api.get(f"{API}/admin/disputes/{dispute_id}", headers=bearer)
+    assert view.status_code == 200, view.text
+    assert view.json()["booking"]["agreed_price"] == {"amount_minor": 9500, "currency": "GBP"}
+    files = [
+        i["evidence"] for i in view.json()["items"] if i["kind"] == "evidence" and i["evidence"]["media"]
+    ]
+    async with httpx.AsyncClient() as browser:
+        for item in files:
+            shown = await browser.get(item["view_url"])
+            assert shown.status_code == 200
+            assert shown.headers["content-type"] == item["media"]["content_type"]
+            assert shown.headers["content-disposition"].startswith("inline;")
