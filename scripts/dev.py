@@ -23,9 +23,7 @@ from platform_api.media.storage import ObjectStorage
 from scripts import console, dev_guide, object_store, stack
 from scripts.migrate import migrate
 from scripts.processes import ManagedProcess
-from scripts.seed import seed_demo
-from shared_models import connect, init_models
-from shared_models.clock import SystemClock
+from scripts.seed import seed_and_print
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
@@ -48,16 +46,6 @@ def _start_object_store(start: Callable[[ManagedProcess], None], port: int, stor
 
 def _create_bucket(settings: Settings) -> None:
     ObjectStorage(settings).ensure_bucket()
-
-
-async def _seed(settings: Settings) -> None:
-    client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
-    try:
-        await init_models(client, settings.mongodb_db)
-        logins = await seed_demo(SystemClock(), settings)
-    finally:
-        await client.close()
-    print(dev_guide.demo(settings, logins))
 
 
 def _build_console() -> None:
@@ -131,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         if any(migrated.values()):
             print("migrated: " + ", ".join(f"{what}: {n}" for what, n in migrated.items()))
         if args.demo:
-            asyncio.run(_seed(settings))
+            asyncio.run(seed_and_print(settings))
         start(stack.platform(settings.port, env, logs))
         start(stack.chat(_port_of(settings.chat_url, 8001), env, logs))
     except BaseException as exc:

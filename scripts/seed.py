@@ -271,7 +271,7 @@ async def _seed_dispute(clock: Clock, settings: Settings) -> Dispute | None:
             return None  # the same, with its confirmation window passed
     items = await dispute_service.evidence(dispute)
     media = MediaService(settings, ObjectStorage(settings))
-    amount = f"£{request.quote.amount_minor / 100:.2f}" if request.quote else "as quoted"
+    amount = f"GBP {request.quote.amount_minor / 100:.2f}" if request.quote else "as quoted"
     files = (
         (PHOTO_NAME, "image/jpeg", ceiling_photo()),
         (INVOICE_NAME, "application/pdf", invoice_pdf("Volt Electricians", request.description, amount)),

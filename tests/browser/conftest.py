@@ -20,8 +20,13 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
 from platform_api.admin.console import CONSOLE_DIR
+from platform_api.config import Settings
+from platform_api.notifications.relay import NotificationRelay
+from platform_api.realtime import RealtimeClient
 from scripts.seed import DEMO_ADMIN, DEMO_CUSTOMER, DEMO_PASSWORD
-from tests.conftest import LiveStack, service_env
+from shared_models import connect, init_models
+from shared_models.clock import SystemClock
+from tests.conftest import TEST_INTERNAL_TOKEN, LiveStack, service_env
 from tests.factories import API, Account, account_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,6 +130,28 @@ def demo(live_stack: LiveStack, s3: str) -> Demo:
         assert disputes.status_code == 200, disputes.text
     [dispute] = disputes.json()["items"]
     return Demo(admin, customer, dispute)
+
+
+async def relay_notifications(live_stack: LiveStack) -> None:
+    """What the platform's scheduler does every few seconds (the suite's live stack runs no scheduler): turn
+    the outbox's waiting events into notifications and push them to the chat server."""
+    settings = Settings(
+        _env_file=None,
+        mongodb_uri=live_stack.mongodb_uri,
+        mongodb_db=live_stack.db_name,
+        internal_api_token=TEST_INTERNAL_TOKEN,  # type: ignore[arg-type]
+        chat_internal_url=live_stack.chat_url,
+    )
+    client = connect(live_stack.mongodb_uri, 5000)
+    try:
+        await init_models(client, live_stack.db_name)
+        realtime = RealtimeClient(settings)
+        try:
+            assert await NotificationRelay(realtime, SystemClock()).drain() > 0
+        finally:
+            await realtime.aclose()
+    finally:
+        await client.close()
 
 
 def login(client: httpx.Client, email: str, password: str = DEMO_PASSWORD) -> Account:

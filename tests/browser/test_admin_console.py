@@ -15,7 +15,17 @@ from playwright.async_api import expect
 
 from scripts.seed import DEMO_CUSTOMER, DEMO_PASSWORD
 from shared_models.enums import Role
-from tests.browser.conftest import LAPTOP, SCREENSHOTS, TABLET, Demo, Tab, axe_violations, dumps, sign_in
+from tests.browser.conftest import (
+    LAPTOP,
+    SCREENSHOTS,
+    TABLET,
+    Demo,
+    Tab,
+    axe_violations,
+    dumps,
+    relay_notifications,
+    sign_in,
+)
 from tests.conftest import LiveStack
 from tests.factories import API, PASSWORD, Account, register, register_subscribed
 from tests.platform_api.bookings.helpers import request_payload
@@ -114,6 +124,7 @@ async def test_an_admin_resolves_the_seeded_dispute_with_a_partial_refund(
             f"{API}/auth/login", json={"email": owner["email"], "password": DEMO_PASSWORD}
         )
         provider_bearer = {"Authorization": f"Bearer {provider.json()['access_token']}"}
+        await relay_notifications(live_stack)
         for who in (demo.customer.bearer, provider_bearer):
             listed = (await client.get(f"{API}/notifications", headers=who)).json()["items"]
             assert "dispute_resolved" in [n["type"] for n in listed], listed
@@ -151,8 +162,8 @@ async def test_a_suspension_from_the_users_page_ends_that_users_session(
 
         # Their next call is refused, and the audit log names the suspension and its reason.
         refused = await client.get(f"{API}/auth/me", headers=customer.bearer)
-        assert refused.status_code == 401, refused.text
-        assert refused.json()["error"]["code"]
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "account_suspended"
         audit = await client.get(
             f"{API}/admin/audit", params={"target_id": customer.id}, headers=demo.admin.bearer
         )
@@ -202,8 +213,10 @@ async def test_signing_out_ends_the_session(tabs: Any, demo: Demo, live_stack: L
     [cookie] = [c for c in await tab.context.cookies() if c["name"] == "session"]
     await tab.page.get_by_role("button", name="Sign out").click()
     await expect(tab.page.get_by_role("heading", name="Admin console — sign in")).to_be_visible()
-    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=30) as client:
-        stale = await client.get(f"{API}/auth/me", cookies={"session": cookie["value"]})
+    async with httpx.AsyncClient(
+        base_url=live_stack.platform_url, timeout=30, cookies={"session": cookie["value"]}
+    ) as client:
+        stale = await client.get(f"{API}/auth/me")
     assert stale.status_code == 401, stale.text
     tab.no_errors()
 
@@ -237,7 +250,8 @@ async def test_a_failed_action_is_shown_in_words(tabs: Any, demo: Demo, live_sta
 PAGES = {
     "signin": "",
     "disputes": "#/disputes",
-    "dispute": "#/disputes/{dispute}",
+    "dispute": "#/disputes/{dispute}",  # the seeded one: photo and PDF (resolved, if an earlier test did)
+    "dispute-actions": "#/disputes/{fresh}",  # an open one, with its action forms unfolded
     "users": "#/users?role=provider",
     "user": "#/users/{customer}",
     "provider": "#/providers/{provider}",
@@ -252,8 +266,10 @@ async def test_every_page_is_accessible_and_captured_at_laptop_and_tablet_widths
         view = (
             await client.get(f"{API}/admin/disputes/{demo.dispute['id']}", headers=demo.admin.bearer)
         ).json()
+        _, _, fresh = await dispute_live(client)
     ids = {
         "dispute": demo.dispute["id"],
+        "fresh": fresh["id"],
         "customer": demo.customer.id,
         "provider": view["booking"]["provider"]["id"],
     }
@@ -276,8 +292,12 @@ async def test_every_page_is_accessible_and_captured_at_laptop_and_tablet_widths
                 await tab.open(fragment.format(**ids))
                 await expect(page.locator("[aria-busy=true]")).to_have_count(0)
                 await expect(page.get_by_role("heading", level=1)).to_be_visible()
-            if name == "dispute":  # with the resolve form open, so its fields are checked too
+            if name == "dispute":
+                await page.get_by_role("button", name="View PDF").click()
+            if name == "dispute-actions":  # its forms unfolded, so their fields are checked too
+                await page.get_by_text("Request information from one party").click()
                 await page.get_by_text("Resolve the dispute").click()
+                await page.get_by_label("Split (partial refund)").check()
             violations = await axe_violations(page)
             if violations:
                 found[f"{name}@{width}"] = violations
@@ -294,6 +314,7 @@ async def test_the_console_is_usable_by_keyboard(tabs: Any, demo: Demo) -> None:
     tab: Tab = await tabs()
     page = tab.page
     await tab.open()
+    await expect(page.get_by_role("heading", name="Admin console — sign in")).to_be_focused()
     await page.keyboard.press("Tab")
     await expect(page.get_by_label("Email")).to_be_focused()
     await page.keyboard.type(demo.admin.email)

@@ -71,7 +71,7 @@ function Console({ me, onSignOut, leaving, onSessionEnded }: { me: Me; onSignOut
   else if (section === "users") page = <UsersPage key={route.query.toString()} query={route.query} />;
   else if (section === "providers" && id) page = <ProviderPage key={id} id={id} />;
   else if (section === "audit") page = <AuditPage key={route.query.toString()} query={route.query} />;
-  else page = <DisputesPage key={route.query.toString()} query={route.query} />;
+  else page = <DisputesPage key={route.query.toString()} query={route.query} me={me} />;
   const at = (name: string) => ((section ?? "disputes") === name ? "page" : undefined);
   return (
     <>

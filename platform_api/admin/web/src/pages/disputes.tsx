@@ -1,12 +1,12 @@
 // The disputes queue: filter by state, category and age; oldest first by default; paged by cursor.
 import { useEffect, useState } from "preact/hooks";
-import { CATEGORY_LABELS, type Dispute, type DisputeCategory, type DisputeState, STATE_LABELS, api, failure, formatWhen } from "../api";
+import { CATEGORY_LABELS, type Dispute, type Schemas, type DisputeCategory, type DisputeState, STATE_LABELS, api, failure, formatWhen } from "../api";
 import { go, href } from "../router";
 import { DeadlineBadge, ErrorNote, Heading, Loading } from "../ui";
 
 const AGES: Record<string, string> = { "": "Any age", "1": "Older than 1 day", "3": "Older than 3 days", "7": "Older than 7 days", "14": "Older than 14 days" };
 
-export function DisputesPage({ query }: { query: URLSearchParams }) {
+export function DisputesPage({ query, me }: { query: URLSearchParams; me: Schemas["UserOut"] }) {
   const state = (query.get("state") ?? "") as DisputeState | "";
   const category = (query.get("category") ?? "") as DisputeCategory | "";
   const age = query.get("age") ?? "";
@@ -77,16 +77,17 @@ export function DisputesPage({ query }: { query: URLSearchParams }) {
           <table class="striped">
             <caption class="visually-hidden">Disputes, {sort} first</caption>
             <thead>
-              <tr><th scope="col">Opened</th><th scope="col">Category</th><th scope="col">State</th><th scope="col">Deadline</th><th scope="col">Assigned</th></tr>
+              <tr><th scope="col">Opened</th><th scope="col">Category</th><th scope="col">Complaint</th><th scope="col">State</th><th scope="col">Deadline</th><th scope="col">Assigned</th></tr>
             </thead>
             <tbody>
               {items.map((d) => (
                 <tr>
                   <td><a href={href(`/disputes/${d.id}`)}>{formatWhen(d.opened_at)}</a></td>
                   <td>{CATEGORY_LABELS[d.category]}</td>
+                  <td>{d.statement.length > 90 ? `${d.statement.slice(0, 90)}…` : d.statement}</td>
                   <td>{STATE_LABELS[d.state]}</td>
                   <td>{d.state === "resolved" ? "—" : <>{formatWhen(d.respond_by)} <DeadlineBadge respondBy={d.respond_by} now={now} /></>}</td>
-                  <td>{d.assigned_admin_id ? "Yes" : "No"}</td>
+                  <td>{d.assigned_admin_id ? (d.assigned_admin_id === me.id ? "You" : "Another admin") : "Nobody"}</td>
                 </tr>
               ))}
             </tbody>
