@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse, Response
 
 from platform_api.account.router import router as account_router
 from platform_api.admin.accounts import router as admin_accounts_router
-from platform_api.admin.disputes import router as admin_disputes_router
 from platform_api.admin.console import mount_console
+from platform_api.admin.disputes import router as admin_disputes_router
 from platform_api.admin.router import router as admin_router
 from platform_api.auth.router import router as auth_router
 from platform_api.billing.router import router as billing_router
