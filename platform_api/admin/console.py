@@ -62,6 +62,11 @@ class ConsoleFiles(StaticFiles):
         super().__init__(directory=directory, html=True, check_dir=False)
         self._policy = policy
 
+    async def check_config(self) -> None:
+        # Starlette refuses a missing directory with a RuntimeError (a 500): not built yet is a 503 instead.
+        if await anyio.to_thread.run_sync(Path(str(self.directory)).is_dir):
+            await super().check_config()
+
     async def get_response(self, path: str, scope: Scope) -> Response:
         try:
             response = await super().get_response(path, scope)

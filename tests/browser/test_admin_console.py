@@ -332,3 +332,73 @@ async def test_the_console_is_usable_by_keyboard(tabs: Any, demo: Demo) -> None:
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name="Users")).to_be_focused()
     tab.no_errors()
+
+
+async def test_an_admin_assigns_and_asks_one_party_for_information(
+    tabs: Any, demo: Demo, live_stack: LiveStack
+) -> None:
+    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=30) as client:
+        _, _, dispute = await dispute_live(client)
+        deadline = datetime.fromisoformat(dispute["respond_by"])
+        tab: Tab = await tabs()
+        page = tab.page
+        # Twelve hours before the response deadline (the browser's clock): the queue says it is due soon.
+        await page.clock.install(time=deadline - timedelta(hours=12))
+        await sign_in(tab, demo.admin.email)
+        await page.get_by_label("State").select_option("open")
+        await page.get_by_label("Category").select_option("damage")
+        await page.get_by_role("button", name="Filter").click()
+        row = page.get_by_role("row").filter(has=page.locator(f'a[href="#/disputes/{dispute["id"]}"]'))
+        await expect(row).to_contain_text("Due within 24 h")
+        await row.get_by_role("link").click()
+
+        await page.get_by_role("button", name="Assign to me").click()
+        await expect(page.get_by_role("status")).to_contain_text("assigned to you")
+        await expect(page.locator("dt:has-text('Assigned') + dd")).to_have_text("To you")
+        await page.get_by_text("Request information from one party").click()
+        await page.get_by_label("The provider", exact=True).check()
+        await page.get_by_label("Question").fill("Do you have photos of the lamp before the visit?")
+        await page.get_by_role("button", name="Send the request").click()
+        await expect(page.get_by_role("status")).to_contain_text("Asked the provider")
+        await expect(page.get_by_role("heading", level=1)).to_contain_text("Awaiting information")
+
+        view = (await client.get(f"{API}/admin/disputes/{dispute['id']}", headers=demo.admin.bearer)).json()
+        assert view["dispute"]["assigned_admin_id"] == demo.admin.id
+        assert view["dispute"]["state"] == "awaiting_info" and view["dispute"]["evidence_from"] == "provider"
+        [asked] = [i for i in view["items"] if i["event"] == "request_info"]
+        assert asked["party"] == "provider" and "photos of the lamp" in asked["note"]
+    await expect(page.locator(".timeline")).to_contain_text("Information requested")
+    tab.no_errors()
+
+
+async def test_an_admin_verifies_and_unverifies_a_provider(
+    tabs: Any, demo: Demo, live_stack: LiveStack
+) -> None:
+    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=30) as client:
+        provider = await register_subscribed(client)
+        profile_id = provider.body["provider"]["id"]
+        tab: Tab = await tabs()
+        page = tab.page
+        await sign_in(tab, demo.admin.email)
+        await expect(page.get_by_role("heading", name="Disputes")).to_be_visible()
+        # From the users page to the provider's profile.
+        await tab.open(f"#/users?email={provider.email}")
+        await page.get_by_role("link", name=f"Profile of {provider.email}").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text(
+            provider.body["provider"]["business_name"]
+        )
+        await expect(page.locator("dt:has-text('Tier') + dd")).to_have_text("basic")
+        await page.get_by_role("button", name="Mark as verified").click()
+        await expect(page.get_by_role("status")).to_contain_text("is verified")
+        url = f"{API}/admin/providers/{profile_id}"
+        shown = (await client.get(url, headers=demo.admin.bearer)).json()
+        assert shown["profile"]["verified"] is True and shown["verified_at"]
+        await page.get_by_role("button", name="Withdraw verification").click()
+        await expect(page.get_by_role("status")).to_contain_text("withdrawn")
+        shown = (await client.get(url, headers=demo.admin.bearer)).json()
+        assert shown["profile"]["verified"] is False
+        audit = await client.get(
+            f"{API}/admin/audit", params={"target_id": profile_id}, headers=demo.admin.bearer
+        )
+        assert [e["action"] for e in audit.json()["items"]] == ["provider.unverify", "provider.verify"]
+    tab.no_errors()
