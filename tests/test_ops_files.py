@@ -60,6 +60,11 @@ def test_dockerfile_installs_the_project_and_runs_unprivileged() -> None:
     for package in ("shared_models", "platform_api", "chat_server"):
         assert f"COPY {package}" in text
     assert "USER app" in text
+    # The admin console is built in a stage of its own and only its bundle is copied into the image.
+    assert "python -m scripts.console build" in text
+    assert "COPY --from=console /app/platform_api/admin/web/dist ./platform_api/admin/web/dist" in text
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert "**/node_modules/" in ignored and ".data/" in ignored
 
 
 def test_env_example_documents_every_setting_and_nothing_else() -> None:
