@@ -402,3 +402,46 @@ async def test_an_admin_verifies_and_unverifies_a_provider(
         )
         assert [e["action"] for e in audit.json()["items"]] == ["provider.unverify", "provider.verify"]
     tab.no_errors()
+
+
+async def test_refund_amounts_are_checked_against_the_agreed_price_before_sending(
+    tabs: Any, demo: Demo, live_stack: LiveStack
+) -> None:
+    async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=30) as client:
+        _, _, dispute = await dispute_live(client)  # agreed price: GBP 120.00
+        tab: Tab = await tabs()
+        page = tab.page
+        sent: list[str] = []
+        page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+        await sign_in(tab, demo.admin.email)
+        await expect(page.get_by_role("heading", name="Disputes")).to_be_visible()
+        await tab.open(f"#/disputes/{dispute['id']}")
+        await page.get_by_text("Resolve the dispute").click()
+        await page.get_by_label("Split (partial refund)").check()
+        await page.get_by_label("Note to both parties").fill("Part of the price comes back.")
+        problem = page.locator("#refund-problem")
+        for typed, says in (
+            ("0", "more than 0 and less than the agreed price, £120.00"),
+            ("120", "less than the agreed price"),
+            ("120.00", "less than the agreed price"),
+            ("120.01", "less than the agreed price"),
+            ("99999999999999999999", "less than the agreed price"),
+            ("0.001", "e.g. 12.50"),
+            ("-5", "e.g. 12.50"),
+            ("1e3", "e.g. 12.50"),
+            ("12,50", "no commas"),
+            ("\uff11\uff12", "e.g. 12.50"),  # full-width digits
+            ("12.5.0", "e.g. 12.50"),
+        ):
+            await page.get_by_label("Refund amount").fill(typed)
+            await page.get_by_role("button", name="Resolve", exact=True).click()
+            await expect(problem).to_contain_text(says)
+        assert [url for url in sent if url.endswith("/resolve")] == []
+        # Surrounding spaces are fine, and one decimal digit means tens of pence: 12.5 is 1250 minor units.
+        await page.get_by_label("Refund amount").fill("  12.5 ")
+        await page.get_by_role("button", name="Resolve", exact=True).click()
+        await expect(page.get_by_role("status")).to_contain_text("refund of £12.50")
+        view = (await client.get(f"{API}/admin/disputes/{dispute['id']}", headers=demo.admin.bearer)).json()
+        assert view["dispute"]["refund"] == {"kind": "partial", "amount_minor": 1250, "currency": "GBP"}
+        assert len([url for url in sent if url.endswith("/resolve")]) == 1
+    tab.no_errors()

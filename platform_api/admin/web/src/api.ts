@@ -80,11 +80,13 @@ export function formatMoney(amountMinor: number, currency: string): string {
   return new Intl.NumberFormat("en-GB", { style: "currency", currency }).format(amountMinor / 10 ** digits);
 }
 
-/** "12.50" in a currency → 1250 minor units; null when it is not a plain non-negative amount. */
+/** "12.50" in a currency → 1250 minor units; null when it is not a plain non-negative amount with a point
+ * before at most the currency's minor digits (a comma is refused: "12,50" and "1,250" read differently in
+ * different countries). */
 export function parseMoney(text: string, currency: string): number | null {
   const digits = minorDigits(currency);
-  const pattern = digits ? new RegExp(`^\\d+(\\.\\d{1,${digits}})?$`) : /^\d+$/;
-  const plain = text.trim().replace(/,/g, "");
+  const pattern = digits ? new RegExp(`^[0-9]+(\\.[0-9]{1,${digits}})?$`) : /^[0-9]+$/;
+  const plain = text.trim();
   if (!pattern.test(plain)) return null;
   const [whole, fraction = ""] = plain.split(".");
   return Number(whole) * 10 ** digits + Number(fraction.padEnd(digits, "0") || "0");

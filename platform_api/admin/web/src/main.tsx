@@ -3,7 +3,7 @@ import "@picocss/pico/css/pico.min.css";
 import "./style.css";
 import { render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { type Schemas, api, failure, setCsrfToken } from "./api";
+import { type ErrorBody, type Schemas, api, failure, setCsrfToken } from "./api";
 import { AuditPage } from "./pages/audit";
 import { DisputePage } from "./pages/dispute";
 import { DisputesPage } from "./pages/disputes";
@@ -61,8 +61,18 @@ function Console({ me, onSignOut, leaving, onSessionEnded }: { me: Me; onSignOut
   const route = useRoute();
   const [section, id] = route.parts;
   useEffect(() => {
-    // Any 401 means the session ended (logout elsewhere, suspension, expiry): back to sign-in.
-    const unauthorised = api.use({ onResponse({ response }) { if (response.status === 401) onSessionEnded(); return response; } });
+    // A 401 means the session ended (logout elsewhere, reset, expiry), a 403 `account_suspended` that this
+    // admin was suspended: back to sign-in, which says why.
+    const unauthorised = api.use({
+      async onResponse({ response }) {
+        if (response.status === 401) onSessionEnded();
+        else if (response.status === 403) {
+          const body = (await response.clone().json().catch(() => null)) as ErrorBody | null;
+          if (body?.error?.code === "account_suspended") onSessionEnded();
+        }
+        return response;
+      },
+    });
     return () => api.eject(unauthorised as never);
   }, [onSessionEnded]);
   let page;

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import {
   CATEGORY_LABELS, type DisputeOutcome, HOUR, type Money, OUTCOME_LABELS, STATE_LABELS, type Schemas,
-  api, failure, formatMoney, formatWhen, parseMoney,
+  api, failure, formatMoney, formatWhen, minorDigits, parseMoney,
 } from "../api";
 import { href } from "../router";
 import { DeadlineBadge, Done, ErrorNote, Heading, Loading } from "../ui";
@@ -205,7 +205,11 @@ export function checkRefund(outcome: DisputeOutcome, kind: string, amountText: s
   if (outcome === "customer_favoured" && kind === "full") return { refund: { kind: "full", amount_minor: price.amount_minor } };
   const amount = parseMoney(amountText, price.currency);
   const most = formatMoney(price.amount_minor, price.currency);
-  if (amount === null) return { problem: `Enter the refund as an amount in ${price.currency}, e.g. 12.50.` };
+  if (amount === null) {
+    const digits = minorDigits(price.currency);
+    const example = digits ? `12.${"5".padEnd(digits, "0")}` : "1250";
+    return { problem: `Enter the refund in ${price.currency} as digits${digits ? " and a point" : ""}, e.g. ${example} (no commas).` };
+  }
   if (amount <= 0 || amount >= price.amount_minor) return { problem: `A partial refund must be more than 0 and less than the agreed price, ${most}.` };
   return { refund: { kind: "partial", amount_minor: amount } };
 }
