@@ -3,16 +3,15 @@
 PROTOCOL.md documents exactly this catalogue; a test fails when the two, or the registered handlers, disagree.
 """
 
-import unicodedata
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared_models.documents.chat import MAX_BODY
+from shared_models.text import is_blank
 
 ObjectIdStr = Field(pattern=r"^[0-9a-f]{24}$")
-INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})  # controls, format characters (zero-width), spaces
 
 
 class Payload(BaseModel):
@@ -45,7 +44,7 @@ class SendPayload(ClientPayload):
     def _readable(cls, body: str) -> str:
         if "\x00" in body:
             raise ValueError("a message cannot contain NUL characters")
-        if all(c.isspace() or unicodedata.category(c) in INVISIBLE for c in body):
+        if is_blank(body):
             raise ValueError("a message needs some visible text")
         return body
 

@@ -49,7 +49,8 @@ def write_openapi(target: Path) -> None:
 
 
 SOURCES = ("package-lock.json", "build.mjs", "tsconfig.json", "src")
-STAMP = CONSOLE_DIR / "dist" / ".source-hash"
+# Beside the build, not in dist/ (which the platform serves to anyone).
+STAMP = CONSOLE_DIR / "build" / ".source-hash"
 
 
 def source_hash(openapi: Path) -> str:
@@ -71,7 +72,8 @@ def build(force: bool = False) -> str:
     openapi = CONSOLE_DIR / "build" / "openapi.json"
     write_openapi(openapi)
     made_from = source_hash(openapi)
-    if not force and STAMP.is_file() and STAMP.read_text() == made_from:
+    built = (CONSOLE_DIR / "dist" / "index.html").is_file()
+    if not force and built and STAMP.is_file() and STAMP.read_text() == made_from:
         return "up to date"
     _install()
     bins = CONSOLE_DIR / "node_modules" / ".bin"

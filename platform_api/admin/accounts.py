@@ -1,5 +1,6 @@
 """The admin console's accounts: search and suspend users, view and verify providers, read the audit log.
-Every action is written to the audit log."""
+Every action that changes something is written to the audit log; repeating one (a second click, a second
+admin) answers the current state and records nothing."""
 
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from platform_api.providers.service import provider_service
 from shared_models.documents import AuditEntry, ProviderProfile, User
 from shared_models.enums import Role, UserStatus
 from shared_models.ids import SORTABLE_KEY_PATTERN, Ref
+from shared_models.text import Written
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -53,7 +55,7 @@ class UserPage(BaseModel):
 class SuspendIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Repeated chargeback fraud."}]})
 
-    reason: str = Field(min_length=3, max_length=500, description="Told to the user.")
+    reason: Written = Field(min_length=3, max_length=500, description="Told to the user.")
 
 
 class AdminProviderOut(BaseModel):
@@ -143,6 +145,8 @@ async def suspend_user(
         raise Conflict("You cannot suspend yourself.", code="cannot_suspend_self")
     now = clock.now()
     after = await auth_service.set_suspended(user, True, body.reason, realtime, now)
+    if user.status is after.status:  # already suspended (by another admin, a second click): nothing changed
+        return await admin_user(after)
     await audit_service.record(
         session.user_id, "user.suspend", "user", user_id, _status(user), {**_status(after), "reason": body.reason},
         now,
@@ -162,6 +166,8 @@ async def unsuspend_user(
     user = await _user(user_id)
     now = clock.now()
     after = await auth_service.set_suspended(user, False, None, realtime, now)
+    if user.status is after.status:  # not suspended: nothing changed, nothing to record
+        return await admin_user(after)
     await audit_service.record(
         session.user_id, "user.unsuspend", "user", user_id, _status(user), _status(after), now
     )
@@ -191,6 +197,8 @@ async def _set_verified(
     profile = await _provider(provider_id)
     now = clock.now()
     after = await provider_service.set_verified(provider_id, verified, now)
+    if profile.verified == after.verified:  # already so: nothing changed, nothing to record
+        return ProviderProfileOut.of(after)
     await audit_service.record(
         session.user_id, "provider.verify" if verified else "provider.unverify", "provider", provider_id,
         {"verified": profile.verified}, {"verified": after.verified}, now,

@@ -9,6 +9,7 @@ from platform_api.providers.schemas import ProviderProfileOut, ProviderSignup
 from shared_models.documents import User
 from shared_models.documents.users import InvalidEmail, canonical_email
 from shared_models.enums import Role, UserStatus
+from shared_models.text import Written
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 128
@@ -79,7 +80,7 @@ class RegisterRequest(BaseModel):
     password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
     # Admins are never self-registered: they are created with `python -m scripts.create_admin`.
     role: Literal[Role.customer, Role.provider]
-    display_name: str = Field(min_length=1, max_length=100)
+    display_name: Written = Field(min_length=1, max_length=100)
     provider: ProviderSignup | None = Field(default=None, validate_default=True)
     # Consent: the versions of the terms and the privacy notice shown at sign-up (the current ones, or 422).
     accepted_terms_version: str = Field(max_length=40, examples=["2026-11-01"])

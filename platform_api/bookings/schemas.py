@@ -16,6 +16,7 @@ from shared_models.documents import (
 )
 from shared_models.enums import RequestEvent, RequestState, ServiceCategory
 from shared_models.ids import Ref
+from shared_models.text import Written
 
 MAX_WINDOW_DAYS = 30
 
@@ -56,8 +57,8 @@ class CreateRequest(BaseModel):
 
     provider_id: Ref = Field(description="The provider profile's id.")
     category: ServiceCategory
-    description: str = Field(min_length=1, max_length=4000)
-    address: str = Field(min_length=1, max_length=300)
+    description: Written = Field(min_length=1, max_length=4000)
+    address: Written = Field(min_length=1, max_length=300)
     location: GeoPoint
     window: TimeWindowIn
     quote: Money | None = None
@@ -68,7 +69,7 @@ class EventBody(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"reason": "The customer asked to move the date."}]}
     )
 
-    reason: str | None = Field(default=None, min_length=1, max_length=1000)
+    reason: Written | None = Field(default=None, min_length=1, max_length=1000)
     quote: Money | None = Field(default=None, description="Accept only: the price the provider commits to.")
 
 

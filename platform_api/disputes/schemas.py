@@ -19,6 +19,7 @@ from shared_models.documents import (
 )
 from shared_models.enums import ActorRole
 from shared_models.ids import Ref
+from shared_models.text import Written
 
 
 class OpenDispute(BaseModel):
@@ -29,7 +30,7 @@ class OpenDispute(BaseModel):
     )
 
     category: DisputeCategory
-    statement: str = Field(min_length=10, max_length=4000, description="What went wrong, in your words.")
+    statement: Written = Field(min_length=10, max_length=4000, description="What went wrong, in your words.")
 
 
 class EvidenceIn(BaseModel):
@@ -41,7 +42,7 @@ class EvidenceIn(BaseModel):
         }
     )
 
-    text: str | None = Field(default=None, min_length=1, max_length=4000)
+    text: Written | None = Field(default=None, min_length=1, max_length=4000)
     media_id: Ref | None = None
     corrects: Ref | None = Field(default=None, description="An earlier item of yours this one corrects.")
 
@@ -168,7 +169,7 @@ class RequestInfoIn(BaseModel):
     )
 
     party: Literal["customer", "provider"]
-    question: str = Field(min_length=5, max_length=2000)
+    question: Written = Field(min_length=5, max_length=2000)
 
 
 class RefundIn(BaseModel):
@@ -197,7 +198,7 @@ class ResolveIn(BaseModel):
         default=None,
         description="customer_favoured: full or partial; split: partial; provider_favoured: none.",
     )
-    note: str = Field(min_length=5, max_length=4000, description="Shown to both parties.")
+    note: Written = Field(min_length=5, max_length=4000, description="Shown to both parties.")
 
 
 def build_timeline(

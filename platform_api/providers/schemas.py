@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared_models.documents import Money, ProviderProfile, ServiceArea
 from shared_models.enums import ServiceCategory
+from shared_models.text import Written
 
 
 class ProviderSignup(BaseModel):
@@ -13,7 +14,7 @@ class ProviderSignup(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    business_name: str = Field(min_length=2, max_length=120, examples=["Sparkle Cleaning Co."])
+    business_name: Written = Field(min_length=2, max_length=120, examples=["Sparkle Cleaning Co."])
     categories: list[ServiceCategory] = Field(default_factory=list, max_length=12, examples=[["cleaning"]])
     description: str = Field(default="", max_length=4000, examples=["Eco-friendly home cleaning."])
     service_area: ServiceArea | None = Field(
@@ -42,7 +43,7 @@ class ProviderUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Not nullable, yet optional: the schema says "string, may be omitted", and a null is a typed 422.
-    business_name: str = Field(default=None, min_length=2, max_length=120)  # type: ignore[assignment]
+    business_name: Written = Field(default=None, min_length=2, max_length=120)  # type: ignore[assignment]
     categories: list[ServiceCategory] = Field(default=None, max_length=12)  # type: ignore[arg-type]
     description: str = Field(default=None, max_length=4000)  # type: ignore[assignment]
     service_area: ServiceArea | None = Field(

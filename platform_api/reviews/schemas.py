@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared_models.documents import Review, ReviewReply
 from shared_models.enums import ActorRole
+from shared_models.text import Written
 
 
 class ReviewIn(BaseModel):
@@ -14,13 +15,13 @@ class ReviewIn(BaseModel):
     )
 
     rating: int = Field(ge=1, le=5, strict=True)
-    text: str = Field(min_length=1, max_length=2000)
+    text: Written = Field(min_length=1, max_length=2000)
 
 
 class ReplyIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"text": "Thank you, glad it works again!"}]})
 
-    text: str = Field(min_length=1, max_length=2000)
+    text: Written = Field(min_length=1, max_length=2000)
 
 
 class ReviewOut(BaseModel):

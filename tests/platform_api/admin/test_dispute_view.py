@@ -8,6 +8,7 @@ import httpx
 from platform_api.config import Settings
 from platform_api.media.storage import ObjectStorage
 from shared_models.clock import ManualClock
+from shared_models.enums import Role
 from tests.factories import API, Account, make_admin, register
 from tests.media import FILES, JPEG, PDF, upload
 from tests.platform_api.bookings.helpers import Parties
@@ -184,3 +185,32 @@ async def test_admin_accounts_name_the_provider_profile_of_providers(
     )
     lifted = await api.post(f"{API}/admin/users/{parties.provider.id}/unsuspend", headers=bearer)
     assert lifted.json()["provider_id"] == parties.provider_id
+
+
+async def test_repeating_a_done_action_answers_the_state_and_records_nothing(
+    api: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    """A second click, or a second admin a moment later: the same answer, no second audit entry, and the
+    first suspension's reason stays the one on record."""
+    admin = await make_admin(api, clock)
+    user = await register(api)
+    provider = await register(api, Role.provider)
+    profile_id = provider.body["provider"]["id"]
+    users = f"{API}/admin/users/{user.id}"
+    for reason in ("Fraud reported twice.", "A different reason."):
+        done = await api.post(f"{users}/suspend", json={"reason": reason}, headers=admin.bearer)
+        assert done.status_code == 200 and done.json()["status"] == "suspended", done.text
+    for _ in range(2):
+        assert (await api.post(f"{users}/unsuspend", headers=admin.bearer)).json()["status"] == "active"
+    lifted_again = await api.post(f"{users}/unsuspend", headers=admin.bearer)
+    assert lifted_again.status_code == 200
+    for _ in range(2):
+        verified = await api.post(f"{API}/admin/providers/{profile_id}/verify", headers=admin.bearer)
+        assert verified.status_code == 200 and verified.json()["verified"] is True
+    audit = await api.get(f"{API}/admin/audit", params={"actor_id": admin.id}, headers=admin.bearer)
+    entries = [(e["action"], e["target_id"], (e["after"] or {}).get("reason")) for e in audit.json()["items"]]
+    assert entries == [
+        ("provider.verify", profile_id, None),
+        ("user.unsuspend", user.id, None),
+        ("user.suspend", user.id, "Fraud reported twice."),
+    ]

@@ -29,9 +29,23 @@ const csrf: Middleware = {
   },
 };
 
+// A call that never reached the API (network down, server gone) answers like the API's own typed errors, so
+// every page shows it in words and gets its buttons back: the action may or may not have happened.
+const unreachable: Middleware = {
+  onError() {
+    const body: ErrorBody = {
+      error: {
+        code: "unreachable",
+        message: "The server could not be reached, so it is not known whether that was done. Check the connection, then reload the page to see the current state.",
+      },
+    };
+    return new Response(JSON.stringify(body), { status: 503, headers: { "Content-Type": "application/json" } });
+  },
+};
+
 // Same origin: the session cookie goes with every call.
 export const api = createClient<paths>({ baseUrl: window.location.origin, credentials: "same-origin" });
-api.use(csrf);
+api.use(csrf, unreachable);
 
 /** A failed call in words: the API's typed error message, with its code and field for the record. */
 export function failure(error: unknown, response?: Response): string {
@@ -70,14 +84,29 @@ export const ROLE_LABELS: Record<Role, string> = { customer: "Customer", provide
 
 export const STATUS_LABELS: Record<UserStatus, string> = { active: "Active", suspended: "Suspended", deleted: "Deleted" };
 
-/** Digits after the decimal point of a currency's minor unit (2 for GBP, 0 for JPY), per Intl (ISO 4217). */
+// ISO 4217's minor units where they are not 2 (the API counts `amount_minor` in these units). Not Intl's
+// digits: browsers format some currencies (HUF, COP, IDR, IQD, …) with fewer digits than their minor unit.
+const ISO_4217_DIGITS: Record<string, number> = {
+  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0, UYI: 0, VND: 0,
+  VUV: 0, XAF: 0, XOF: 0, XPF: 0,
+  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
+  CLF: 4, UYW: 4,
+};
+
+/** Digits after the decimal point of a currency's minor unit (ISO 4217: 2 for GBP, 0 for JPY, 3 for BHD). */
 export function minorDigits(currency: string): number {
-  return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  return ISO_4217_DIGITS[currency] ?? 2;
 }
 
 export function formatMoney(amountMinor: number, currency: string): string {
   const digits = minorDigits(currency);
-  return new Intl.NumberFormat("en-GB", { style: "currency", currency }).format(amountMinor / 10 ** digits);
+  const shown = { minimumFractionDigits: digits, maximumFractionDigits: digits };
+  try {
+    return new Intl.NumberFormat("en-GB", { style: "currency", currency, ...shown }).format(amountMinor / 10 ** digits);
+  } catch {
+    // A code Intl does not know: the number and the code.
+    return `${currency} ${new Intl.NumberFormat("en-GB", shown).format(amountMinor / 10 ** digits)}`;
+  }
 }
 
 /** "12.50" in a currency → 1250 minor units; null when it is not a plain non-negative amount with a point

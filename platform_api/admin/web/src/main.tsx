@@ -1,6 +1,7 @@
 // The admin console: sign-in, then the disputes queue, users, providers and the audit log.
 import "@picocss/pico/css/pico.min.css";
 import "./style.css";
+import type { Middleware } from "openapi-fetch";
 import { render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { type ErrorBody, type Schemas, api, failure, setCsrfToken } from "./api";
@@ -16,26 +17,59 @@ import { ErrorNote, Heading, Loading } from "./ui";
 type Me = Schemas["UserOut"];
 type Session = { state: "loading" } | { state: "signed-out"; reason?: string } | { state: "signed-in"; me: Me };
 
+// Answers that mean this tab's idea of the session is out of date: it ended (401), the account was suspended,
+// or another sign-in in this browser replaced it (the CSRF token no longer matches, or the role differs).
+const SESSION_ENDED = new Set(["account_suspended"]);
+const SESSION_CHANGED = new Set(["csrf_failed", "role_forbidden"]);
+
 function App() {
   const [session, setSession] = useState<Session>({ state: "loading" });
   const [leaving, setLeaving] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
 
   const load = useCallback(async (reason?: string) => {
     const { data, error, response } = await api.GET("/api/v1/auth/me");
     if (data) {
       setCsrfToken(data.csrf_token);
-      setSession({ state: "signed-in", me: data.user });
+      setSession((before) => {
+        if (reason && before.state === "signed-in") setNotice(`${reason} You are signed in as ${data.user.email}.`);
+        return { state: "signed-in", me: data.user };
+      });
     } else {
       setCsrfToken(null);
       setSession({ state: "signed-out", reason: response.status === 401 ? reason : failure(error, response) });
     }
   }, []);
-  useEffect(() => void load(), [load]);
+
+  useEffect(() => {
+    void load();
+    // Back to this tab: someone may have signed in or out in another one meanwhile.
+    const visible = () => document.visibilityState === "visible" && void load();
+    document.addEventListener("visibilitychange", visible);
+    const watch: Middleware = {
+      async onResponse({ request, response }) {
+        if (request.url.endsWith("/auth/me") || request.url.endsWith("/auth/login")) return response;
+        if (response.status === 401) void load("Your session has ended; sign in again.");
+        else if (response.status === 403) {
+          const code = ((await response.clone().json().catch(() => null)) as ErrorBody | null)?.error?.code ?? "";
+          if (SESSION_ENDED.has(code)) void load();
+          else if (SESSION_CHANGED.has(code)) void load("The session of this browser changed in another tab, so nothing was done: try again.");
+        }
+        return response;
+      },
+    };
+    api.use(watch);
+    return () => {
+      document.removeEventListener("visibilitychange", visible);
+      api.eject(watch);
+    };
+  }, [load]);
 
   const signOut = async () => {
     const { error, response } = await api.POST("/api/v1/auth/logout");
     if (error && response.status !== 401) return setLeaving(failure(error, response));
     setLeaving(null);
+    setNotice(null);
     setCsrfToken(null);
     setSession({ state: "signed-out", reason: "You are signed out." });
   };
@@ -54,27 +88,13 @@ function App() {
       </main>
     );
   }
-  return <Console me={session.me} onSignOut={signOut} leaving={leaving} onSessionEnded={() => load("Your session has ended; sign in again.")} />;
+  // Keyed by the account: another admin signing in in this browser starts the console afresh.
+  return <Console key={session.me.id} me={session.me} onSignOut={signOut} leaving={leaving} notice={notice} />;
 }
 
-function Console({ me, onSignOut, leaving, onSessionEnded }: { me: Me; onSignOut: () => void; leaving: string | null; onSessionEnded: () => void }) {
+function Console({ me, onSignOut, leaving, notice }: { me: Me; onSignOut: () => void; leaving: string | null; notice: string | null }) {
   const route = useRoute();
   const [section, id] = route.parts;
-  useEffect(() => {
-    // A 401 means the session ended (logout elsewhere, reset, expiry), a 403 `account_suspended` that this
-    // admin was suspended: back to sign-in, which says why.
-    const unauthorised = api.use({
-      async onResponse({ response }) {
-        if (response.status === 401) onSessionEnded();
-        else if (response.status === 403) {
-          const body = (await response.clone().json().catch(() => null)) as ErrorBody | null;
-          if (body?.error?.code === "account_suspended") onSessionEnded();
-        }
-        return response;
-      },
-    });
-    return () => api.eject(unauthorised as never);
-  }, [onSessionEnded]);
   let page;
   if (section === "disputes" && id) page = <DisputePage key={id} id={id} me={me} />;
   else if (section === "users" && id) page = <UserPage key={id} id={id} me={me} />;
@@ -97,6 +117,7 @@ function Console({ me, onSignOut, leaving, onSessionEnded }: { me: Me; onSignOut
           </ul>
         </nav>
         <ErrorNote message={leaving} />
+        {notice && <p role="alert" class="note error">{notice}</p>}
       </header>
       <main class="container" id="main" tabIndex={-1}>{page}</main>
     </>

@@ -1,7 +1,7 @@
 // Small shared pieces: the page heading (focused on each page change, for keyboard and screen-reader users),
 // status messages, and the deadline badge.
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { HOUR, formatWhen } from "./api";
 
 export function Heading({ children }: { children: ComponentChildren }) {
@@ -43,4 +43,23 @@ export function DeadlineBadge({ respondBy, now }: { respondBy: string | null; no
 
 export function Loading() {
   return <p aria-busy="true">Loading…</p>;
+}
+
+/** `[busy, once]`: `once(action)` runs the action unless one is still running (a second Enter or click while
+ * the first is in flight does nothing), with `busy` true meanwhile. */
+export function useOnce(): [boolean, (action: () => Promise<unknown>) => Promise<void>] {
+  const running = useRef(false);
+  const [busy, setBusy] = useState(false);
+  const once = async (action: () => Promise<unknown>) => {
+    if (running.current) return;
+    running.current = true;
+    setBusy(true);
+    try {
+      await action();
+    } finally {
+      running.current = false;
+      setBusy(false);
+    }
+  };
+  return [busy, once];
 }

@@ -6,7 +6,7 @@ import {
   api, failure, formatMoney, formatWhen, minorDigits, parseMoney,
 } from "../api";
 import { href } from "../router";
-import { DeadlineBadge, Done, ErrorNote, Heading, Loading } from "../ui";
+import { DeadlineBadge, Done, ErrorNote, Heading, Loading, useOnce } from "../ui";
 
 type View = Schemas["AdminDisputeView"];
 type Item = Schemas["TimelineItem"];
@@ -25,10 +25,14 @@ export function DisputePage({ id, me }: { id: string; me: Me }) {
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
 
-  const load = async () => {
+  const load = async (): Promise<View | null> => {
     const { data, error: failed, response } = await api.GET("/api/v1/admin/disputes/{dispute_id}", { params: { path: { dispute_id: id } } });
-    if (!data) return setError(failure(failed, response));
+    if (!data) {
+      setError(failure(failed, response));
+      return null;
+    }
     setView(data);
+    return data;
   };
   useEffect(() => void load(), []);
 
@@ -76,7 +80,7 @@ export function DisputePage({ id, me }: { id: string; me: Me }) {
         <h2 id="timeline-heading">Timeline</h2>
         <p><strong>Customer's statement:</strong> {dispute.statement}</p>
         <ol class="timeline">
-          {view.items.map((item) => <TimelineEntry item={item} />)}
+          {view.items.map((item) => <TimelineEntry item={item} refresh={load} />)}
         </ol>
       </section>
     </>
@@ -87,7 +91,9 @@ function who(item: Item): string {
   return item.actor_role === "system" ? "The platform" : item.actor_role.charAt(0).toUpperCase() + item.actor_role.slice(1);
 }
 
-function TimelineEntry({ item }: { item: Item }) {
+type Refresh = () => Promise<View | null>;
+
+function TimelineEntry({ item, refresh }: { item: Item; refresh: Refresh }) {
   if (item.kind === "step") {
     return (
       <li>
@@ -109,35 +115,69 @@ function TimelineEntry({ item }: { item: Item }) {
       <article class="evidence">
         <header><time dateTime={item.at}>{formatWhen(item.at)}</time> · Evidence from the {evidence.author_role}{evidence.corrects && " (a correction)"}</header>
         {evidence.text && <blockquote>{evidence.text}</blockquote>}
-        {evidence.media && <Media evidence={evidence} />}
+        {evidence.media && <Media evidence={evidence} refresh={refresh} />}
       </article>
     </li>
   );
 }
 
-function Media({ evidence }: { evidence: Schemas["EvidenceOut"] }) {
+/** Whether a presigned link (SigV4: X-Amz-Date + X-Amz-Expires) has expired, or will within `margin` seconds. */
+function expired(url: string, margin = 20): boolean {
+  const query = new URL(url).searchParams;
+  const signed = query.get("X-Amz-Date"); // 20261201T103000Z
+  const lifetime = Number(query.get("X-Amz-Expires"));
+  if (!signed || !lifetime) return false;
+  const at = Date.UTC(+signed.slice(0, 4), +signed.slice(4, 6) - 1, +signed.slice(6, 8), +signed.slice(9, 11), +signed.slice(11, 13), +signed.slice(13, 15));
+  return Date.now() > at + (lifetime - margin) * 1000;
+}
+
+/** An evidence file: images inline, PDFs in the browser's viewer, a download link. Links are short-lived: one
+ * that has expired is renewed (the view is read again) before it is used, and an image that fails to load
+ * is tried once more with a renewed link. */
+function Media({ evidence, refresh }: { evidence: Schemas["EvidenceOut"]; refresh: Refresh }) {
   const [showPdf, setShowPdf] = useState(false);
+  const [retried, setRetried] = useState<string | null>(null);
   const media = evidence.media!;
   const name = media.filename ?? "file";
   const type = media.content_type ?? "";
   const shown = ["image/jpeg", "image/png", "image/webp"].includes(type);
+  const renewed = async (pick: (e: Schemas["EvidenceOut"]) => string | null | undefined): Promise<string | null> => {
+    const view = await refresh();
+    const again = view?.items.find((i) => i.evidence?.id === evidence.id)?.evidence;
+    return again ? pick(again) ?? null : null;
+  };
+  const openPdf = async () => {
+    if (!showPdf && evidence.view_url && expired(evidence.view_url)) await refresh();
+    setShowPdf(!showPdf);
+  };
+  const download = async (event: MouseEvent) => {
+    if (!evidence.download_url || !expired(evidence.download_url)) return;
+    event.preventDefault();
+    const url = await renewed((e) => e.download_url);
+    if (url) window.location.assign(url);
+  };
+  const imageFailed = () => {
+    if (retried === evidence.view_url) return; // renewed once already: leave the broken image
+    setRetried(evidence.view_url ?? null);
+    void refresh();
+  };
   return (
     <>
       {shown && evidence.view_url && (
         <figure>
-          <img src={evidence.view_url} alt={`Photo from the ${evidence.author_role}: ${name}`} loading="lazy" />
+          <img src={evidence.view_url} alt={`Photo from the ${evidence.author_role}: ${name}`} loading="lazy" onError={imageFailed} />
           <figcaption>{name}</figcaption>
         </figure>
       )}
       {type === "application/pdf" && evidence.view_url && (
         <>
-          <button type="button" class="outline" aria-expanded={showPdf} onClick={() => setShowPdf(!showPdf)}>
+          <button type="button" class="outline" aria-expanded={showPdf} onClick={openPdf}>
             {showPdf ? "Hide" : "View"} PDF: {name}
           </button>
           {showPdf && <iframe class="pdf" src={evidence.view_url} title={`PDF from the ${evidence.author_role}: ${name}`} />}
         </>
       )}
-      {evidence.download_url && <p><a href={evidence.download_url} rel="noreferrer">Download {name}</a>{media.size ? ` (${Math.ceil(media.size / 1024)} KB)` : ""}</p>}
+      {evidence.download_url && <p><a href={evidence.download_url} rel="noreferrer" onClick={download}>Download {name}</a>{media.size ? ` (${Math.ceil(media.size / 1024)} KB)` : ""}</p>}
     </>
   );
 }
@@ -149,32 +189,30 @@ interface ActionProps {
 }
 
 function Assign({ id, onDone, onError }: ActionProps) {
-  const [busy, setBusy] = useState(false);
-  const assign = async () => {
-    setBusy(true);
+  const [busy, once] = useOnce();
+  const assign = () => once(async () => {
     const { data, error, response } = await api.POST("/api/v1/admin/disputes/{dispute_id}/assign", { params: { path: { dispute_id: id } } });
-    setBusy(false);
     if (!data) return onError(failure(error, response));
     await onDone("The dispute is assigned to you.");
-  };
+  });
   return <p><button type="button" onClick={assign} aria-busy={busy} disabled={busy}>Assign to me</button></p>;
 }
 
 function RequestInfo({ id, onDone, onError }: ActionProps) {
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: Event) => {
+  const [busy, once] = useOnce();
+  const submit = (event: Event) => {
     event.preventDefault();
     const formElement = event.currentTarget as HTMLFormElement;
     const form = new FormData(formElement);
-    setBusy(true);
-    const { data, error, response } = await api.POST("/api/v1/admin/disputes/{dispute_id}/request-info", {
-      params: { path: { dispute_id: id } },
-      body: { party: form.get("party") === "provider" ? "provider" : "customer", question: String(form.get("question")) },
+    return once(async () => {
+      const { data, error, response } = await api.POST("/api/v1/admin/disputes/{dispute_id}/request-info", {
+        params: { path: { dispute_id: id } },
+        body: { party: form.get("party") === "provider" ? "provider" : "customer", question: String(form.get("question")) },
+      });
+      if (!data) return onError(failure(error, response));
+      formElement.reset();
+      await onDone(`Asked the ${data.evidence_from}; they have until ${formatWhen(data.respond_by)} to add evidence.`);
     });
-    setBusy(false);
-    if (!data) return onError(failure(error, response));
-    formElement.reset();
-    await onDone(`Asked the ${data.evidence_from}; they have until ${formatWhen(data.respond_by)} to add evidence.`);
   };
   return (
     <details>
@@ -202,7 +240,8 @@ export function checkRefund(outcome: DisputeOutcome, kind: string, amountText: s
   { refund: Schemas["RefundIn"] | null } | { problem: string } {
   if (outcome === "provider_favoured") return { refund: null };
   if (!price) return { problem: "The booking has no agreed price, so nothing can be refunded." };
-  if (outcome === "customer_favoured" && kind === "full") return { refund: { kind: "full", amount_minor: price.amount_minor } };
+  // The API refunds the whole agreed price for `full` (even a price of 0), so no amount is sent with it.
+  if (outcome === "customer_favoured" && kind === "full") return { refund: { kind: "full" } };
   const amount = parseMoney(amountText, price.currency);
   const most = formatMoney(price.amount_minor, price.currency);
   if (amount === null) {
@@ -218,25 +257,25 @@ function Resolve({ id, price, onDone, onError }: ActionProps & { price: Money | 
   const [outcome, setOutcome] = useState<DisputeOutcome>("customer_favoured");
   const [kind, setKind] = useState("full");
   const [problem, setProblem] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [busy, once] = useOnce();
   const partialOnly = outcome === "split";
   const refunds = outcome !== "provider_favoured";
 
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget as HTMLFormElement);
-    const checked = checkRefund(outcome, partialOnly ? "partial" : kind, String(form.get("amount") ?? ""), price);
-    if ("problem" in checked) return setProblem(checked.problem);
-    setProblem(null);
-    setBusy(true);
-    const { data, error, response } = await api.POST("/api/v1/admin/disputes/{dispute_id}/resolve", {
-      params: { path: { dispute_id: id } },
-      body: { outcome, refund: checked.refund, note: String(form.get("note")) },
+    return once(async () => {
+      const checked = checkRefund(outcome, partialOnly ? "partial" : kind, String(form.get("amount") ?? ""), price);
+      if ("problem" in checked) return setProblem(checked.problem);
+      setProblem(null);
+      const { data, error, response } = await api.POST("/api/v1/admin/disputes/{dispute_id}/resolve", {
+        params: { path: { dispute_id: id } },
+        body: { outcome, refund: checked.refund, note: String(form.get("note")) },
+      });
+      if (!data) return onError(failure(error, response));
+      const refund = data.refund ? ` with a refund of ${formatMoney(data.refund.amount_minor, data.refund.currency)}` : " with no refund";
+      await onDone(`The dispute is resolved${refund}; both parties are notified.`);
     });
-    setBusy(false);
-    if (!data) return onError(failure(error, response));
-    const refund = data.refund ? ` with a refund of ${formatMoney(data.refund.amount_minor, data.refund.currency)}` : " with no refund";
-    await onDone(`The dispute is resolved${refund}; both parties are notified.`);
   };
 
   return (

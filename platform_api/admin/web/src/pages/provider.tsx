@@ -2,7 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { type Schemas, api, failure, formatMoney, formatWhen } from "../api";
 import { href } from "../router";
-import { Done, ErrorNote, Heading, Loading } from "../ui";
+import { Done, ErrorNote, Heading, Loading, useOnce } from "../ui";
 
 type Provider = Schemas["AdminProviderOut"];
 
@@ -10,7 +10,7 @@ export function ProviderPage({ id }: { id: string }) {
   const [provider, setProvider] = useState<Provider | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [busy, once] = useOnce();
 
   const load = async () => {
     const { data, error: failed, response } = await api.GET("/api/v1/admin/providers/{provider_id}", { params: { path: { provider_id: id } } });
@@ -19,16 +19,14 @@ export function ProviderPage({ id }: { id: string }) {
   };
   useEffect(() => void load(), []);
 
-  const setVerified = async (verified: boolean) => {
-    setBusy(true);
+  const setVerified = (verified: boolean) => once(async () => {
     const path = verified ? "/api/v1/admin/providers/{provider_id}/verify" : "/api/v1/admin/providers/{provider_id}/unverify";
     const { data, error: failed, response } = await api.POST(path, { params: { path: { provider_id: id } } });
-    setBusy(false);
     if (!data) return setError(failure(failed, response));
     setError(null);
     setDone(verified ? "The provider is verified." : "The provider's verification is withdrawn.");
     await load();
-  };
+  });
 
   if (!provider) return <>{error ? <><Heading>Provider</Heading><ErrorNote message={error} /></> : <Loading />}</>;
   const { profile, owner, subscription } = provider;

@@ -1,29 +1,29 @@
 // Sign-in for admins. A non-admin account is told so, and the session this form started is ended at once.
 import { useState } from "preact/hooks";
 import { api, failure, setCsrfToken } from "../api";
-import { ErrorNote, Heading } from "../ui";
+import { ErrorNote, Heading, useOnce } from "../ui";
 
 export function SignIn({ reason, onSignedIn }: { reason?: string; onSignedIn: () => void }) {
   const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [busy, once] = useOnce();
 
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget as HTMLFormElement);
-    setBusy(true);
-    setError(null);
-    const { data, error: failed, response } = await api.POST("/api/v1/auth/login", {
-      body: { email: String(form.get("email")), password: String(form.get("password")) },
+    return once(async () => {
+      setError(null);
+      const { data, error: failed, response } = await api.POST("/api/v1/auth/login", {
+        body: { email: String(form.get("email")), password: String(form.get("password")) },
+      });
+      if (!data) return setError(failure(failed, response));
+      setCsrfToken(data.csrf_token);
+      if (data.user.role !== "admin") {
+        await api.POST("/api/v1/auth/logout");
+        setCsrfToken(null);
+        return setError(`${data.user.email} is not an admin account: this console is for admins only.`);
+      }
+      onSignedIn();
     });
-    setBusy(false);
-    if (!data) return setError(failure(failed, response));
-    setCsrfToken(data.csrf_token);
-    if (data.user.role !== "admin") {
-      await api.POST("/api/v1/auth/logout");
-      setCsrfToken(null);
-      return setError(`${data.user.email} is not an admin account: this console is for admins only.`);
-    }
-    onSignedIn();
   };
 
   return (

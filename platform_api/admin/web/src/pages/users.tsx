@@ -2,7 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ROLE_LABELS, type Role, STATUS_LABELS, type Schemas, type User, type UserStatus, api, failure, formatWhen } from "../api";
 import { go, href } from "../router";
-import { Done, ErrorNote, Heading, Loading } from "../ui";
+import { Done, ErrorNote, Heading, Loading, useOnce } from "../ui";
 
 export function UsersPage({ query }: { query: URLSearchParams }) {
   const email = query.get("email") ?? "";
@@ -88,7 +88,7 @@ export function UserPage({ id, me }: { id: string; me: Schemas["UserOut"] }) {
   const [user, setUser] = useState<User | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [busy, once] = useOnce();
 
   const load = async () => {
     const { data, error: failed, response } = await api.GET("/api/v1/admin/users/{user_id}", { params: { path: { user_id: id } } });
@@ -97,29 +97,27 @@ export function UserPage({ id, me }: { id: string; me: Schemas["UserOut"] }) {
   };
   useEffect(() => void load(), []);
 
-  const suspend = async (event: Event) => {
+  const suspend = (event: Event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget as HTMLFormElement);
-    setBusy(true);
-    const { data, error: failed, response } = await api.POST("/api/v1/admin/users/{user_id}/suspend", {
-      params: { path: { user_id: id } },
-      body: { reason: String(form.get("reason")) },
+    return once(async () => {
+      const { data, error: failed, response } = await api.POST("/api/v1/admin/users/{user_id}/suspend", {
+        params: { path: { user_id: id } },
+        body: { reason: String(form.get("reason")) },
+      });
+      if (!data) return setError(failure(failed, response));
+      setError(null);
+      setDone(`${data.email} is suspended: their sessions have ended.`);
+      await load();
     });
-    setBusy(false);
-    if (!data) return setError(failure(failed, response));
-    setError(null);
-    setDone(`${data.email} is suspended: their sessions have ended.`);
-    await load();
   };
-  const unsuspend = async () => {
-    setBusy(true);
+  const unsuspend = () => once(async () => {
     const { data, error: failed, response } = await api.POST("/api/v1/admin/users/{user_id}/unsuspend", { params: { path: { user_id: id } } });
-    setBusy(false);
     if (!data) return setError(failure(failed, response));
     setError(null);
     setDone(`${data.email} may sign in again.`);
     await load();
-  };
+  });
 
   if (!user) return <>{error ? <><Heading>User</Heading><ErrorNote message={error} /></> : <Loading />}</>;
   return (
