@@ -17,8 +17,11 @@ import sys
 from pathlib import Path
 
 from platform_api.admin.console import CONSOLE_DIR
-from platform_api.config import Settings
-from platform_api.main import create_app
+
+ROOT = CONSOLE_DIR.parents[2]
+# The Python packages the API's OpenAPI document is made from: while none of their files changed, neither did
+# the document, and the check needs no app (building one to write the document takes seconds).
+API_PACKAGES = ("platform_api", "shared_models")
 
 
 class BuildFailed(Exception):
@@ -44,6 +47,9 @@ def _install() -> None:
 
 def write_openapi(target: Path) -> None:
     """The platform's OpenAPI document, as `/openapi.json` serves it (no database needed)."""
+    from platform_api.config import Settings  # imported here: building the app is the slow part
+    from platform_api.main import create_app
+
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(create_app(Settings()).openapi()))
 
@@ -53,15 +59,46 @@ SOURCES = ("package-lock.json", "build.mjs", "tsconfig.json", "src")
 STAMP = CONSOLE_DIR / "build" / ".source-hash"
 
 
+def _digest(paths: list[Path], base: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def api_sources_hash() -> str:
+    """Of the Python files the API (and so its OpenAPI document) is made from."""
+    return _digest([p for package in API_PACKAGES for p in (ROOT / package).rglob("*.py")], ROOT)
+
+
 def source_hash(openapi: Path) -> str:
     """Of everything the bundle is made from: the sources, the lock file and the API's OpenAPI document."""
-    digest = hashlib.sha256(openapi.read_bytes())
-    for name in SOURCES:
-        root = CONSOLE_DIR / name
-        for path in sorted([root] if root.is_file() else root.rglob("*")):
-            if path.is_file():
-                digest.update(str(path.relative_to(CONSOLE_DIR)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    files = [CONSOLE_DIR / name for name in SOURCES if (CONSOLE_DIR / name).is_file()]
+    files += [p for name in SOURCES if (CONSOLE_DIR / name).is_dir() for p in (CONSOLE_DIR / name).rglob("*")]
+    return (
+        _digest([p for p in files if p.is_file()], CONSOLE_DIR)
+        + hashlib.sha256(openapi.read_bytes()).hexdigest()
+    )
+
+
+def _stamp() -> dict[str, str]:
+    try:
+        stamp: dict[str, str] = json.loads(STAMP.read_text())
+    except (OSError, ValueError):
+        return {}
+    return stamp
+
+
+def up_to_date() -> bool:
+    """The built console was made from today's sources and API. Fast when no Python file of the API changed
+    (no app is built); otherwise the OpenAPI document is written again and compared."""
+    stamp = _stamp()
+    if not (CONSOLE_DIR / "dist" / "index.html").is_file() or not stamp:
+        return False
+    openapi = CONSOLE_DIR / "build" / "openapi.json"
+    if stamp.get("api_sources") != api_sources_hash() or not openapi.is_file():
+        write_openapi(openapi)
+    return stamp.get("made_from") == source_hash(openapi)
 
 
 def build(force: bool = False) -> str:
@@ -69,18 +106,17 @@ def build(force: bool = False) -> str:
     what the bundler printed (file names and sizes in bytes), or that it was up to date."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise BuildFailed("Node.js >= 18 with npm is needed to build the admin console")
-    openapi = CONSOLE_DIR / "build" / "openapi.json"
-    write_openapi(openapi)
-    made_from = source_hash(openapi)
-    built = (CONSOLE_DIR / "dist" / "index.html").is_file()
-    if not force and built and STAMP.is_file() and STAMP.read_text() == made_from:
+    if not force and up_to_date():
         return "up to date"
+    openapi = CONSOLE_DIR / "build" / "openapi.json"
+    api_sources = api_sources_hash()
+    write_openapi(openapi)
     _install()
     bins = CONSOLE_DIR / "node_modules" / ".bin"
     _run("openapi-typescript", str(bins / "openapi-typescript"), "build/openapi.json", "-o", "build/api.d.ts")
     _run("tsc (type check)", str(bins / "tsc"), "-p", "tsconfig.json")
     sizes = _run("esbuild", "node", "build.mjs")
-    STAMP.write_text(made_from)
+    STAMP.write_text(json.dumps({"made_from": source_hash(openapi), "api_sources": api_sources}))
     return sizes
 
 

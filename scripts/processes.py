@@ -13,8 +13,36 @@ from typing import IO
 
 import httpx
 
+# Ports for pytest-xdist workers: a block of its own per worker, below Linux's ephemeral range (32768-60999), so
+# no other worker's server and no client socket takes a port between its choice and its server's bind. Two
+# workers asking the kernel for "any free port" can both be handed the same one; the second server then fails
+# to bind while the first answers in its place (seen: a live stack whose platform URL answered another
+# process's 404s).
+_WORKER_PORTS = 3000
+_next_port: dict[str, int] = {}
+
+
+def _worker_port(worker: str) -> int | None:
+    n = int(worker.removeprefix("gw")) if worker.removeprefix("gw").isdigit() else 0
+    first = 20000 + (n % 4) * _WORKER_PORTS
+    for _ in range(_WORKER_PORTS):
+        port = _next_port.get(worker, first)
+        _next_port[worker] = first + (port + 1 - first) % _WORKER_PORTS
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken, or still in TIME_WAIT from an earlier run
+            return port
+    return None
+
 
 def free_port() -> int:
+    """A TCP port nothing listens on at 127.0.0.1 now: from this pytest-xdist worker's own block when run by
+    one (PYTEST_XDIST_WORKER), else any the kernel offers."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and (port := _worker_port(worker)) is not None:
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

@@ -10,7 +10,9 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
 from platform_api.admin.console import CONSOLE_DIR
+from platform_api.auth.service import auth_service
 from platform_api.config import Settings
 from platform_api.notifications.relay import NotificationRelay
 from platform_api.realtime import RealtimeClient
@@ -140,6 +143,17 @@ def demo(live_stack: LiveStack, s3: str) -> Demo:
     return Demo(admin, customer, dispute)
 
 
+@asynccontextmanager
+async def live_database(live_stack: LiveStack) -> AsyncIterator[None]:
+    """This test's own connection to the live stack's database, for what ops and jobs run in-process."""
+    client = connect(live_stack.mongodb_uri, 5000)
+    try:
+        await init_models(client, live_stack.db_name)
+        yield
+    finally:
+        await client.close()
+
+
 async def relay_notifications(live_stack: LiveStack) -> None:
     """What the platform's scheduler does every few seconds (the suite's live stack runs no scheduler): turn
     the outbox's waiting events into notifications and push them to the chat server."""
@@ -150,16 +164,20 @@ async def relay_notifications(live_stack: LiveStack) -> None:
         internal_api_token=TEST_INTERNAL_TOKEN,  # type: ignore[arg-type]
         chat_internal_url=live_stack.chat_url,
     )
-    client = connect(live_stack.mongodb_uri, 5000)
-    try:
-        await init_models(client, live_stack.db_name)
+    async with live_database(live_stack):
         realtime = RealtimeClient(settings)
         try:
             assert await NotificationRelay(realtime, SystemClock()).drain() > 0
         finally:
             await realtime.aclose()
-    finally:
-        await client.close()
+
+
+async def another_admin(live_stack: LiveStack) -> tuple[str, str]:
+    """A second admin of the live stack, made by the service `scripts.create_admin` runs: (email, password)."""
+    email, password = f"second-admin-{uuid.uuid4().hex[:8]}@example.com", "a long admin password"
+    async with live_database(live_stack):
+        await auth_service.create_admin(email, password, "Second Admin", SystemClock())
+    return email, password
 
 
 def login(client: httpx.Client, email: str, password: str = DEMO_PASSWORD) -> Account:

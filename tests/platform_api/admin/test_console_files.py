@@ -1,6 +1,7 @@
 """The admin console's files as the platform serves them at /admin/: the security headers, caching, typed
 errors, a console that was never built, and a build that matches today's API and sources."""
 
+import json
 from pathlib import Path
 
 import httpx
@@ -79,4 +80,7 @@ def test_the_built_console_was_made_from_todays_api_and_sources(tmp_path: Path) 
     openapi = tmp_path / "openapi.json"
     console.write_openapi(openapi)
     assert console.STAMP.is_file(), "run `.venv/bin/python -m scripts.console build`"
-    assert console.source_hash(openapi) == console.STAMP.read_text(), "stale: run scripts.console build"
+    stamp = json.loads(console.STAMP.read_text())
+    assert console.source_hash(openapi) == stamp["made_from"], "stale: run scripts.console build"
+    # And the launcher's quick check (no app built while the API's Python files are as they were) agrees.
+    assert stamp["api_sources"] == console.api_sources_hash() and console.up_to_date()
