@@ -2,6 +2,7 @@
 Every action that changes something is written to the audit log; repeating one (a second click, a second
 admin) answers the current state and records nothing."""
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -16,6 +17,7 @@ from platform_api.deps import AdminSession, ClockDep, RealtimeDep
 from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
 from platform_api.providers.schemas import ProviderProfileOut
 from platform_api.providers.service import provider_service
+from platform_api.realtime import RealtimeClient
 from shared_models.documents import AuditEntry, ProviderProfile, User
 from shared_models.enums import Role, UserStatus
 from shared_models.ids import SORTABLE_KEY_PATTERN, Ref
@@ -103,6 +105,22 @@ async def _provider(provider_id: str) -> ProviderProfile:
     return profile
 
 
+async def _set_suspended(
+    user: User, suspended: bool, reason: str | None, realtime: RealtimeClient, now: datetime
+) -> tuple[User, bool]:
+    """The account as it now is, and whether this call changed it. Already so — a second click, or another
+    admin's same change a moment earlier, which won the compare-and-set — is not a change."""
+    target = UserStatus.suspended if suspended else UserStatus.active
+    try:
+        after = await auth_service.set_suspended(user, suspended, reason, realtime, now)
+    except Conflict as exc:
+        current = await _user(str(user.id))
+        if exc.code != "concurrent_update" or current.status is not target:
+            raise
+        return current, False
+    return after, user.status is not after.status
+
+
 def _status(user: User) -> dict[str, object]:
     return {"status": user.status.value}
 
@@ -144,8 +162,8 @@ async def suspend_user(
     if user_id == session.user_id:
         raise Conflict("You cannot suspend yourself.", code="cannot_suspend_self")
     now = clock.now()
-    after = await auth_service.set_suspended(user, True, body.reason, realtime, now)
-    if user.status is after.status:  # already suspended (by another admin, a second click): nothing changed
+    after, changed = await _set_suspended(user, True, body.reason, realtime, now)
+    if not changed:  # already suspended (a second click, another admin): nothing to record
         return await admin_user(after)
     await audit_service.record(
         session.user_id, "user.suspend", "user", user_id, _status(user), {**_status(after), "reason": body.reason},
@@ -165,8 +183,8 @@ async def unsuspend_user(
 ) -> AdminUserOut:
     user = await _user(user_id)
     now = clock.now()
-    after = await auth_service.set_suspended(user, False, None, realtime, now)
-    if user.status is after.status:  # not suspended: nothing changed, nothing to record
+    after, changed = await _set_suspended(user, False, None, realtime, now)
+    if not changed:  # not suspended: nothing to record
         return await admin_user(after)
     await audit_service.record(
         session.user_id, "user.unsuspend", "user", user_id, _status(user), _status(after), now
@@ -196,8 +214,8 @@ async def _set_verified(
 ) -> ProviderProfileOut:
     profile = await _provider(provider_id)
     now = clock.now()
-    after = await provider_service.set_verified(provider_id, verified, now)
-    if profile.verified == after.verified:  # already so: nothing changed, nothing to record
+    after, changed = await provider_service.set_verified(provider_id, verified, now)
+    if not changed:  # already so (a second click, another admin at the same moment): nothing to record
         return ProviderProfileOut.of(after)
     await audit_service.record(
         session.user_id, "provider.verify" if verified else "provider.unverify", "provider", provider_id,

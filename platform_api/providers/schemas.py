@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared_models.documents import Money, ProviderProfile, ServiceArea
 from shared_models.enums import ServiceCategory
-from shared_models.text import Written
+from shared_models.text import Written, WrittenOrEmpty
 
 
 class ProviderSignup(BaseModel):
@@ -16,7 +16,7 @@ class ProviderSignup(BaseModel):
 
     business_name: Written = Field(min_length=2, max_length=120, examples=["Sparkle Cleaning Co."])
     categories: list[ServiceCategory] = Field(default_factory=list, max_length=12, examples=[["cleaning"]])
-    description: str = Field(default="", max_length=4000, examples=["Eco-friendly home cleaning."])
+    description: WrittenOrEmpty = Field(default="", max_length=4000, examples=["Eco-friendly home cleaning."])
     service_area: ServiceArea | None = Field(
         default=None, examples=[{"lat": 51.5072, "lng": -0.1276, "radius_km": 10}]
     )
@@ -45,7 +45,7 @@ class ProviderUpdate(BaseModel):
     # Not nullable, yet optional: the schema says "string, may be omitted", and a null is a typed 422.
     business_name: Written = Field(default=None, min_length=2, max_length=120)  # type: ignore[assignment]
     categories: list[ServiceCategory] = Field(default=None, max_length=12)  # type: ignore[arg-type]
-    description: str = Field(default=None, max_length=4000)  # type: ignore[assignment]
+    description: WrittenOrEmpty = Field(default=None, max_length=4000)  # type: ignore[assignment]
     service_area: ServiceArea | None = Field(
         default=None, description="Centre and radius; changing it re-indexes the provider for search."
     )

@@ -167,16 +167,25 @@ class ProviderService:
         profile = await self._edit(provider_id, edit, now)
         return profile.rating_count == count and profile.rating_sum == total
 
-    async def set_verified(self, provider_id: str, verified: bool, now: datetime) -> ProviderProfile:
+    async def set_verified(
+        self, provider_id: str, verified: bool, now: datetime
+    ) -> tuple[ProviderProfile, bool]:
+        """Mark verified or not; returns the profile and whether this call changed it (False when it already
+        was so, a concurrent call's change included)."""
+        made: list[ProviderProfile] = []
+
         async def edit(current: ProviderProfile) -> ProviderProfile | None:
+            made.clear()
             if current.verified == verified:
                 return None
             changed: ProviderProfile = current.model_copy(
                 update={"verified": verified, "verified_at": now if verified else None}
             )
+            made.append(changed)
             return changed
 
-        return await self._edit(provider_id, edit, now)
+        after = await self._edit(provider_id, edit, now)
+        return after, bool(made) and after is made[0]
 
     async def _edit(
         self,

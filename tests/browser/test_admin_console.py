@@ -523,6 +523,7 @@ async def test_a_tab_whose_session_another_sign_in_replaced_says_so_and_recovers
         assert still.json()["dispute"]["assigned_admin_id"] is None
         await page.get_by_role("button", name="Assign to me").click()
         await expect(page.locator("dt:has-text('Assigned') + dd")).to_have_text("To you")
+        await expect(page.get_by_text("nothing was done")).to_have_count(0)  # the retry went through
         after = await client.get(f"{API}/admin/disputes/{dispute['id']}", headers=demo.admin.bearer)
         assigned = after.json()["dispute"]["assigned_admin_id"]
         owner = await client.get(f"{API}/admin/users/{assigned}", headers=demo.admin.bearer)

@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from shared_models.text import is_blank, not_blank
+from shared_models.text import empty_or_not_blank, is_blank, not_blank
 from tests.factories import API, make_admin, register
 from tests.platform_api.bookings.helpers import request_payload
 from tests.routes import api_routes
@@ -49,10 +49,9 @@ def test_every_prose_field_of_every_request_body_refuses_blank_text(platform_app
                 continue
             if any(getattr(m, "pattern", None) for m in field.metadata):
                 continue  # a code with a grammar of its own
-            if not any(getattr(m, "min_length", 0) >= 1 for m in field.metadata):
-                continue  # may be left empty (a profile's description)
             inner = [getattr(a, "__metadata__", ()) for a in getattr(field.annotation, "__args__", ())]
-            checked = any(getattr(m, "func", None) is not_blank for m in (*field.metadata, *sum(inner, ())))
+            rules = {getattr(m, "func", None) for m in (*field.metadata, *sum(inner, ()))}
+            checked = bool(rules & {not_blank, empty_or_not_blank})
             assert checked, f"{model.__name__}.{name} takes free text but not through Written"
             prose.append(f"{model.__name__}.{name}")
     assert len(prose) >= 10, prose  # names, descriptions, addresses, statements, notes, reasons, reviews
@@ -60,7 +59,18 @@ def test_every_prose_field_of_every_request_body_refuses_blank_text(platform_app
 
 @pytest.mark.parametrize(
     "text",
-    ["     ", "\t\n  \r", "\u00a0\u3000\u2028\u2029", "\u200b\u200b\u200b\u200b\u200b", "\ufeff   \u2060"],
+    [
+        "     ",
+        "\t\n  \r",
+        "\u00a0\u3000\u2028\u2029",
+        "\u200b\u200b\u200b\u200b\u200b",
+        "\ufeff   \u2060",
+        "\u3164" * 6,  # Hangul filler: a letter with an empty glyph
+        "\u2800" * 6,  # the blank Braille pattern
+        "\u115f\u1160\uffa0",
+        "\u034f\ufe0f\u034f\ufe0f\u034f",  # combining grapheme joiner, variation selector: nothing to mark
+        "\U000e0020\U000e0041",  # tag characters
+    ],
 )
 def test_blank_is_nothing_but_white_space_and_invisible_characters(text: str) -> None:
     assert is_blank(text)

@@ -1,6 +1,7 @@
 """What the browser console reads: the booking beside a dispute, evidence links a page can show inline, and
 the way from an account to its provider profile."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -214,3 +215,24 @@ async def test_repeating_a_done_action_answers_the_state_and_records_nothing(
         ("user.unsuspend", user.id, None),
         ("user.suspend", user.id, "Fraud reported twice."),
     ]
+
+
+async def test_admins_acting_at_the_same_moment_make_one_change_and_one_audit_entry(
+    api: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    admins = [await make_admin(api, clock) for _ in range(2)]
+    user = await register(api)
+    provider = await register(api, Role.provider)
+    profile_id = provider.body["provider"]["id"]
+
+    def each(path: str, body: dict[str, Any] | None = None) -> list[Any]:
+        return [api.post(f"{API}/admin/{path}", json=body, headers=admins[n % 2].bearer) for n in range(4)]
+
+    verified = await asyncio.gather(*each(f"providers/{profile_id}/verify"))
+    suspended = await asyncio.gather(*each(f"users/{user.id}/suspend", {"reason": "Fraud reported."}))
+    assert [r.status_code for r in verified + suspended] == [200] * 8, [r.text for r in verified + suspended]
+    assert all(r.json()["verified"] for r in verified)
+    assert all(r.json()["status"] == "suspended" for r in suspended)
+    for target, action in ((profile_id, "provider.verify"), (user.id, "user.suspend")):
+        audit = await api.get(f"{API}/admin/audit", params={"target_id": target}, headers=admins[0].bearer)
+        assert [e["action"] for e in audit.json()["items"]] == [action], audit.text

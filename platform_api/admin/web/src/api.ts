@@ -32,11 +32,14 @@ const csrf: Middleware = {
 // A call that never reached the API (network down, server gone) answers like the API's own typed errors, so
 // every page shows it in words and gets its buttons back: the action may or may not have happened.
 const unreachable: Middleware = {
-  onError() {
+  onError({ request }) {
+    const reading = ["GET", "HEAD"].includes(request.method);
     const body: ErrorBody = {
       error: {
         code: "unreachable",
-        message: "The server could not be reached, so it is not known whether that was done. Check the connection, then reload the page to see the current state.",
+        message: reading
+          ? "The server could not be reached. Check the connection, then reload the page."
+          : "The server could not be reached, so it is not known whether that was done. Check the connection, then reload the page to see the current state.",
       },
     };
     return new Response(JSON.stringify(body), { status: 503, headers: { "Content-Type": "application/json" } });

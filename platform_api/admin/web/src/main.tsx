@@ -49,6 +49,7 @@ function App() {
     const watch: Middleware = {
       async onResponse({ request, response }) {
         if (request.url.endsWith("/auth/me") || request.url.endsWith("/auth/login")) return response;
+        if (response.ok && request.method !== "GET") setNotice(null); // a write went through: the notice is old
         if (response.status === 401) void load("Your session has ended; sign in again.");
         else if (response.status === 403) {
           const code = ((await response.clone().json().catch(() => null)) as ErrorBody | null)?.error?.code ?? "";
@@ -80,6 +81,7 @@ function App() {
     return (
       <main class="container narrow" id="main">
         <Heading>Not an admin account</Heading>
+        {notice && <p class="note error">{notice}</p>}
         <p role="alert">
           You are signed in as {session.me.email}, a {session.me.role} account. Only admins may use this console.
         </p>
