@@ -1,6 +1,5 @@
 """Booking factories: parties and requests in one call, driven to any state through the real service."""
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,14 +59,12 @@ class Parties:
 
 
 async def make_parties(api: httpx.AsyncClient) -> Parties:
-    # Four independent sign-ups at once: their engine and Stripe round trips overlap (many tests start so).
-    customer, provider, other_customer, other_provider = await asyncio.gather(
-        register(api, Role.customer),
-        register_subscribed(api),
-        register(api, Role.customer),
-        register_subscribed(api),
+    return Parties(
+        customer=await register(api, Role.customer),
+        provider=await register_subscribed(api),
+        other_customer=await register(api, Role.customer),
+        other_provider=await register_subscribed(api),
     )
-    return Parties(customer, provider, other_customer, other_provider)
 
 
 def request_payload(provider_id: str, now: datetime, **overrides: Any) -> dict[str, Any]:
