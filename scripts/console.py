@@ -89,16 +89,27 @@ def _stamp() -> dict[str, str]:
     return stamp
 
 
+OPENAPI = CONSOLE_DIR / "build" / "openapi.json"
+
+
+def _current_openapi(api_sources: str, force: bool = False) -> Path:
+    """The API's OpenAPI document, written again only when the API's Python files changed since the last
+    build, or it is missing (writing it builds the app: seconds)."""
+    if force or _stamp().get("api_sources") != api_sources or not OPENAPI.is_file():
+        write_openapi(OPENAPI)
+    return OPENAPI
+
+
+def _built_from(openapi: Path) -> bool:
+    return (CONSOLE_DIR / "dist" / "index.html").is_file() and _stamp().get("made_from") == source_hash(
+        openapi
+    )
+
+
 def up_to_date() -> bool:
     """The built console was made from today's sources and API. Fast when no Python file of the API changed
     (no app is built); otherwise the OpenAPI document is written again and compared."""
-    stamp = _stamp()
-    if not (CONSOLE_DIR / "dist" / "index.html").is_file() or not stamp:
-        return False
-    openapi = CONSOLE_DIR / "build" / "openapi.json"
-    if stamp.get("api_sources") != api_sources_hash() or not openapi.is_file():
-        write_openapi(openapi)
-    return stamp.get("made_from") == source_hash(openapi)
+    return _built_from(_current_openapi(api_sources_hash()))
 
 
 def build(force: bool = False) -> str:
@@ -106,11 +117,12 @@ def build(force: bool = False) -> str:
     what the bundler printed (file names and sizes in bytes), or that it was up to date."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise BuildFailed("Node.js >= 18 with npm is needed to build the admin console")
-    if not force and up_to_date():
-        return "up to date"
-    openapi = CONSOLE_DIR / "build" / "openapi.json"
     api_sources = api_sources_hash()
-    write_openapi(openapi)
+    openapi = _current_openapi(api_sources, force)
+    if not force and _built_from(openapi):
+        # The API's files changed but not its document: remember them, so the next check builds no app.
+        STAMP.write_text(json.dumps({**_stamp(), "api_sources": api_sources}))
+        return "up to date"
     _install()
     bins = CONSOLE_DIR / "node_modules" / ".bin"
     _run("openapi-typescript", str(bins / "openapi-typescript"), "build/openapi.json", "-o", "build/api.d.ts")

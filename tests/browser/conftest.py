@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright, expect
 
 from platform_api.admin.console import CONSOLE_DIR
 from platform_api.auth.service import auth_service
@@ -192,6 +192,12 @@ async def sign_in(tab: Tab, email: str, password: str = DEMO_PASSWORD) -> None:
     await tab.page.get_by_label("Email").fill(email)
     await tab.page.get_by_label("Password").fill(password)
     await tab.page.get_by_label("Password").press("Enter")
+
+
+async def sign_in_admin(tab: Tab, email: str, password: str = DEMO_PASSWORD) -> None:
+    """`sign_in`, then wait for the console's first page: the disputes queue."""
+    await sign_in(tab, email, password)
+    await expect(tab.page.get_by_role("heading", name="Disputes")).to_be_visible()
 
 
 async def axe_violations(page: Page) -> list[dict[str, Any]]:

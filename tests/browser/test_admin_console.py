@@ -26,6 +26,7 @@ from tests.browser.conftest import (
     dumps,
     relay_notifications,
     sign_in,
+    sign_in_admin,
 )
 from tests.conftest import LiveStack
 from tests.factories import API, PASSWORD, Account, register, register_subscribed
@@ -70,8 +71,7 @@ async def test_an_admin_resolves_the_seeded_dispute_with_a_partial_refund(
     page = tab.page
     # The browser's clock four days on: the seeded dispute's 72-hour response deadline has passed.
     await page.clock.install(time=datetime.now(UTC) + timedelta(days=4))
-    await sign_in(tab, demo.admin.email)
-    await expect(page.get_by_role("heading", name="Disputes")).to_be_visible()
+    await sign_in_admin(tab, demo.admin.email)
 
     # The queue, oldest first, narrowed to open disputes about quality: the seeded one, flagged overdue.
     await page.get_by_label("State").select_option("open")
@@ -214,8 +214,7 @@ async def test_a_customer_is_refused_by_the_console(tabs: Any, demo: Demo, live_
 
 async def test_signing_out_ends_the_session(tabs: Any, demo: Demo, live_stack: LiveStack) -> None:
     tab: Tab = await tabs()
-    await sign_in(tab, demo.admin.email)
-    await expect(tab.page.get_by_role("heading", name="Disputes")).to_be_visible()
+    await sign_in_admin(tab, demo.admin.email)
     [cookie] = [c for c in await tab.context.cookies() if c["name"] == "session"]
     await tab.page.get_by_role("button", name="Sign out").click()
     await expect(tab.page.get_by_role("heading", name="Admin console — sign in")).to_be_visible()
@@ -234,8 +233,7 @@ async def test_a_failed_action_is_shown_in_words(tabs: Any, demo: Demo, live_sta
         _, _, dispute = await dispute_live(client)
         tab: Tab = await tabs()
         page = tab.page
-        await sign_in(tab, demo.admin.email)
-        await expect(page.get_by_role("heading", name="Disputes")).to_be_visible()
+        await sign_in_admin(tab, demo.admin.email)
         await tab.open(f"#/disputes/{dispute['id']}")
         await expect(page.get_by_role("heading", level=1)).to_contain_text("Damage")
         elsewhere = await client.post(
@@ -424,8 +422,7 @@ async def test_an_admin_verifies_and_unverifies_a_provider(
         profile_id = provider.body["provider"]["id"]
         tab: Tab = await tabs()
         page = tab.page
-        await sign_in(tab, demo.admin.email)
-        await expect(page.get_by_role("heading", name="Disputes")).to_be_visible()
+        await sign_in_admin(tab, demo.admin.email)
         # From the users page to the provider's profile.
         await tab.open(f"#/users?email={provider.email}")
         await page.get_by_role("link", name=f"Profile of {provider.email}").click()
@@ -458,8 +455,7 @@ async def test_refund_amounts_are_checked_against_the_agreed_price_before_sendin
         page = tab.page
         sent: list[str] = []
         page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
-        await sign_in(tab, demo.admin.email)
-        await expect(page.get_by_role("heading", name="Disputes")).to_be_visible()
+        await sign_in_admin(tab, demo.admin.email)
         await tab.open(f"#/disputes/{dispute['id']}")
         await page.get_by_text("Resolve the dispute").click()
         await page.get_by_label("Split (partial refund)").check()
@@ -502,8 +498,7 @@ async def test_a_tab_whose_session_another_sign_in_replaced_says_so_and_recovers
     async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=30) as client:
         _, _, dispute = await dispute_live(client)
         first: Tab = await tabs()
-        await sign_in(first, demo.admin.email)
-        await expect(first.page.get_by_role("heading", name="Disputes")).to_be_visible()
+        await sign_in_admin(first, demo.admin.email)
         await first.open(f"#/disputes/{dispute['id']}")
         await expect(first.page.get_by_role("button", name="Assign to me")).to_be_visible()
 
@@ -538,8 +533,7 @@ async def test_an_action_that_never_reaches_the_server_is_reported_and_can_be_re
         _, _, dispute = await dispute_live(client)
         tab: Tab = await tabs()
         page = tab.page
-        await sign_in(tab, demo.admin.email)
-        await expect(page.get_by_role("heading", name="Disputes")).to_be_visible()
+        await sign_in_admin(tab, demo.admin.email)
         await tab.open(f"#/disputes/{dispute['id']}")
         await page.route("**/resolve", lambda route: route.abort("connectionrefused"))
         await page.get_by_text("Resolve the dispute").click()
@@ -572,8 +566,7 @@ async def test_refunds_count_the_currencys_own_minor_units(
 ) -> None:
     tab: Tab = await tabs()
     page = tab.page
-    await sign_in(tab, demo.admin.email)
-    await expect(page.get_by_role("heading", name="Disputes")).to_be_visible()
+    await sign_in_admin(tab, demo.admin.email)
     async with httpx.AsyncClient(base_url=live_stack.platform_url, timeout=30) as client:
         for quote, typed, refused, refund in CURRENCY_CASES:
             _, _, dispute = await dispute_live(client, quote=quote)

@@ -1,8 +1,9 @@
 // Small shared pieces: the page heading (focused on each page change, for keyboard and screen-reader users),
-// status messages, and the deadline badge.
+// status messages, the deadline badge, one page of a list and its pager, the guard against double submits.
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { HOUR, formatWhen } from "./api";
+import { HOUR, failure, formatWhen } from "./api";
+import { href } from "./router";
 
 export function Heading({ children }: { children: ComponentChildren }) {
   const ref = useRef<HTMLHeadingElement>(null);
@@ -62,4 +63,41 @@ export function useOnce(): [boolean, (action: () => Promise<unknown>) => Promise
     }
   };
   return [busy, once];
+}
+
+/** What openapi-fetch answers: the body, or the typed error and the response. */
+type Answer<T> = { data?: T; error?: unknown; response: Response };
+
+/** One page of a list, read once when the page mounts: its items (null until read), the next page's cursor,
+ * or the failure in words. */
+export function usePage<T>(read: () => Promise<Answer<{ items: T[]; next_cursor: string | null }>>) {
+  const [items, setItems] = useState<T[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    void (async () => {
+      const { data, error: failed, response } = await read();
+      if (!data) return setError(failure(failed, response));
+      setItems(data.items);
+      setNext(data.next_cursor);
+    })();
+  }, []);
+  return { items, next, error };
+}
+
+/** Links to a list's first page (when not on it) and its next one; `param` names the cursor in the URL. */
+export function Pager({ path, filters, param, current, next }: {
+  path: string; filters: Record<string, string>; param: string; current: string | null; next: string | null;
+}) {
+  return (
+    <nav aria-label="Pages" class="pager">
+      {current && <a href={href(path, filters)}>First page</a>}
+      {next && <a href={href(path, { ...filters, [param]: next })}>Next page</a>}
+    </nav>
+  );
+}
+
+/** A one-item page before its item is read: loading, or its title and why it could not be read. */
+export function NotLoaded({ title, error }: { title: string; error: string | null }) {
+  return error ? <><Heading>{title}</Heading><ErrorNote message={error} /></> : <Loading />;
 }

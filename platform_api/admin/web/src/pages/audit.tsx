@@ -1,8 +1,7 @@
 // The audit log of admin actions, newest first, by actor or by target, each entry linking to what it names.
-import { useEffect, useState } from "preact/hooks";
-import { type Schemas, api, failure, formatWhen } from "../api";
+import { type Schemas, api, formatWhen } from "../api";
 import { go, href } from "../router";
-import { ErrorNote, Heading, Loading } from "../ui";
+import { ErrorNote, Heading, Loading, Pager, usePage } from "../ui";
 
 type Entry = Schemas["AuditOut"];
 
@@ -25,20 +24,11 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
   const actor = query.get("actor_id") ?? "";
   const target = query.get("target_id") ?? "";
   const cursor = query.get("cursor");
-  const [items, setItems] = useState<Entry[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    void (async () => {
-      const { data, error: failed, response } = await api.GET("/api/v1/admin/audit", {
-        params: { query: { actor_id: actor || undefined, target_id: target || undefined, cursor: cursor ?? undefined, limit: 50 } },
-      });
-      if (!data) return setError(failure(failed, response));
-      setItems(data.items);
-      setNext(data.next_cursor);
-    })();
-  }, []);
+  const { items, next, error } = usePage<Entry>(() =>
+    api.GET("/api/v1/admin/audit", {
+      params: { query: { actor_id: actor || undefined, target_id: target || undefined, cursor: cursor ?? undefined, limit: 50 } },
+    }),
+  );
 
   const filter = (event: Event) => {
     event.preventDefault();
@@ -83,10 +73,7 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
           </table>
         </div>
       )}
-      <nav aria-label="Pages" class="pager">
-        {cursor && <a href={href("/audit", filters)}>First page</a>}
-        {next && <a href={href("/audit", { ...filters, cursor: next })}>Next page</a>}
-      </nav>
+      <Pager path="/audit" filters={filters} param="cursor" current={cursor} next={next} />
     </>
   );
 }

@@ -6,7 +6,7 @@ import {
   api, failure, formatMoney, formatWhen, minorDigits, parseMoney,
 } from "../api";
 import { href } from "../router";
-import { DeadlineBadge, Done, ErrorNote, Heading, Loading, useOnce } from "../ui";
+import { DeadlineBadge, Done, ErrorNote, Heading, NotLoaded, useOnce } from "../ui";
 
 type View = Schemas["AdminDisputeView"];
 type Item = Schemas["TimelineItem"];
@@ -42,7 +42,7 @@ export function DisputePage({ id, me }: { id: string; me: Me }) {
     await load();
   };
 
-  if (!view) return <>{error ? <><Heading>Dispute</Heading><ErrorNote message={error} /></> : <Loading />}</>;
+  if (!view) return <NotLoaded title="Dispute" error={error} />;
   const { dispute, booking } = view;
   const open = dispute.state !== "resolved";
   return (

@@ -1,8 +1,8 @@
 // The disputes queue: filter by state, category and age; oldest first by default; paged by cursor.
-import { useEffect, useState } from "preact/hooks";
-import { CATEGORY_LABELS, type Dispute, type Schemas, type DisputeCategory, type DisputeState, STATE_LABELS, api, failure, formatWhen } from "../api";
+import { useState } from "preact/hooks";
+import { CATEGORY_LABELS, type Dispute, type Schemas, type DisputeCategory, type DisputeState, STATE_LABELS, api, formatWhen } from "../api";
 import { go, href } from "../router";
-import { DeadlineBadge, ErrorNote, Heading, Loading } from "../ui";
+import { DeadlineBadge, ErrorNote, Heading, Loading, Pager, usePage } from "../ui";
 
 const AGES: Record<string, string> = { "": "Any age", "1": "Older than 1 day", "3": "Older than 3 days", "7": "Older than 7 days", "14": "Older than 14 days" };
 
@@ -12,22 +12,13 @@ export function DisputesPage({ query, me }: { query: URLSearchParams; me: Schema
   const age = query.get("age") ?? "";
   const sort = query.get("sort") === "newest" ? "newest" : "oldest";
   const cursor = query.get("cursor");
-  const [items, setItems] = useState<Dispute[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [now] = useState(Date.now);
-
-  useEffect(() => {
-    void (async () => {
-      const opened_before = age ? new Date(now - Number(age) * 24 * 3600 * 1000).toISOString() : undefined;
-      const { data, error: failed, response } = await api.GET("/api/v1/admin/disputes", {
-        params: { query: { state: state || undefined, category: category || undefined, opened_before, sort, cursor: cursor ?? undefined, limit: 25 } },
-      });
-      if (!data) return setError(failure(failed, response));
-      setItems(data.items);
-      setNext(data.next_cursor);
-    })();
-  }, []);
+  const { items, next, error } = usePage<Dispute>(() => {
+    const opened_before = age ? new Date(now - Number(age) * 24 * 3600 * 1000).toISOString() : undefined;
+    return api.GET("/api/v1/admin/disputes", {
+      params: { query: { state: state || undefined, category: category || undefined, opened_before, sort, cursor: cursor ?? undefined, limit: 25 } },
+    });
+  });
 
   const filters = { state, category, age, sort };
   const apply = (event: Event) => {
@@ -94,10 +85,7 @@ export function DisputesPage({ query, me }: { query: URLSearchParams; me: Schema
           </table>
         </div>
       )}
-      <nav aria-label="Pages" class="pager">
-        {cursor && <a href={href("/disputes", filters)}>First page</a>}
-        {next && <a href={href("/disputes", { ...filters, cursor: next })}>Next page</a>}
-      </nav>
+      <Pager path="/disputes" filters={filters} param="cursor" current={cursor} next={next} />
     </>
   );
 }

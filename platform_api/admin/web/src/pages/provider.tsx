@@ -2,7 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { type Schemas, api, failure, formatMoney, formatWhen } from "../api";
 import { href } from "../router";
-import { Done, ErrorNote, Heading, Loading, useOnce } from "../ui";
+import { Done, ErrorNote, Heading, NotLoaded, useOnce } from "../ui";
 
 type Provider = Schemas["AdminProviderOut"];
 
@@ -28,7 +28,7 @@ export function ProviderPage({ id }: { id: string }) {
     await load();
   });
 
-  if (!provider) return <>{error ? <><Heading>Provider</Heading><ErrorNote message={error} /></> : <Loading />}</>;
+  if (!provider) return <NotLoaded title="Provider" error={error} />;
   const { profile, owner, subscription } = provider;
   const area = profile.service_area;
   return (

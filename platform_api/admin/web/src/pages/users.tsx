@@ -2,27 +2,18 @@
 import { useEffect, useState } from "preact/hooks";
 import { ROLE_LABELS, type Role, STATUS_LABELS, type Schemas, type User, type UserStatus, api, failure, formatWhen } from "../api";
 import { go, href } from "../router";
-import { Done, ErrorNote, Heading, Loading, useOnce } from "../ui";
+import { Done, ErrorNote, Heading, Loading, NotLoaded, Pager, useOnce, usePage } from "../ui";
 
 export function UsersPage({ query }: { query: URLSearchParams }) {
   const email = query.get("email") ?? "";
   const role = (query.get("role") ?? "") as Role | "";
   const status = (query.get("status") ?? "") as UserStatus | "";
   const after = query.get("after");
-  const [items, setItems] = useState<User[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    void (async () => {
-      const { data, error: failed, response } = await api.GET("/api/v1/admin/users", {
-        params: { query: { email: email || undefined, role: role || undefined, status: status || undefined, after: after ?? undefined, limit: 25 } },
-      });
-      if (!data) return setError(failure(failed, response));
-      setItems(data.items);
-      setNext(data.next_cursor);
-    })();
-  }, []);
+  const { items, next, error } = usePage<User>(() =>
+    api.GET("/api/v1/admin/users", {
+      params: { query: { email: email || undefined, role: role || undefined, status: status || undefined, after: after ?? undefined, limit: 25 } },
+    }),
+  );
 
   const search = (event: Event) => {
     event.preventDefault();
@@ -76,10 +67,7 @@ export function UsersPage({ query }: { query: URLSearchParams }) {
           </table>
         </div>
       )}
-      <nav aria-label="Pages" class="pager">
-        {after && <a href={href("/users", filters)}>First page</a>}
-        {next && <a href={href("/users", { ...filters, after: next })}>Next page</a>}
-      </nav>
+      <Pager path="/users" filters={filters} param="after" current={after} next={next} />
     </>
   );
 }
@@ -119,7 +107,7 @@ export function UserPage({ id, me }: { id: string; me: Schemas["UserOut"] }) {
     await load();
   });
 
-  if (!user) return <>{error ? <><Heading>User</Heading><ErrorNote message={error} /></> : <Loading />}</>;
+  if (!user) return <NotLoaded title="User" error={error} />;
   return (
     <>
       <Heading>{user.display_name}</Heading>
