@@ -15,18 +15,21 @@ transactions:
 - the email window is claimed by one atomic upsert per collapse key (`cas.claim_window`): at most one email
   per collapse key per window, whoever sends;
 - exactly once per (source event, recipient): a claim naming the target notification is written first
-  (unique key), then the effect, which is idempotent given the target. A retry after a crash at any point
-  finishes the same effect; it never makes a second one.
+  (unique key), then the effect, which is idempotent given the target. The claim is held by the delivery
+  that wrote it for `CLAIM_LEASE`: a concurrent delivery of the same source (a resend through another
+  instance) leaves it to that one, since a notification keeps only its last `SOURCES_KEPT` source ids and
+  could not tell a source folded a moment ago. A delivery that fails gives its claims back; a retry after
+  a crash takes the claim over once the lease has passed and finishes the same effect, never a second one.
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from bson import ObjectId
-from pymongo import UpdateOne
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared_models.bulk import DUPLICATE_KEY, insert_new
@@ -47,6 +50,9 @@ from shared_models.notifications import CATALOGUE, Channel, NotificationType
 log = structlog.get_logger(__name__)
 SOURCES_KEPT = 50
 CAS_ATTEMPTS = 64  # each failed attempt means another writer succeeded: lock-free, not unbounded
+# How long a delivery holds the claims it wrote: far above a fold's few round trips (milliseconds), short
+# enough that a source whose delivery crashed is counted on the next retry after it.
+CLAIM_LEASE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -197,7 +203,13 @@ def _by_collapse_key(
 
 
 def _claim(key: str, notification_id: str | None, now: datetime, applied: bool = False) -> dict[str, Any]:
-    claim = NotificationClaim(key=key, notification_id=notification_id, applied=applied, created_at=now)
+    claim = NotificationClaim(
+        key=key,
+        notification_id=notification_id,
+        applied=applied,
+        held_until_key="" if applied else time_key(now + CLAIM_LEASE),
+        created_at=now,
+    )
     record: dict[str, Any] = claim.model_dump(by_alias=True, exclude={"id", "revision_id"})
     return record
 
@@ -209,29 +221,70 @@ async def _notify_group(
     collapse_key: str | None,
     now: datetime,
 ) -> tuple[Notification | None, int]:
-    """Fold the group's sources into the notification of their collapse key: (it, how many were new)."""
+    """Fold the group's sources into the notification of their collapse key: (it, how many were new).
+
+    Only the delivery holding a source's claim folds it: the one that wrote the claim, or a retry that took
+    it over from a delivery that gave it back or whose lease passed. Claims held by a delivery still in
+    flight are its to fold (counted there, once). A failure gives this call's claims back."""
     keys = [_claim_key(source_id, recipient_id) for source_id, _ in group]
     holder = await _open(collapse_key) if collapse_key else None
     target = str(holder.id) if holder is not None and _absorbs(holder, now) else str(ObjectId())
     fresh = await _claim_new(keys, target, now)
+    held = [k for k in keys if k in fresh]
     doc: Notification | None = None
     added = 0
-    # Sources claimed before (a retry): each its own way; done already if its claim says so.
-    for key, item in ((k, it) for k, it in zip(keys, group, strict=True) if k not in fresh):
-        claim = await NotificationClaim.find_one(NotificationClaim.key == key)
-        if claim is None or claim.notification_id is None or claim.applied:
-            continue
-        doc, count = await _fold(kind, [key], claim.notification_id, recipient_id, [item], collapse_key, now)
-        added += count
-    claimed = [(k, it) for k, it in zip(keys, group, strict=True) if k in fresh]
-    if claimed:
-        doc, count = await _fold(
-            kind, [k for k, _ in claimed], target, recipient_id, [it for _, it in claimed], collapse_key, now
-        )
-        added += count
+    try:
+        # Sources claimed before (a retry, or a delivery of the same source in flight): each its own way.
+        for key, item in ((k, it) for k, it in zip(keys, group, strict=True) if k not in fresh):
+            claim = await _take_over(key, now)
+            if claim is None or claim.notification_id is None:
+                continue
+            held.append(key)
+            doc, count = await _fold(
+                kind, [key], claim.notification_id, recipient_id, [item], collapse_key, now
+            )
+            added += count
+        claimed = [(k, it) for k, it in zip(keys, group, strict=True) if k in fresh]
+        if claimed:
+            doc, count = await _fold(
+                kind,
+                [k for k, _ in claimed],
+                target,
+                recipient_id,
+                [it for _, it in claimed],
+                collapse_key,
+                now,
+            )
+            added += count
+    except Exception:
+        await _give_back(held)
+        raise
     if doc is None and holder is not None:
         doc = holder
     return doc, added
+
+
+async def _take_over(key: str, now: datetime) -> NotificationClaim | None:
+    """The claim of a source claimed before, now held by this delivery; None when its effect is done or
+    another delivery holds it (in flight: that one counts it)."""
+    taken = await NotificationClaim.get_pymongo_collection().find_one_and_update(
+        {"key": key, "applied": False, "held_until_key": {"$lt": time_key(now)}},
+        {"$set": {"held_until_key": time_key(now + CLAIM_LEASE)}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return NotificationClaim.model_validate(taken) if taken is not None else None
+
+
+async def _give_back(claim_keys: list[str]) -> None:
+    """Free the claims this delivery holds and has not applied: a retry may take them at once."""
+    if claim_keys:
+        await NotificationClaim.get_pymongo_collection().bulk_write(
+            [
+                UpdateOne({"key": key, "applied": False}, {"$set": {"held_until_key": ""}})
+                for key in claim_keys
+            ],
+            ordered=False,
+        )
 
 
 async def _claim_new(keys: list[str], target: str, now: datetime) -> set[str]:

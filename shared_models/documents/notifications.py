@@ -70,6 +70,10 @@ class NotificationClaim(Document):
     # The effect is done (folded in, or skipped): a later delivery of this source changes nothing, however
     # long after (a notification keeps only its last source ids).
     applied: bool = False
+    # The delivery that claimed it is folding it until this moment (`ids.time_key`): another delivery of
+    # the same source leaves it to that one until then, and takes it over after (the first one crashed).
+    # "" is free: a delivery that failed gave it back.
+    held_until_key: str = ""
     created_at: datetime
 
     class Settings:

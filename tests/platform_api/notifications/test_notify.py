@@ -5,12 +5,14 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from bson import ObjectId
 
 from shared_models.clock import ManualClock
 from shared_models.documents import EmailMessage, Notification, NotificationClaim
 from shared_models.enums import Role
+from shared_models.ids import time_key
 from shared_models.notifications import CATALOGUE
-from shared_models.notify import Presence, notify
+from shared_models.notify import CLAIM_LEASE, SOURCES_KEPT, Presence, notify, notify_many
 from tests.factories import API, Account, register
 
 OFFLINE = Presence(online=False, engaged=False)
@@ -123,6 +125,49 @@ async def test_the_same_source_counts_once_even_after_a_crash_mid_way(
         ).count()
         == 1
     )
+
+
+async def test_a_source_whose_first_delivery_is_in_flight_is_left_to_it_however_many_sources_came_between(
+    user: Account, clock: ManualClock
+) -> None:
+    # The first delivery of m:0 folded it, and has not yet marked its claim done; meanwhile more sources
+    # than a notification keeps ids of were folded. A second delivery of m:0 (a resend through another
+    # instance) must not count it again.
+    await notify(MESSAGE, user.id, "m:0", message(user, 0), OFFLINE, clock.now())
+    await notify_many(
+        MESSAGE,
+        user.id,
+        [(f"m:{n}", message(user, n)) for n in range(1, SOURCES_KEPT + 5)],
+        OFFLINE,
+        clock.now(),
+    )
+    await NotificationClaim.find_one(NotificationClaim.key == f"m:0:{user.id}").update(
+        {"$set": {"applied": False, "held_until_key": time_key(clock.now() + CLAIM_LEASE)}}
+    )
+    again = await notify(MESSAGE, user.id, "m:0", message(user, 0), OFFLINE, clock.now())
+    assert again.reason == "duplicate" and again.notification is None
+    (stored,) = await Notification.find({"recipient_id": user.id}).to_list()
+    assert stored.occurrences == SOURCES_KEPT + 5
+
+
+async def test_a_claim_whose_delivery_crashed_is_taken_over_after_its_lease(
+    user: Account, clock: ManualClock
+) -> None:
+    # A delivery claimed m:1 and died before its effect: its claim stays held until the lease passes.
+    await NotificationClaim(
+        key=f"m:1:{user.id}",
+        notification_id=str(ObjectId()),
+        held_until_key=time_key(clock.now() + CLAIM_LEASE),
+        created_at=clock.now(),
+    ).insert()
+    early = await notify(MESSAGE, user.id, "m:1", message(user, 1), OFFLINE, clock.now())
+    assert early.notification is None and await Notification.find({"recipient_id": user.id}).count() == 0
+    clock.advance(CLAIM_LEASE + timedelta(milliseconds=1))
+    late = await notify(MESSAGE, user.id, "m:1", message(user, 1), OFFLINE, clock.now())
+    assert late.notification is not None and late.notification.occurrences == 1
+    again = await notify(MESSAGE, user.id, "m:1", message(user, 1), OFFLINE, clock.now())
+    assert again.reason == "duplicate"
+    assert [n.occurrences for n in await Notification.find({"recipient_id": user.id}).to_list()] == [1]
 
 
 async def test_preferences_turn_channels_off_but_not_mandatory_email(
