@@ -24,11 +24,11 @@ from platform_api.bookings.state_machine import RESPOND_WINDOW
 from platform_api.errors import Conflict
 from scripts import stack
 from scripts.processes import free_port
-from shared_models import connect, init_models
 from shared_models.documents import OutboxEvent, ProviderProfile, ServiceRequest, TimeWindow, Transition, User
 from shared_models.enums import ActorRole, RequestEvent, RequestState, Role, ServiceCategory
 from shared_models.ids import sortable_key
-from shared_models.logs import configure_logging
+from shared_models.runtime.logs import configure_logging
+from shared_models.runtime.registry import connect, init_models
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 

@@ -37,12 +37,12 @@ from bench.fixtures import make_user
 from bench.scratch import interruptible, release
 from scripts import stack
 from scripts.processes import ManagedProcess, free_port, port_open
-from shared_models import connect, init_models
 from shared_models.clock import SystemClock
 from shared_models.documents import Conversation
 from shared_models.enums import Role
 from shared_models.ids import sortable_key
-from shared_models.sessions import issue_token
+from shared_models.runtime.registry import connect, init_models
+from shared_models.services.sessions import issue_token
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"

@@ -26,9 +26,9 @@ from bench.scratch import interruptible, release
 from platform_api.config import Settings
 from scripts import stack
 from scripts.processes import ManagedProcess, free_port, http_ok
-from shared_models import connect, init_models
 from shared_models.documents import ProviderProfile
 from shared_models.enums import Role
+from shared_models.runtime.registry import connect, init_models
 from tests.factories import account_of, register_payload
 
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"

@@ -46,11 +46,11 @@ from platform_api.search.coverage import haversine_km
 from platform_api.search.service import SearchQuery, search_service
 from scripts import stack
 from scripts.processes import free_port
-from shared_models import init_models
 from shared_models.documents import Money, ProviderCoverage, ProviderProfile, ServiceArea
 from shared_models.documents.billing import ENTITLED_STATUSES
 from shared_models.enums import ServiceCategory
-from shared_models.logs import configure_logging
+from shared_models.runtime.logs import configure_logging
+from shared_models.runtime.registry import init_models
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 METRO = (51.5072, -0.1276)

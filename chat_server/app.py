@@ -29,14 +29,13 @@ from chat_server.pubsub import ChatRedisManager
 from chat_server.sequencer import MemorySequencer, RedisSequencer, Sequencer
 from chat_server.server import ChatSocketServer
 from chat_server.state import MemoryState, RedisState, StateStore
-from shared_models import connect, init_models
-from shared_models.background import stop
-from shared_models.block_generations import chat_prefix
 from shared_models.clock import Clock, SystemClock
-from shared_models.logs import configure_logging
-from shared_models.ratelimit import build_limiter
-from shared_models.registry import readiness
-from shared_models.telemetry import RequestTelemetry, metrics_body
+from shared_models.runtime.background import stop
+from shared_models.runtime.block_generations import chat_prefix
+from shared_models.runtime.logs import configure_logging
+from shared_models.runtime.ratelimit import build_limiter
+from shared_models.runtime.registry import connect, init_models, readiness
+from shared_models.runtime.telemetry import RequestTelemetry, metrics_body
 
 log = structlog.get_logger(__name__)
 UNSTALL_SECONDS = 0.5  # how often a conversation waiting for a seq that never came is looked at

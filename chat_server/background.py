@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from shared_models.background import cancelled_meanwhile
+from shared_models.runtime.background import cancelled_meanwhile
 
 log = structlog.get_logger(__name__)
 

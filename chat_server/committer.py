@@ -1,6 +1,6 @@
 """Group commit: every message this process accepts goes through one queue, and the messages that arrive
 while one batch is being written are written together in the next: one unordered insert per batch,
-whatever its size (`shared_models.conversations.insert_messages`).
+whatever its size (`shared_models.services.conversations.insert_messages`).
 
 Each batch is checked against blocks (`ConversationDirectory.blocked_now`: the state at this moment, on
 every instance), numbered (`seq`, in queue order per conversation), stored, handed to delivery, notified,
@@ -9,7 +9,7 @@ and only then are its senders acked:
   instance the events have gone out to the rooms before the acks; with several, a conversation's messages
   are published in seq order across instances (`chat_server/ordered.py`), so one may be held until an
   earlier one from another instance is out, and be delivered after its ack;
-- notifications: for each stored message and each resend of a stored one (`shared_models.notify`, a few
+- notifications: for each stored message and each resend of a stored one (`shared_models.services.notifications`, a few
   writes per recipient and conversation whatever the batch's size). So an acked message has had its
   notification; if they failed, the senders are answered with the failure (`service_unavailable` when the
   database or Redis was out of reach), and a crash means no ack: either way the client resends, and the
@@ -31,8 +31,8 @@ import structlog
 
 from chat_server.metrics import COMMIT_BATCH, COMMIT_SECONDS
 from chat_server.sequencer import Sequencer
-from shared_models.background import cancelled_meanwhile
-from shared_models.conversations import (
+from shared_models.runtime.background import cancelled_meanwhile
+from shared_models.services.conversations import (
     BLOCKED,
     ChatError,
     Outgoing,

@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from shared_models.settings import CommonSettings
+from shared_models.runtime.settings import CommonSettings
 
 
 class ChatSettings(CommonSettings):

@@ -7,7 +7,7 @@ Block state changes (the platform writes it), so it is kept true three ways:
 - the change stream on `conversations` makes it forget a state that any writer changed (the next question
   reads the database); while the stream is down nothing is cached and every question reads through;
 - after a block or unblock, before it answers its own caller, the platform bumps the conversation's shared
-  generation in Redis (`shared_models.block_generations`, with REDIS_URL) and calls the chat server
+  generation in Redis (`shared_models.runtime.block_generations`, with REDIS_URL) and calls the chat server
   (`POST /internal/conversations/{id}/changed`): the instance that takes the call forgets the state;
 - before a batch of messages is written (`blocked_now`), a cached state is trusted only if its generation
   is still the shared one (one Redis round trip per batch): so a message sent after the block call returned
@@ -28,10 +28,10 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
-from shared_models import block_generations, change_streams
-from shared_models.conversations import Members, sides
 from shared_models.documents import Conversation
 from shared_models.ids import parse_object_id
+from shared_models.runtime import block_generations, change_streams
+from shared_models.services.conversations import Members, sides
 
 log = structlog.get_logger(__name__)
 ENTRIES_KEPT = 100_000
@@ -55,7 +55,7 @@ def _blocked(doc: dict[str, Any]) -> bool:
 
 
 class Generations:
-    """This deployment's per-conversation block generations (`shared_models.block_generations`)."""
+    """This deployment's per-conversation block generations (`shared_models.runtime.block_generations`)."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
@@ -195,7 +195,7 @@ class ConversationDirectory:
 
     async def watch(self) -> None:
         """Follow changes to conversations for as long as the process runs, starting afresh (everything
-        forgotten) after any failure (`shared_models.change_streams`); no block state is cached while not
+        forgotten) after any failure (`shared_models.runtime.change_streams`); no block state is cached while not
         watching."""
 
         def opened() -> None:

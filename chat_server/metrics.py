@@ -1,4 +1,4 @@
-"""The chat server's own Prometheus series (the HTTP ones come from shared_models.telemetry)."""
+"""The chat server's own Prometheus series (the HTTP ones come from shared_models.runtime.telemetry)."""
 
 from prometheus_client import Counter, Gauge, Histogram
 

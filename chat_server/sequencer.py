@@ -14,7 +14,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-from shared_models.conversations import Outgoing, last_seq
+from shared_models.services.conversations import Outgoing, last_seq
 
 COUNTERS_KEPT = 100_000  # conversations whose counter one process keeps (least recently used dropped)
 REDIS_COUNTER_TTL_SECONDS = 30 * 24 * 3600  # an idle conversation's counter is reloaded from the database

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
-from shared_models.notify import Presence
-from shared_models.redis_client import redis_client
+from shared_models.runtime.redis_client import redis_client
+from shared_models.services.notifications import Presence
 
 DELIVERY_MEMORY_SECONDS = 24 * 3600
 

@@ -4,7 +4,7 @@ from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from shared_models.settings import CommonSettings, Environment
+from shared_models.runtime.settings import CommonSettings, Environment
 
 # Local stand-in values: the fake Stripe accepts any `sk_` key; production refuses these (check_secrets).
 DEV_STRIPE_SECRET_KEY = "sk_test_local_stand_in"  # noqa: S105

@@ -16,7 +16,7 @@ from platform_api.realtime import RealtimeClient
 from shared_models.clock import Clock
 from shared_models.documents import User
 from shared_models.enums import Role
-from shared_models.sessions import SessionClaims, SessionError, authenticate
+from shared_models.services.sessions import SessionClaims, SessionError, authenticate
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -36,13 +36,12 @@ from platform_api.reviews.router import router as reviews_router
 from platform_api.scheduler import JobRunner
 from platform_api.search.geocoding import CachedGeocoder, Geocoder, MapboxGeocoder, OfflineGeocoder
 from platform_api.search.router import router as search_router
-from shared_models import connect, init_models
-from shared_models.background import stop
 from shared_models.clock import Clock, SystemClock
-from shared_models.logs import configure_logging
-from shared_models.registry import readiness
-from shared_models.session_cache import SessionCache
-from shared_models.telemetry import RequestTelemetry, metrics_body
+from shared_models.runtime.background import stop
+from shared_models.runtime.logs import configure_logging
+from shared_models.runtime.registry import connect, init_models, readiness
+from shared_models.runtime.telemetry import RequestTelemetry, metrics_body
+from shared_models.services.session_cache import SessionCache
 
 OPENAPI_TAGS = [
     {"name": "auth", "description": "Accounts and sessions (cookie for browsers, Bearer for the app)."},

@@ -13,7 +13,7 @@ from limits import RateLimitItem, parse
 
 from platform_api.config import Settings
 from platform_api.errors import TooManyRequests
-from shared_models.ratelimit import RateLimiter, build_limiter
+from shared_models.runtime.ratelimit import RateLimiter, build_limiter
 
 log = structlog.get_logger(__name__)
 

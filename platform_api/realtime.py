@@ -8,11 +8,11 @@ import structlog
 from redis.exceptions import RedisError
 
 from platform_api.config import Settings
-from shared_models import block_generations
-from shared_models.block_generations import chat_prefix
-from shared_models.notify import Presence
-from shared_models.redis_client import redis_client
-from shared_models.telemetry import REQUEST_ID_HEADER, current_request_id
+from shared_models.runtime import block_generations
+from shared_models.runtime.block_generations import chat_prefix
+from shared_models.runtime.redis_client import redis_client
+from shared_models.runtime.telemetry import REQUEST_ID_HEADER, current_request_id
+from shared_models.services.notifications import Presence
 
 log = structlog.get_logger(__name__)
 

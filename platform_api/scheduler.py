@@ -30,7 +30,7 @@ from platform_api.realtime import RealtimeClient
 from platform_api.reviews.service import review_service
 from shared_models.clock import Clock, SystemClock, to_millis
 from shared_models.documents import JobLease, OutboxEvent
-from shared_models.telemetry import bound_request_id
+from shared_models.runtime.telemetry import bound_request_id
 
 log = structlog.get_logger(__name__)
 BOOKING_SWEEP = "bookings.sweep"

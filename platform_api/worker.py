@@ -7,9 +7,9 @@ import structlog
 
 from platform_api.config import Settings
 from platform_api.scheduler import JobRunner
-from shared_models import connect, init_models
 from shared_models.clock import SystemClock
-from shared_models.logs import configure_logging
+from shared_models.runtime.logs import configure_logging
+from shared_models.runtime.registry import connect, init_models
 
 log = structlog.get_logger(__name__)
 

@@ -15,9 +15,9 @@ from platform_api.auth.schemas import PASSWORD_MIN_LENGTH
 from platform_api.auth.service import auth_service
 from platform_api.config import Settings
 from platform_api.errors import Conflict
-from shared_models import connect, init_models
 from shared_models.clock import SystemClock
 from shared_models.documents.users import InvalidEmail
+from shared_models.runtime.registry import connect, init_models
 
 
 async def create_admin(settings: Settings, email: str, password: str, name: str) -> tuple[str, str]:

@@ -30,9 +30,9 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared_models import connect
 from shared_models.documents.users import InvalidEmail, canonical_email
-from shared_models.settings import CommonSettings
+from shared_models.runtime.registry import connect
+from shared_models.runtime.settings import CommonSettings
 
 SIDES = ("customer", "provider")
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)

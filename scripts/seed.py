@@ -29,7 +29,6 @@ from platform_api.providers.schemas import ProviderSignup
 from platform_api.providers.service import provider_service
 from scripts.demo_files import ceiling_photo, invoice_pdf
 from scripts.stripe_fake.control import complete_checkout
-from shared_models import connect, init_models
 from shared_models.clock import Clock, SystemClock
 from shared_models.documents import (
     Dispute,
@@ -43,6 +42,7 @@ from shared_models.documents import (
     User,
 )
 from shared_models.enums import RequestEvent, RequestState, Role, ServiceCategory, SubscriptionTier
+from shared_models.runtime.registry import connect, init_models
 
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105 - published on purpose: demo data only
 

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from platform_api.billing.stripe_api import stripe_client
 from platform_api.billing.webhook import StripeWebhook
 from platform_api.config import Settings
-from shared_models import connect, init_models
 from shared_models.clock import SystemClock
+from shared_models.runtime.registry import connect, init_models
 
 
 async def replay(settings: Settings, since: datetime, force: bool, event_type: str | None) -> Counter[str]:

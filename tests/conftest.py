@@ -23,7 +23,7 @@ from platform_api.media.storage import ObjectStorage
 from scripts import stack
 from scripts.processes import ManagedProcess, free_port
 from shared_models.clock import ManualClock
-from shared_models.settings import Environment
+from shared_models.runtime.settings import Environment
 from tests.factories import API, TEST_STRIPE_WEBHOOK_SECRET, Account, account_of
 
 TEST_JWT_SECRET = "test-secret-for-the-suite-only-0123456789abcdef"

@@ -14,7 +14,11 @@ COLLECTION = "provider_subscriptions"
 WRITER = "platform_api/billing/webhook.py"
 READER = "platform_api/billing/subscriptions.py"
 DEFINITIONS = frozenset(
-    {"shared_models/documents/billing.py", "shared_models/documents/__init__.py", "shared_models/registry.py"}
+    {
+        "shared_models/documents/billing.py",
+        "shared_models/documents/__init__.py",
+        "shared_models/runtime/registry.py",
+    }
 )
 PACKAGES = ("platform_api", "chat_server", "shared_models", "scripts", "bench")
 # Beanie's and PyMongo's writing calls (and the raw collection, which would allow any of them).
@@ -69,7 +73,7 @@ def violations(root: Path, packages: tuple[str, ...] = PACKAGES) -> list[str]:
     return found
 
 
-CREATOR = "shared_models/notify.py"
+CREATOR = "shared_models/services/notifications.py"
 NOTIFY_CALLERS = ("chat_server/events/messages.py", "platform_api/notifications/relay.py")
 
 
@@ -105,7 +109,7 @@ def calls_notify(root: Path, rel: str) -> bool:
     entries = {"notify", "notify_many"}  # one creation path: one source, or a burst of them
     imported = any(
         isinstance(n, ast.ImportFrom)
-        and n.module == "shared_models.notify"
+        and n.module == "shared_models.services.notifications"
         and any(a.name in entries for a in n.names)
         for n in ast.walk(tree)
     )

@@ -11,7 +11,7 @@ from platform_api.config import Settings
 from platform_api.main import create_app as create_platform_app
 from scripts import stack
 from scripts.processes import free_port
-from shared_models.settings import Environment
+from shared_models.runtime.settings import Environment
 from tests.factories import API
 
 

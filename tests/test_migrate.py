@@ -7,10 +7,10 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 
 from scripts.migrate import migrate
-from shared_models import init_models
-from shared_models.conversations import unread_count
 from shared_models.documents import Conversation, Message
 from shared_models.ids import sortable_key
+from shared_models.runtime.registry import init_models
+from shared_models.services.conversations import unread_count
 from tests.conftest import Engine
 
 CUSTOMER, PROVIDER = "c" * 24, "d" * 24

@@ -20,7 +20,7 @@ from platform_api.media.storage import ObjectStorage
 from scripts import object_store, stack
 from scripts.processes import free_port
 from scripts.seed import DEMO_ACCOUNTS, DEMO_ADMIN, DEMO_PASSWORD, DISPUTED_PROVIDER, PROVIDER_ANSWER
-from shared_models.settings import Environment
+from shared_models.runtime.settings import Environment
 from tests.conftest import Engine, run_create_admin, service_env
 from tests.factories import API
 

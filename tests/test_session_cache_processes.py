@@ -18,9 +18,9 @@ from bson import ObjectId
 from platform_api.auth.account import RESET_TTL, account_mail
 from scripts import stack
 from scripts.processes import ManagedProcess, free_port
-from shared_models import connect, init_models
 from shared_models.documents import User
 from shared_models.enums import UserStatus
+from shared_models.runtime.registry import connect, init_models
 from tests.chat_server.sockets import PyClient
 from tests.conftest import LiveStack, live_admin, run_create_admin, service_env
 from tests.factories import API, PASSWORD, Account, account_of, register

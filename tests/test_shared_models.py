@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 import shared_models.documents as documents
 from chat_server.app import ChatApp
-from shared_models import DOCUMENT_MODELS
+from shared_models.runtime.registry import DOCUMENT_MODELS
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -29,9 +29,9 @@ from chat_server.protocol import CLIENT_EVENTS, Payload, error
 from chat_server.server import ChatSocketServer
 from chat_server.state import StateStore
 from shared_models.clock import Clock
-from shared_models.conversations import ChatError, Members
-from shared_models.ratelimit import RateLimiter
-from shared_models.session_cache import SessionCache
+from shared_models.runtime.ratelimit import RateLimiter
+from shared_models.services.conversations import ChatError, Members
+from shared_models.services.session_cache import SessionCache
 
 log = structlog.get_logger(__name__)
 # What "cannot reach the database or Redis" raises (pymongo: refused, timed out, no server selectable; redis-py:

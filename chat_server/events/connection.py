@@ -9,7 +9,7 @@ import structlog
 from chat_server.events import presence
 from chat_server.events.base import ChatContext, user_room
 from chat_server.metrics import SOCKET_CONNECTIONS
-from shared_models.sessions import SessionError, authenticate
+from shared_models.services.sessions import SessionError, authenticate
 
 log = structlog.get_logger(__name__)
 

@@ -10,13 +10,13 @@ from chat_server.committer import Committed
 from chat_server.events.base import Ack, ChatContext, Later, on, participant, user_room
 from chat_server.ordered import Announced, OrderedDelivery
 from chat_server.protocol import MessageReceipt, ReadPayload, SendPayload, ok
-from shared_models import conversations
 from shared_models.clock import json_time
-from shared_models.conversations import Members, Outgoing
 from shared_models.documents import DomainEvent, Message
 from shared_models.notifications import CATALOGUE, Channel
-from shared_models.notify import Presence, log_delivery, notify_many, realtime_payload
-from shared_models.outbox import append_events
+from shared_models.services import conversations
+from shared_models.services.conversations import Members, Outgoing
+from shared_models.services.notifications import Presence, log_delivery, notify_many, realtime_payload
+from shared_models.services.outbox import append_events
 
 log = structlog.get_logger(__name__)
 PREVIEW = 140

@@ -13,7 +13,7 @@ from chat_server.events.base import ChatContext, user_room
 from chat_server.events.messages import sent_before
 from chat_server.protocol import PresenceUpdate, TypingUpdate
 from chat_server.state import Withdrawn
-from shared_models import conversations
+from shared_models.services import conversations
 
 log = structlog.get_logger(__name__)
 

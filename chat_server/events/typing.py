@@ -10,8 +10,8 @@ from typing import Any
 from chat_server.events.base import Ack, ChatContext, on, participant, user_room
 from chat_server.events.messages import sent_before
 from chat_server.protocol import TypingPayload, TypingUpdate, ok
-from shared_models import conversations
-from shared_models.conversations import Members
+from shared_models.services import conversations
+from shared_models.services.conversations import Members
 
 
 async def tell(ctx: ChatContext, members: Members, user_id: str, is_typing: bool) -> None:

@@ -22,7 +22,6 @@ from platform_api.auth.service import hash_password
 from platform_api.billing import subscriptions
 from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
-from shared_models import session_cache
 from shared_models.documents import (
     AccountToken,
     BillingCustomer,
@@ -44,6 +43,7 @@ from shared_models.documents import (
     User,
 )
 from shared_models.enums import Role, UserStatus
+from shared_models.services import session_cache
 
 log = structlog.get_logger(__name__)
 DELETED_NAME = "Deleted user"

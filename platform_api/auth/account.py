@@ -15,11 +15,11 @@ import structlog
 from platform_api.auth.service import hash_password
 from platform_api.config import Settings
 from platform_api.errors import BadRequest
-from shared_models import session_cache
 from shared_models.documents import AccountToken, User
 from shared_models.enums import UserStatus
 from shared_models.ids import parse_object_id
-from shared_models.mail import queue_mail
+from shared_models.services import session_cache
+from shared_models.services.notifications import queue_mail
 
 log = structlog.get_logger(__name__)
 VERIFY_TTL = timedelta(hours=48)

@@ -38,7 +38,7 @@ from platform_api.providers.service import provider_service
 from platform_api.ratelimits import LimitsDep, client_ip
 from shared_models.documents import ProviderProfile, User
 from shared_models.enums import Role
-from shared_models.sessions import SessionClaims
+from shared_models.services.sessions import SessionClaims
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 log = structlog.get_logger(__name__)

@@ -17,15 +17,15 @@ from platform_api.consent.service import MARKETING, Origin, consent_service
 from platform_api.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
-from shared_models import session_cache
 from shared_models.cas import replace_if
 from shared_models.clock import Clock
 from shared_models.documents import ConsentRecord, DomainEvent, ProviderProfile, User
 from shared_models.documents.users import after_prefix, canonical_email, canonical_email_prefix
 from shared_models.enums import Role, UserStatus
 from shared_models.ids import parse_object_id
-from shared_models.outbox import append_events
-from shared_models.sessions import SessionClaims, issue_token, revoke
+from shared_models.services import session_cache
+from shared_models.services.outbox import append_events
+from shared_models.services.sessions import SessionClaims, issue_token, revoke
 
 log = structlog.get_logger(__name__)
 INCOMPLETE_GRACE = timedelta(minutes=2)  # far longer than any sign-up takes

@@ -15,10 +15,10 @@ from platform_api.conversations.service import conversation_service
 from platform_api.deps import ClockDep, PartySession, RealtimeDep
 from platform_api.errors import Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
 from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
-from shared_models import conversations
 from shared_models.documents import Conversation
 from shared_models.enums import Role
 from shared_models.ids import SORTABLE_KEY_PATTERN
+from shared_models.services import conversations
 
 router = APIRouter(prefix="/conversations", tags=["chat"], route_class=IdempotentRoute)
 Cursor = Annotated[str | None, Query(pattern=SORTABLE_KEY_PATTERN)]

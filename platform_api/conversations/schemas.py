@@ -4,9 +4,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared_models.conversations import i_blocked, sides
 from shared_models.documents import Conversation, LastMessage, Message
 from shared_models.ids import Ref
+from shared_models.services.conversations import i_blocked, sides
 
 
 class StartConversation(BaseModel):

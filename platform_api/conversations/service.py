@@ -1,4 +1,4 @@
-"""Starting conversations from the platform's side (who may talk to whom); the rest is shared_models.conversations."""
+"""Starting conversations from the platform's side (who may talk to whom); the rest is shared_models.services.conversations."""
 
 from datetime import datetime
 
@@ -7,9 +7,9 @@ from platform_api.errors import Unprocessable
 from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
-from shared_models import conversations
 from shared_models.documents import Conversation, DomainEvent, User
 from shared_models.enums import Role
+from shared_models.services import conversations
 
 BLOCK_CHANGED = "conversation.block_changed"  # for the relay: tell the chat server (it was not reachable)
 

@@ -46,7 +46,7 @@ from shared_models.documents import (
 )
 from shared_models.enums import ActorRole, RequestEvent, RequestState, Role
 from shared_models.ids import parse_object_id, sortable_key, time_key
-from shared_models.media import NotAttachable, attachable, grant
+from shared_models.services.media import NotAttachable, attachable, grant
 
 log = structlog.get_logger(__name__)
 SYSTEM = Actor(id=None, role=ActorRole.system)

@@ -27,7 +27,7 @@ from shared_models.cas import replace_if
 from shared_models.documents import MediaObject, MediaStatus, User
 from shared_models.enums import Role
 from shared_models.ids import parse_object_id
-from shared_models.media import may_download
+from shared_models.services.media import may_download
 
 log = structlog.get_logger(__name__)
 

@@ -24,7 +24,7 @@ from platform_api.consent.unsubscribe import unsubscribe_url
 from shared_models.documents import EmailMessage, Notification
 from shared_models.ids import time_key
 from shared_models.notifications import Channel
-from shared_models.notify import log_delivery
+from shared_models.services.notifications import log_delivery
 
 log = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 8

@@ -18,7 +18,7 @@ from platform_api.realtime import ChatUnavailable, RealtimeClient
 from shared_models.clock import Clock
 from shared_models.documents import Conversation, OutboxEvent
 from shared_models.notifications import Channel, for_event
-from shared_models.notify import log_delivery, notify, realtime_payload
+from shared_models.services.notifications import log_delivery, notify, realtime_payload
 
 log = structlog.get_logger(__name__)
 MAX_BACKOFF_SECONDS = 60.0

@@ -1,4 +1,4 @@
-"""The user's notifications: list, unread count, read, preferences. Creation is `shared_models.notify`."""
+"""The user's notifications: list, unread count, read, preferences. Creation is `shared_models.services.notifications`."""
 
 from datetime import datetime
 

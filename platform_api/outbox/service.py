@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from shared_models.documents import Dispute, DomainEvent, Review, ServiceRequest
-from shared_models.outbox import append_events
+from shared_models.services.outbox import append_events
 
 log = structlog.get_logger(__name__)
 

@@ -61,7 +61,7 @@ class Message(Document):
     body: str = Field(max_length=MAX_BODY)
     attachments: list[str] = Field(default_factory=list, max_length=10)  # media ids
     # The sender's own id for the message: the document's id is derived from (sender, client_id)
-    # (`shared_models.conversations.message_id`), so a resend stores nothing new.
+    # (`shared_models.services.conversations.message_id`), so a resend stores nothing new.
     client_id: str = Field(min_length=1, max_length=64)
     # The conversation's total order: assigned by the server, strictly increasing, unique per conversation
     # (the unique index is the arbiter if two writers ever pick the same number). It is the history cursor

@@ -27,8 +27,8 @@ from platform_api.config import Settings
 from platform_api.notifications.relay import NotificationRelay
 from platform_api.realtime import RealtimeClient
 from scripts.seed import DEMO_ADMIN, DEMO_CUSTOMER, DEMO_PASSWORD
-from shared_models import connect, init_models
 from shared_models.clock import SystemClock
+from shared_models.runtime.registry import connect, init_models
 from tests.conftest import TEST_INTERNAL_TOKEN, LiveStack, service_env
 from tests.factories import API, Account, account_of
 

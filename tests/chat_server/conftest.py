@@ -8,7 +8,7 @@ import pytest
 
 from scripts import stack
 from scripts.processes import free_port
-from shared_models import connect, init_models
+from shared_models.runtime.registry import connect, init_models
 from tests.conftest import LiveStack
 
 

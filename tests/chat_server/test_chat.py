@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shared_models.conversations import Members, Outgoing, insert_messages
 from shared_models.documents import Conversation, Notification
 from shared_models.enums import Role
+from shared_models.services.conversations import Members, Outgoing, insert_messages
 from tests.chat_server.clients import JsClient, PyClient
 from tests.conftest import CHAT_MESSAGE_LIMIT, TEST_INTERNAL_TOKEN, LiveStack
 from tests.factories import API, Account, account_of, register_payload

@@ -11,8 +11,8 @@ from pymongo.errors import AutoReconnect
 from chat_server.committer import Committed, MessageCommitter
 from chat_server.sequencer import MemorySequencer
 from shared_models.clock import ManualClock
-from shared_models.conversations import Outgoing
 from shared_models.documents import Message
+from shared_models.services.conversations import Outgoing
 from tests.chat_server.test_sequencer import _members, _outgoing
 
 

@@ -10,11 +10,11 @@ from chat_server.directory import ConversationDirectory, Generations
 from platform_api.config import Settings
 from platform_api.realtime import RealtimeClient
 from scripts.processes import free_port
-from shared_models import conversations
-from shared_models.block_generations import chat_prefix
 from shared_models.clock import ManualClock
 from shared_models.documents import Conversation
 from shared_models.enums import Role
+from shared_models.runtime.block_generations import chat_prefix
+from shared_models.services import conversations
 from tests.chat_server.test_scale_out import redis_reachable
 from tests.conftest import REDIS_URL
 from tests.factories import Account, register

@@ -10,7 +10,7 @@ from chat_server.app import create_app
 from chat_server.config import ChatSettings
 from chat_server.events.messages import message_new
 from chat_server.protocol import ACK_ERRORS, CLIENT_EVENTS, SERVER_EVENTS, MessageNew
-from shared_models.conversations import Members, Outgoing
+from shared_models.services.conversations import Members, Outgoing
 
 DOC = (Path(__file__).resolve().parents[2] / "chat_server" / "PROTOCOL.md").read_text()
 

@@ -11,11 +11,11 @@ import redis.asyncio as aioredis
 
 from chat_server.committer import Committed, MessageCommitter
 from chat_server.sequencer import MemorySequencer, RedisSequencer
-from shared_models import conversations
 from shared_models.clock import ManualClock
-from shared_models.conversations import Members, Outgoing
 from shared_models.documents import Conversation, Message
 from shared_models.enums import Role
+from shared_models.services import conversations
+from shared_models.services.conversations import Members, Outgoing
 from tests.chat_server.test_scale_out import redis_reachable
 from tests.conftest import REDIS_URL
 from tests.factories import register

@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from chat_server.state import MemoryState, RedisState, StateStore, Withdrawn
-from shared_models.notify import Presence
+from shared_models.services.notifications import Presence
 from tests.chat_server.test_scale_out import redis_reachable
 from tests.conftest import REDIS_URL
 

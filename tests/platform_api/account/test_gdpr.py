@@ -11,12 +11,12 @@ from pymongo import AsyncMongoClient
 
 from platform_api.account.service import EXPORTED_MODELS, NOT_PERSONAL
 from platform_api.config import Settings
-from shared_models import conversations
 from shared_models.clock import ManualClock
 from shared_models.enums import Role
 from shared_models.notifications import CATALOGUE
-from shared_models.notify import Presence, notify
-from shared_models.registry import DOCUMENT_MODELS
+from shared_models.runtime.registry import DOCUMENT_MODELS
+from shared_models.services import conversations
+from shared_models.services.notifications import Presence, notify
 from tests.conftest import ClientFactory
 from tests.factories import API, PASSWORD, Account, register, register_subscribed
 from tests.platform_api.bookings.helpers import request_payload

@@ -8,10 +8,10 @@ import httpx
 from bson import ObjectId
 from fastapi import FastAPI
 
-from shared_models import session_cache
 from shared_models.documents import RevokedSession, User
 from shared_models.enums import UserStatus
-from shared_models.session_cache import MAX_LAG_SECONDS, SessionCache
+from shared_models.services import session_cache
+from shared_models.services.session_cache import MAX_LAG_SECONDS, SessionCache
 from tests.factories import API, Account, register
 
 

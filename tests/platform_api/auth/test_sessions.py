@@ -43,7 +43,7 @@ async def test_login_returns_a_token_and_sets_hardened_cookies(api: httpx.AsyncC
 
 async def test_cookies_are_not_secure_in_dev_only(api: httpx.AsyncClient, platform_app: object) -> None:
     from platform_api.config import Settings
-    from shared_models.settings import Environment
+    from shared_models.runtime.settings import Environment
 
     settings: Settings = platform_app.state.settings  # type: ignore[attr-defined]
     assert settings.secure_cookies

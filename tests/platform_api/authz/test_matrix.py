@@ -18,8 +18,8 @@ from shared_models.clock import ManualClock
 from shared_models.documents import User
 from shared_models.enums import RequestState, Role
 from shared_models.notifications import CATALOGUE
-from shared_models.notify import Presence, notify
-from shared_models.registry import DOCUMENT_MODELS
+from shared_models.runtime.registry import DOCUMENT_MODELS
+from shared_models.services.notifications import Presence, notify
 from tests.factories import API, Account, login, make_admin, register
 from tests.media import upload
 from tests.platform_api.bookings.helpers import drive_to, make_parties, request_payload

@@ -15,7 +15,7 @@ from shared_models.documents import ConsentRecord, EmailMessage, User
 from shared_models.enums import Role
 from shared_models.ids import time_key
 from shared_models.notifications import CATALOGUE
-from shared_models.notify import Presence, notify
+from shared_models.services.notifications import Presence, notify
 from tests.conftest import ClientFactory
 from tests.factories import API, Account, register, register_payload
 from tests.mail import inbox

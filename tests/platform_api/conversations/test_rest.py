@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import httpx
 
-from shared_models import conversations
 from shared_models.clock import ManualClock
 from shared_models.documents import Conversation
 from shared_models.enums import Role
+from shared_models.services import conversations
 from tests.factories import API, register
 from tests.platform_api.bookings.helpers import Parties, book
 

@@ -11,9 +11,9 @@ import json
 import sys
 from datetime import datetime
 
-from shared_models import connect, init_models
 from shared_models.notifications import CATALOGUE
-from shared_models.notify import Presence, notify
+from shared_models.runtime.registry import connect, init_models
+from shared_models.services.notifications import Presence, notify
 
 
 async def main(uri: str, db: str, job: dict[str, object]) -> None:

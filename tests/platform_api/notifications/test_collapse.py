@@ -23,7 +23,7 @@ from shared_models.documents import EmailMessage, EmailWindow, Notification
 from shared_models.enums import Role
 from shared_models.ids import time_key
 from shared_models.notifications import CATALOGUE
-from shared_models.notify import SOURCES_KEPT, Outcome, Presence, notify, notify_many
+from shared_models.services.notifications import SOURCES_KEPT, Outcome, Presence, notify, notify_many
 from tests.conftest import Engine
 from tests.factories import Account, register
 

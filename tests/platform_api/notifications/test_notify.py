@@ -12,7 +12,7 @@ from shared_models.documents import EmailMessage, Notification, NotificationClai
 from shared_models.enums import Role
 from shared_models.ids import time_key
 from shared_models.notifications import CATALOGUE
-from shared_models.notify import CLAIM_LEASE, SOURCES_KEPT, Presence, notify, notify_many
+from shared_models.services.notifications import CLAIM_LEASE, SOURCES_KEPT, Presence, notify, notify_many
 from tests.factories import API, Account, register
 
 OFFLINE = Presence(online=False, engaged=False)

@@ -8,11 +8,11 @@ import pytest
 from chat_server.app import ChatApp
 from chat_server.events.messages import message_payload, notify_recipient
 from platform_api.config import Settings
-from shared_models import conversations
 from shared_models.clock import ManualClock
-from shared_models.conversations import Members
 from shared_models.documents import Notification
 from shared_models.enums import Role
+from shared_models.services import conversations
+from shared_models.services.conversations import Members
 from tests.contracts import NOTIFY_CALLERS, calls_notify, notification_creators
 from tests.factories import register
 from tests.platform_api.notifications.helpers import publish, relay_for

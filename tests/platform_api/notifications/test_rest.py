@@ -8,7 +8,7 @@ import httpx
 from shared_models.clock import ManualClock
 from shared_models.enums import Role
 from shared_models.notifications import CATALOGUE
-from shared_models.notify import Presence, notify
+from shared_models.services.notifications import Presence, notify
 from tests.factories import API, make_admin, register
 
 OFFLINE = Presence(online=False, engaged=False)

@@ -16,7 +16,7 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
-from shared_models.redis_client import TIMEOUTS
+from shared_models.runtime.redis_client import TIMEOUTS
 
 log = structlog.get_logger(__name__)
 

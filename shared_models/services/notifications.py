@@ -22,6 +22,7 @@ transactions:
   a crash takes the claim over once the lease has passed and finishes the same effect, never a second one.
 """
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ from shared_models.bulk import DUPLICATE_KEY, insert_new
 from shared_models.cas import claim_window, replace_if
 from shared_models.clock import json_time
 from shared_models.documents import (
+    EmailMessage,
     EmailWindow,
     Notification,
     NotificationClaim,
@@ -44,7 +46,6 @@ from shared_models.documents import (
     User,
 )
 from shared_models.ids import sortable_key, time_key
-from shared_models.mail import queue_mail
 from shared_models.notifications import CATALOGUE, Channel, NotificationType
 
 log = structlog.get_logger(__name__)
@@ -473,3 +474,23 @@ async def _queue_email(notification: Notification, recipient_id: str, now: datet
     )
     if queued:
         await log_delivery(notification, recipient_id, notification.type, Channel.email, "queued", now)
+
+
+async def queue_mail(
+    key: str, to: str, subject: str, template: str, context: dict[str, Any], now: datetime, **fields: Any
+) -> bool:
+    """Queue a templated message, due now, for the platform's mail job: the one way both services add to
+    `email_outbox`. False if one with this key was queued before (never mailed twice for the same key)."""
+    with contextlib.suppress(DuplicateKeyError):
+        await EmailMessage(
+            key=key,
+            to=to,
+            subject=subject,
+            template=template,
+            context=context,
+            next_attempt_key=time_key(now),
+            created_at=now,
+            **fields,
+        ).insert()
+        return True
+    return False

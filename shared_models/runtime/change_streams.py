@@ -27,7 +27,7 @@ from pymongo import monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
 
-from shared_models.background import cancelled_meanwhile
+from shared_models.runtime.background import cancelled_meanwhile
 
 log = structlog.get_logger(__name__)
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0)

@@ -7,7 +7,6 @@ import pymongo
 from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient
 
-from shared_models.change_streams import PoolClears, pool_clears_listener
 from shared_models.documents import (
     AccountToken,
     AuditEntry,
@@ -41,6 +40,7 @@ from shared_models.documents import (
     User,
     WebhookDelivery,
 )
+from shared_models.runtime.change_streams import PoolClears, pool_clears_listener
 
 DOCUMENT_MODELS: tuple[type[Document], ...] = (
     User,
@@ -81,7 +81,7 @@ def connect(uri: str, timeout_ms: int) -> AsyncMongoClient[dict[str, object]]:
     # Short selection timeouts make a dead engine surface as a fast 503 instead of a 30 s hang.
     clears = (
         PoolClears()
-    )  # change streams restart when the client lost its server (shared_models.change_streams)
+    )  # change streams restart when the client lost its server (shared_models.runtime.change_streams)
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
         uri,
         serverSelectionTimeoutMS=timeout_ms,

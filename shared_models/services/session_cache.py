@@ -19,7 +19,7 @@ It never serves a stale "allowed":
   every cache of this process at once. Other processes follow when their streams deliver the event: within
   MAX_LAG_SECONDS plus one poll, bounded by the rule above whatever the load.
 
-The streams are followed by `shared_models.change_streams.follow`, which handles the engine's change-stream
+The streams are followed by `shared_models.runtime.change_streams.follow`, which handles the engine's change-stream
 faults (one stream per collection; a stream the engine closed after a restart is a failure, not "caught
 up"). Bounded size: least recently used entries are dropped past `size`.
 """
@@ -37,8 +37,8 @@ import structlog
 from bson import ObjectId
 from prometheus_client import Counter, Gauge
 
-from shared_models import change_streams
 from shared_models.documents import RevokedSession, User
+from shared_models.runtime import change_streams
 
 log = structlog.get_logger(__name__)
 

@@ -26,7 +26,7 @@ from shared_models.counts import count
 from shared_models.documents import Conversation, LastMessage, MediaObject, Message
 from shared_models.errors import CodedError
 from shared_models.ids import parse_object_id, sortable_key
-from shared_models.media import NotAttachable, attachable, grant
+from shared_models.services.media import NotAttachable, attachable, grant
 
 PREVIEW_LENGTH = 140
 SEND_ATTEMPTS = 5

@@ -19,12 +19,12 @@ from beanie import PydanticObjectId
 from bson.errors import InvalidId
 from pymongo.errors import DuplicateKeyError
 
-from shared_models import session_cache
 from shared_models.clock import Clock, from_timestamp
 from shared_models.documents import RevokedSession, User
 from shared_models.enums import Role, UserStatus
 from shared_models.errors import CodedError
-from shared_models.session_cache import SessionCache
+from shared_models.services import session_cache
+from shared_models.services.session_cache import SessionCache
 
 ALGORITHM = "HS256"
 VERIFIED_KEPT = 16_384  # verified tokens remembered per process (a few MB at most)
@@ -131,7 +131,7 @@ async def authenticate(
 ) -> tuple[User, SessionClaims]:
     """The whole check: signature, expiry, revocation, and an account that still exists and is active.
 
-    With a `cache` (`shared_models.session_cache`, one per process, kept true by change streams) a known
+    With a `cache` (`shared_models.services.session_cache`, one per process, kept true by change streams) a known
     user costs no database read; without one, or while its streams are down or behind, it reads the user
     and the revocation. Raises SessionError (`invalid_token`, `session_expired`, `session_revoked`,
     `account_suspended`)."""
