@@ -1,13 +1,16 @@
 """Periodic jobs (APScheduler), run inside the platform process or alone as `python -m platform_api.worker`.
 
-Each job takes a lease before working, so of several running schedulers one does the work per tick; the
-jobs themselves are compare-and-set transitions, so even two holders at once could not double-apply.
+The scheduler keeps only the lease, the metrics and the table of jobs; each domain's work lives in its
+`<domain>/jobs.py`, one function per job named `<domain>.<verb>`. Every job runs alone: its own APScheduler
+entry, its own lease (of several running schedulers one works per tick; the jobs themselves are
+compare-and-set transitions, so even two holders at once could not double-apply), its own request id and
+metrics. One that raises is logged and counted, and tried again at its next tick; the others never notice.
 """
 
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import structlog
@@ -15,51 +18,38 @@ from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from pymongo.errors import DuplicateKeyError
 
-from platform_api.auth.service import auth_service
-from platform_api.billing.stripe_api import stripe_client
-from platform_api.billing.webhook import StripeWebhook
-from platform_api.bookings.service import SweepResult, booking_service
+from platform_api.auth import jobs as auth_jobs
+from platform_api.billing import jobs as billing_jobs
+from platform_api.bookings import jobs as booking_jobs
 from platform_api.config import Settings
-from platform_api.disputes.service import dispute_service
-from platform_api.metrics import JOB_DURATION, JOB_LAG, JOB_RUNS, OUTBOX_DEPTH
-from platform_api.notifications.mailer import Mailer
-from platform_api.notifications.relay import NotificationRelay
-from platform_api.outbox.service import outbox_service
-from platform_api.providers.service import provider_service
+from platform_api.disputes import jobs as dispute_jobs
+from platform_api.metrics import JOB_DURATION, JOB_LAG, JOB_RUNS
+from platform_api.notifications import jobs as notification_jobs
+from platform_api.outbox import jobs as outbox_jobs
+from platform_api.providers import jobs as provider_jobs
 from platform_api.realtime import RealtimeClient
-from platform_api.reviews.service import review_service
+from platform_api.reviews import jobs as review_jobs
+from platform_api.scheduling import Job, JobEnv
 from shared_models.clock import Clock, SystemClock, to_millis
-from shared_models.documents import JobLease, OutboxEvent
+from shared_models.documents import JobLease
 from shared_models.runtime.telemetry import bound_request_id
 
 log = structlog.get_logger(__name__)
-BOOKING_SWEEP = "bookings.sweep"
-BILLING_DRIFT_CHECK = "billing.drift_check"
-NOTIFY_RELAY = "notifications.relay"
-MAIL = "notifications.mail"
+
+# The table: every periodic job of the platform, in the order a catch-up runs them.
+JOBS: tuple[Job, ...] = (
+    *booking_jobs.JOBS,
+    *dispute_jobs.JOBS,
+    *review_jobs.JOBS,
+    *outbox_jobs.JOBS,
+    *billing_jobs.JOBS,
+    *provider_jobs.JOBS,
+    *auth_jobs.JOBS,
+    *notification_jobs.JOBS,
+)
 
 
-OUTBOX_METRIC = "metrics.outbox"
-OUTBOX_DEPTH_CAP = 100_000
-
-
-def _tracked(job_id: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
-    """A job run with its own request id (so the calls it makes are traceable) and its metrics."""
-
-    async def run() -> None:
-        started = time.perf_counter()
-        with bound_request_id(f"job-{job_id}-{uuid.uuid4().hex[:12]}"):
-            try:
-                await job()
-            except Exception:
-                JOB_RUNS.labels(job_id, "error").inc()
-                log.exception("scheduler.job_failed", job=job_id)
-            else:
-                JOB_RUNS.labels(job_id, "ok").inc()
-            finally:
-                JOB_DURATION.labels(job_id).observe(time.perf_counter() - started)
-
-    return run
+FAILED = "failed"  # `tick`'s outcome for a job that raised (logged and counted; tried again next tick)
 
 
 def _observe_submission(event: JobSubmissionEvent) -> None:
@@ -86,89 +76,78 @@ async def acquire_lease(name: str, holder: str, ttl: timedelta, now: datetime) -
 
 
 class JobRunner:
+    """Runs the table of jobs: `run(name)` once (tests, ops), `run_all()` once each, `build()` on a
+    schedule."""
+
     def __init__(
         self,
         settings: Settings,
         clock: Clock,
         holder: str | None = None,
         realtime: RealtimeClient | None = None,
+        jobs: Sequence[Job] = JOBS,
     ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.realtime = realtime or RealtimeClient(settings)
-        self.relay = NotificationRelay(self.realtime, clock)
-        self.mailer = Mailer(settings)
+        self.env = JobEnv(settings, clock, realtime or RealtimeClient(settings))
         self.holder = holder or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
-        self.stripe_webhook = StripeWebhook(settings, stripe_client(settings), clock)
+        self.jobs = {job.name: job for job in jobs}
 
-    async def sweep_bookings(self) -> SweepResult | None:
-        """One tick: expire / auto-confirm bookings, close dispute evidence, publish reviews whose window
-        closed (all that is due), then finish any interrupted outbox moves and listing rebuilds."""
-        now = self.clock.now()
-        ttl = timedelta(seconds=max(self.settings.sweep_interval_seconds * 3, 30))
-        if not await acquire_lease(BOOKING_SWEEP, self.holder, ttl, now):
-            return None
-        result = await booking_service.sweep_due(now, self.settings.sweep_batch_size)
-        await dispute_service.sweep_due(now, self.settings.sweep_batch_size)
-        await review_service.publish_due(now, self.settings.sweep_batch_size)
-        await outbox_service.publish_stale(now)
-        await self.stripe_webhook.publish_stale(now)
-        await provider_service.reindex_stale(now)
-        await auth_service.remove_incomplete(now)
-        return result
+    @property
+    def settings(self) -> Settings:
+        return self.env.settings
 
-    async def check_billing_drift(self) -> int | None:
-        """Daily: stored subscriptions against Stripe's, repaired through the webhook handler."""
-        hours = self.settings.billing_drift_check_hours
-        if not await acquire_lease(
-            BILLING_DRIFT_CHECK, self.holder, timedelta(hours=hours / 2), self.clock.now()
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self.env.settings = settings
+
+    async def run(self, name: str) -> object:
+        """Run one job now, under its lease: its result (never None), None when another holder has the lease.
+        Raises what the job raised (`tick` is the isolating form the schedule uses)."""
+        job = self.jobs[name]
+        now = self.env.clock.now()
+        if job.lease is not None and not await acquire_lease(
+            job.name, self.holder, job.lease(self.env.settings), now
         ):
             return None
-        repaired = await self.stripe_webhook.check_drift()
-        log.info("billing.drift_check", repaired=repaired)
-        return repaired
+        return await job.run(self.env, now)
 
-    async def relay_notifications(self) -> int:
-        return await self.relay.drain()
+    async def tick(self, name: str) -> object:
+        """One scheduled run of a job, alone: its own request id and metrics; a failure is logged and
+        counted (`FAILED`), never raised, so it stops nothing else."""
+        started = time.perf_counter()
+        with bound_request_id(f"job-{name}-{uuid.uuid4().hex[:12]}"):
+            try:
+                result = await self.run(name)
+            except Exception:
+                JOB_RUNS.labels(name, "error").inc()
+                log.exception("scheduler.job_failed", job=name)
+                return FAILED
+            else:
+                JOB_RUNS.labels(name, "ok" if result is not None else "skipped").inc()
+                return result
+            finally:
+                JOB_DURATION.labels(name).observe(time.perf_counter() - started)
 
-    async def send_mail(self) -> int:
-        return await self.mailer.send_due(self.clock.now())
-
-    async def measure_outbox(self) -> int:
-        """The outbox's undispatched depth, for the `outbox_pending_events` gauge (an indexed equality)."""
-        waiting = await OutboxEvent.find({"dispatched_at": None}).limit(OUTBOX_DEPTH_CAP).to_list()
-        OUTBOX_DEPTH.set(len(waiting))
-        return len(waiting)
+    async def run_all(self) -> dict[str, object]:
+        """Every job once, in table order, each alone (a failing one is `FAILED` and the rest still run)."""
+        return {name: await self.tick(name) for name in self.jobs}
 
     def build(self) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_listener(_observe_submission, EVENT_JOB_SUBMITTED)
-        scheduler.add_job(
-            _tracked(BOOKING_SWEEP, self.sweep_bookings),
-            "interval",
-            seconds=self.settings.sweep_interval_seconds,
-            id=BOOKING_SWEEP,
-            next_run_time=SystemClock().now(),  # catch up at once after downtime (APScheduler's wall clock)
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-        for job, seconds, job_id in (
-            (self.relay_notifications, self.settings.notify_relay_interval_seconds, NOTIFY_RELAY),
-            (self.send_mail, self.settings.mail_interval_seconds, MAIL),
-            (self.measure_outbox, 15.0, OUTBOX_METRIC),
-        ):
+        for job in self.jobs.values():
+            seconds = job.every(self.env.settings)
+            if seconds is None:
+                continue
             scheduler.add_job(
-                _tracked(job_id, job), "interval", seconds=seconds, id=job_id, max_instances=1, coalesce=True
-            )
-        if self.settings.billing_drift_check_hours > 0:
-            scheduler.add_job(
-                _tracked(BILLING_DRIFT_CHECK, self.check_billing_drift),
+                self.tick,
                 "interval",
-                hours=self.settings.billing_drift_check_hours,
-                id=BILLING_DRIFT_CHECK,
+                args=[job.name],
+                seconds=seconds,
+                id=job.name,
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=None,
+                # Catch up at once after downtime (APScheduler's wall clock).
+                **({"next_run_time": SystemClock().now()} if job.catch_up else {}),
             )
         return scheduler

@@ -78,7 +78,7 @@ async def test_the_drift_check_repairs_through_the_handler_and_logs_each_differe
 
     runner = JobRunner(settings, clock)
     with capture_logs() as logs:
-        assert await runner.check_billing_drift() == 1
+        assert await runner.run("billing.check_drift") == 1
     drift = [entry for entry in logs if entry["event"] == "billing.drift"]
     assert {(d["field"], d["stored"], d["stripe"]) for d in drift} == {
         ("price_id", "price_basic_monthly", "price_premium_monthly"),
@@ -89,7 +89,7 @@ async def test_the_drift_check_repairs_through_the_handler_and_logs_each_differe
     assert await WebhookDelivery.find(WebhookDelivery.source == "drift_check").count() == 1
     tier_changes = await OutboxEvent.find({"type": "subscription.tier_changed"}).to_list()
     assert [e.payload["tier"] for e in tier_changes] == ["premium"]
-    assert await runner.check_billing_drift() == 0  # nothing left to repair
+    assert await runner.run("billing.check_drift") == 0  # nothing left to repair
 
 
 async def test_a_crash_between_state_and_outbox_is_finished_by_redelivery_or_sweeper(

@@ -89,11 +89,11 @@ async def test_accept_and_expire_by_the_clock_at_47_59_59_and_48_00_00(
     request = await create_direct(parties, clock.now())
     runner = JobRunner(settings, clock)
     clock.advance(timedelta(hours=47, minutes=59, seconds=59))
-    result = await runner.sweep_bookings()
+    result = await runner.run("bookings.sweep")
     assert result is not None and result.transitioned == 0
     assert (await ServiceRequest.get(request.id)).state is RequestState.requested  # type: ignore[union-attr]
     clock.advance(timedelta(seconds=1))
-    result = await runner.sweep_bookings()
+    result = await runner.run("bookings.sweep")
     assert result is not None and result.transitioned == 1
     expired = await ServiceRequest.get(request.id)
     assert expired is not None and expired.state is RequestState.expired
@@ -110,10 +110,10 @@ async def test_auto_confirm_after_seven_days_and_not_before(
     request = await booking_service.transition(request, RequestEvent.complete, who["provider"], clock.now())
     runner = JobRunner(settings, clock)
     clock.advance(timedelta(days=7) - timedelta(seconds=1))
-    await runner.sweep_bookings()
+    await runner.run("bookings.sweep")
     assert (await ServiceRequest.get(request.id)).state is RequestState.completed  # type: ignore[union-attr]
     clock.advance(timedelta(seconds=1))
-    await runner.sweep_bookings()
+    await runner.run("bookings.sweep")
     assert (await ServiceRequest.get(request.id)).state is RequestState.auto_confirmed  # type: ignore[union-attr]
 
 
@@ -144,16 +144,16 @@ async def test_the_lease_lets_one_scheduler_work_per_tick(
         await create_direct(parties, clock.now())
     clock.advance(timedelta(hours=48))
     a, b = JobRunner(settings, clock, holder="a"), JobRunner(settings, clock, holder="b")
-    first, second = await asyncio.gather(a.sweep_bookings(), b.sweep_bookings())
+    first, second = await asyncio.gather(a.run("bookings.sweep"), b.run("bookings.sweep"))
     assert sorted([first is None, second is None]) == [False, True], "exactly one holder works"
     lease = await JobLease.find_one({"name": "bookings.sweep"})
     assert lease is not None
     # the holder renews; the other takes over once the lease has expired
     holder, other = (a, b) if lease.holder == "a" else (b, a)
-    assert await other.sweep_bookings() is None
-    assert await holder.sweep_bookings() is not None
+    assert await other.run("bookings.sweep") is None
+    assert await holder.run("bookings.sweep") is not None
     clock.advance(timedelta(seconds=settings.sweep_interval_seconds * 3))
-    assert await other.sweep_bookings() is not None
+    assert await other.run("bookings.sweep") is not None
 
 
 async def test_a_restart_after_downtime_catches_up_everything_overdue(
@@ -173,13 +173,13 @@ async def test_a_restart_after_downtime_catches_up_everything_overdue(
     fresh = JobRunner(settings, clock, holder="after-restart")
     settings_small = settings.model_copy(update={"sweep_batch_size": 4})  # several batches
     fresh.settings = settings_small
-    result = await fresh.sweep_bookings()
+    result = await fresh.run("bookings.sweep")
     assert result is not None and result.transitioned == 30
     for r in requested:
         assert (await ServiceRequest.get(r.id)).state is RequestState.expired  # type: ignore[union-attr]
     for r in completed:
         assert (await ServiceRequest.get(r.id)).state is RequestState.auto_confirmed  # type: ignore[union-attr]
-    again = await fresh.sweep_bookings()
+    again = await fresh.run("bookings.sweep")
     assert again is not None and again.transitioned == 0
 
 

@@ -113,11 +113,11 @@ async def test_the_drift_check_repairs_a_standing_the_rows_lost(
     )
     runner = JobRunner(settings, clock)
     with capture_logs() as logs:
-        assert await runner.check_billing_drift() == 1
+        assert await runner.run("billing.check_drift") == 1
     drift = [entry for entry in logs if entry["event"] == "search.standing_drift"]
     assert [(d["provider_id"], d["stored"], d["expected"]) for d in drift] == [(pid, "premium", "basic")]
     assert await tier_on_rows(provider) == {"basic"} and await projected(provider)
-    assert await runner.check_billing_drift() == 0
+    assert await runner.run("billing.check_drift") == 0
 
 
 async def test_migrate_gives_rows_written_before_the_projection_their_standing(
@@ -171,10 +171,10 @@ async def test_the_drift_check_repairs_rows_ahead_of_the_subscription_and_rows_n
         {"$set": {"tier": "premium", "stratum": "premium", **box}},
     )
     runner = JobRunner(settings, clock)
-    assert await runner.check_billing_drift() == 2
+    assert await runner.run("billing.check_drift") == 2
     assert await tier_on_rows(ahead) == {"basic"} and await projected(ahead)
     assert await tier_on_rows(never) == {None} and await projected(never)
-    assert await runner.check_billing_drift() == 0
+    assert await runner.run("billing.check_drift") == 0
 
 
 async def test_a_rebuild_finished_by_the_sweeper_lists_the_provider_once(
