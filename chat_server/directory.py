@@ -28,6 +28,7 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
+from shared_models import store
 from shared_models.documents import Conversation
 from shared_models.ids import parse_object_id
 from shared_models.runtime import block_generations, change_streams
@@ -169,7 +170,7 @@ class ConversationDirectory:
         read_at = time.monotonic()
         token = object()
         self._loads[conversation_id] = token
-        doc = await Conversation.get_pymongo_collection().find_one({"_id": oid}, SHOWN)
+        doc = await store.read_one(Conversation, {"_id": oid}, SHOWN)
         fresh = self._loads.get(conversation_id) is token
         if fresh:
             del self._loads[conversation_id]
@@ -213,7 +214,7 @@ class ConversationDirectory:
                 self.changed(str(key), event.get("fullDocument"))
 
         await change_streams.follow(
-            Conversation.get_pymongo_collection(),
+            Conversation,
             on_open=opened,
             on_event=changed,
             on_closed=closed,

@@ -39,7 +39,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from platform_api.deps import CurrentSession
 from platform_api.errors import Conflict, ErrorBody, Unprocessable
-from shared_models.cas import replace_if
+from shared_models import store
 from shared_models.clock import Clock
 from shared_models.documents import IdempotentRequest
 
@@ -99,7 +99,7 @@ class Claim:
             }
         )
         try:
-            await replace_if({"key": self.record.key, "claim": self.record.claim}, done)
+            await store.replace_if({"key": self.record.key, "claim": self.record.claim}, done)
         except PyMongoError as exc:  # the response stands; a retry after the lease runs afresh
             log.warning("idempotency.store_failed", error=str(exc)[:200])
 
@@ -165,7 +165,7 @@ async def _claim_or_replay(user_id: str, key: str, print_: str, clock: Clock, wa
         if stale:
             # An expired key is a new one; a claim past its lease belongs to a call that died.
             mine.id = None
-            if await replace_if({"key": scoped, "claim": found.claim}, mine) is not None:
+            if await store.replace_if({"key": scoped, "claim": found.claim}, mine) is not None:
                 return Claim(mine)
             continue
         if found.fingerprint != print_:

@@ -1,12 +1,12 @@
-"""`shared_models.counts.count` answers what a `find` with the same filter finds, on every kind of filter the
+"""`shared_models.store.count` answers what a `find` with the same filter finds, on every kind of filter the
 services count with (equality, range on an index, a boolean, nothing matching)."""
 
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from shared_models.counts import count
 from shared_models.documents import Message
+from shared_models.store import count
 
 CONVERSATIONS = ["a" * 24, "b" * 24]
 SENDERS = ["c" * 24, "d" * 24]

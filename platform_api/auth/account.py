@@ -15,6 +15,7 @@ import structlog
 from platform_api.auth.service import hash_password
 from platform_api.config import Settings
 from platform_api.errors import BadRequest
+from shared_models import store
 from shared_models.documents import AccountToken, User
 from shared_models.enums import UserStatus
 from shared_models.ids import parse_object_id
@@ -43,9 +44,11 @@ class AccountMail:
         return token
 
     async def _consume(self, token: str, purpose: str, now: datetime) -> User | None:
-        raw = await AccountToken.get_pymongo_collection().find_one_and_update(
+        raw = await store.update_if(
+            AccountToken,
             {"token_hash": _hash(token), "purpose": purpose, "used": False, "expires_at": {"$gt": now}},
             {"$set": {"used": True}},
+            after=False,
         )
         oid = parse_object_id(str(raw["user_id"])) if raw else None
         return await User.get(oid) if oid else None
@@ -76,7 +79,7 @@ class AccountMail:
         user = await self._consume(token, "verify_email", now)
         if user is None:
             raise LinkInvalid("This link is not valid any more; ask for a new one.", field="token")
-        await User.get_pymongo_collection().update_one({"_id": user.id}, {"$set": {"email_verified": True}})
+        await store.update_one(User, {"_id": user.id}, {"$set": {"email_verified": True}})
         session_cache.forget(str(user.id))
         user.email_verified = True
         log.info("auth.email_verified", user_id=str(user.id))
@@ -102,7 +105,8 @@ class AccountMail:
             raise LinkInvalid("This link is not valid any more; ask for a new one.", field="token")
         # Every session issued before this write ends (whoever knew the old password is logged out); every
         # one issued after it works, however soon: the generation moves in the same write as the password.
-        await User.get_pymongo_collection().update_one(
+        await store.update_one(
+            User,
             {"_id": user.id},
             {"$set": {"password_hash": await hash_password(password)}, "$inc": {"session_generation": 1}},
         )

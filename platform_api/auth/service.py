@@ -17,7 +17,7 @@ from platform_api.consent.service import MARKETING, Origin, consent_service
 from platform_api.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
-from shared_models.cas import replace_if
+from shared_models import store
 from shared_models.clock import Clock
 from shared_models.documents import ConsentRecord, DomainEvent, ProviderProfile, User
 from shared_models.documents.users import after_prefix, canonical_email, canonical_email_prefix
@@ -92,7 +92,7 @@ class AuthService:
             profile = None
             if data.role is Role.provider and data.provider is not None:
                 profile = await provider_service.create_for_owner(user, data.provider, clock)
-            await User.get_pymongo_collection().update_one({"_id": user.id}, {"$set": {"complete": True}})
+            await store.update_one(User, {"_id": user.id}, {"$set": {"complete": True}})
             session_cache.forget(uid)
             user.complete = True
         except BaseException:
@@ -172,7 +172,7 @@ class AuthService:
         after: User = user.model_copy(update={"status": target, "updated_at": now})
         if suspended:
             after.session_generation += 1
-        replaced = await replace_if({"_id": user.id, "status": user.status.value}, after)
+        replaced = await store.replace_if({"_id": user.id, "status": user.status.value}, after)
         if replaced is None:
             raise Conflict("The account changed meanwhile; reload it.", code="concurrent_update")
         session_cache.forget(str(user.id))

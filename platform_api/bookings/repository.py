@@ -4,6 +4,7 @@ from datetime import datetime
 
 from beanie.odm.queries.find import FindMany
 
+from shared_models import store
 from shared_models.documents import ServiceRequest, ServiceRequestSummary
 from shared_models.enums import RequestState, Role
 
@@ -31,8 +32,9 @@ async def my_page(
     Not a projection: the engine copies every document it projects, which cost more than sending the
     fields a list does not show (20 of 200 requests: 6.3 ms projected, 3.7 ms whole; bench/README.md)."""
     query = mine(role, user_id, state, cursor, limit)
-    raw = ServiceRequest.get_pymongo_collection().find(query.get_filter_query())
-    docs = await raw.sort("created_key", -1).limit(limit).to_list()
+    docs = await store.read_many(
+        ServiceRequest, query.get_filter_query(), sort=[("created_key", -1)], limit=limit
+    )
     return [ServiceRequestSummary.model_validate(doc) for doc in docs]
 
 

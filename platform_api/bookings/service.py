@@ -29,7 +29,7 @@ from platform_api.bookings.state_machine import (
 from platform_api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
-from shared_models.cas import replace_if
+from shared_models import store
 from shared_models.documents import (
     DomainEvent,
     Money,
@@ -263,7 +263,7 @@ class BookingService:
         # The compare-and-set replaces the whole document, guarded by id + state + version (+ deadline):
         # atomic on MongoDB and the engine alike. Not $set/$push: the engine stores a $push-ed subdocument
         # and a $set top-level datetime as strings (see README, "Engine notes").
-        raw = await replace_if(query, after)
+        raw = await store.replace_if(query, after)
         if raw is None:
             raise TransitionLost("The request changed meanwhile; reload it.")
         updated: ServiceRequest = ServiceRequest.model_validate(raw)
@@ -380,7 +380,7 @@ class BookingService:
         event.payload["due_at"] = getattr(request, field).isoformat()
         after.pending_events.append(event)
         after.pending_since = request.pending_since or now
-        raw = await replace_if(
+        raw = await store.replace_if(
             {"_id": request.id, "state": request.state.value, "version": request.version}, after
         )
         return ServiceRequest.model_validate(raw) if raw is not None else None  # None: lost to a transition

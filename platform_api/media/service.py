@@ -23,7 +23,7 @@ from platform_api.config import Settings
 from platform_api.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 from platform_api.media.detection import RECOGNISED_TYPES, problem_with
 from platform_api.media.storage import ObjectStorage, StorageUnavailable, StoredObject
-from shared_models.cas import replace_if
+from shared_models import store
 from shared_models.documents import MediaObject, MediaStatus, User
 from shared_models.enums import Role
 from shared_models.ids import parse_object_id
@@ -174,7 +174,8 @@ class MediaService:
 
     async def _settle(self, media: MediaObject, after: MediaObject) -> bool:
         """Leave `pending` once: confirmation and rejection race on the same compare-and-set."""
-        return await replace_if({"_id": media.id, "status": MediaStatus.pending.value}, after) is not None
+        pending = {"_id": media.id, "status": MediaStatus.pending.value}
+        return await store.replace_if(pending, after) is not None
 
     def _check(self, media: MediaObject, stored: StoredObject) -> tuple[str | None, str]:
         """What is wrong with the stored copy, if anything, and its SHA-256 (runs in a worker thread)."""

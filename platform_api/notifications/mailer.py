@@ -16,11 +16,11 @@ from pathlib import Path
 
 import structlog
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from pymongo import ReturnDocument
 
 from platform_api.config import Settings
 from platform_api.consent.service import consent_service
 from platform_api.consent.unsubscribe import unsubscribe_url
+from shared_models import store
 from shared_models.documents import EmailMessage, Notification
 from shared_models.ids import time_key
 from shared_models.notifications import Channel
@@ -90,11 +90,11 @@ class Mailer:
     async def _claim(self, now: datetime) -> EmailMessage | None:
         update = {"$set": {"status": "sending", "next_attempt_key": time_key(now + LEASE)}}
         for status in ("pending", "sending"):  # "sending" past its lease: a worker died mid-send
-            raw = await EmailMessage.get_pymongo_collection().find_one_and_update(
+            raw = await store.update_if(
+                EmailMessage,
                 {"status": status, "next_attempt_key": {"$lte": time_key(now)}},
                 update,
                 sort=[("next_attempt_key", 1)],
-                return_document=ReturnDocument.AFTER,
             )
             if raw is not None:
                 claimed: EmailMessage = EmailMessage.model_validate(raw)
@@ -106,8 +106,10 @@ class Mailer:
             message.user_id and await consent_service.marketing_opt_in(message.user_id)
         ):
             # Marketing goes only with a current opt-in (checked at sending time: consent may have changed).
-            await EmailMessage.get_pymongo_collection().update_one(
-                {"_id": message.id}, {"$set": {"status": "suppressed", "last_error": "no marketing consent"}}
+            await store.update_one(
+                EmailMessage,
+                {"_id": message.id},
+                {"$set": {"status": "suppressed", "last_error": "no marketing consent"}},
             )
             log.info("mail.suppressed", key=message.key)
             return 0
@@ -118,7 +120,8 @@ class Mailer:
         except (OSError, smtplib.SMTPException) as exc:
             attempts = message.attempts + 1
             final = attempts >= MAX_ATTEMPTS
-            await EmailMessage.get_pymongo_collection().update_one(
+            await store.update_one(
+                EmailMessage,
                 {"_id": message.id},
                 {
                     "$set": {
@@ -136,8 +139,8 @@ class Mailer:
                     notification, recipient, notification.type, Channel.email, status, now, str(exc)[:200]
                 )
             return 0
-        await EmailMessage.get_pymongo_collection().update_one(
-            {"_id": message.id}, {"$set": {"status": "sent", "attempts": message.attempts + 1}}
+        await store.update_one(
+            EmailMessage, {"_id": message.id}, {"$set": {"status": "sent", "attempts": message.attempts + 1}}
         )
         if recipient is not None and notification is not None:
             await log_delivery(notification, recipient, notification.type, Channel.email, "sent", now)

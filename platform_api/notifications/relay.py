@@ -15,6 +15,7 @@ import structlog
 
 from platform_api.conversations.service import BLOCK_CHANGED
 from platform_api.realtime import ChatUnavailable, RealtimeClient
+from shared_models import store
 from shared_models.clock import Clock
 from shared_models.documents import Conversation, OutboxEvent
 from shared_models.notifications import Channel, for_event
@@ -95,7 +96,4 @@ class NotificationRelay:
     async def _mark_dispatched(self, event: OutboxEvent, now: datetime) -> None:
         # A whole-document replace: the engine stores a top-level datetime written by $set as a string.
         done = event.model_copy(update={"dispatched_at": now})
-        await OutboxEvent.get_pymongo_collection().replace_one(
-            {"_id": event.id, "dispatched_at": None},
-            done.model_dump(by_alias=True, exclude={"id", "revision_id"}),
-        )
+        await store.replace_one_if({"_id": event.id, "dispatched_at": None}, done)

@@ -5,8 +5,7 @@ from datetime import datetime
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.errors import Conflict, Unprocessable
-from shared_models.cas import replace_if
-from shared_models.counts import count
+from shared_models import store
 from shared_models.documents import Notification, NotificationDelivery, NotificationPreferences
 from shared_models.ids import parse_object_id
 from shared_models.notifications import CATALOGUE, Channel
@@ -30,7 +29,7 @@ class NotificationService:
         return items[:limit], next_cursor
 
     async def unread_count(self, user_id: str) -> int:
-        return await count(Notification, {"recipient_id": user_id, "read": False})
+        return await store.count(Notification, {"recipient_id": user_id, "read": False})
 
     async def get(self, user_id: str, notification_id: str) -> Notification | None:
         oid = parse_object_id(notification_id)
@@ -50,7 +49,9 @@ class NotificationService:
                     "unread_key": "0" + notification.updated_key,
                 }
             )
-            replaced = await replace_if({"_id": notification.id, "version": notification.version}, after)
+            replaced = await store.replace_if(
+                {"_id": notification.id, "version": notification.version}, after
+            )
             if replaced is not None:
                 return after
             fresh = await Notification.get(notification.id)
@@ -82,13 +83,12 @@ class NotificationService:
                     f"{kind} email cannot be turned off.", code="mandatory_type", field="disabled"
                 )
         wanted = sorted(disabled)
-        collection = NotificationPreferences.get_pymongo_collection()
-        result = await collection.update_one({"user_id": user_id}, {"$set": {"disabled": wanted}})
-        if result.matched_count == 0:
+        mine, update = {"user_id": user_id}, {"$set": {"disabled": wanted}}
+        if not (await store.update_one(NotificationPreferences, mine, update)).matched:
             try:
                 await NotificationPreferences(user_id=user_id, disabled=wanted).insert()
             except DuplicateKeyError:  # created concurrently: set ours on it
-                await collection.update_one({"user_id": user_id}, {"$set": {"disabled": wanted}})
+                await store.update_one(NotificationPreferences, mine, update)
         return set(wanted)
 
 

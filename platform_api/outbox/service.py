@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from shared_models import store
 from shared_models.documents import Dispute, DomainEvent, Review, ServiceRequest
 from shared_models.services.outbox import append_events
 
@@ -58,15 +59,12 @@ class OutboxService:
     async def _clear(self, aggregate: Aggregate) -> None:
         # Only clear what we published: if a newer transition landed meanwhile (version moved), its events
         # are still pending and its own publish, or the sweeper, takes them.
-        cleared = (
-            await type(aggregate)
-            .get_pymongo_collection()
-            .update_one(
-                {"_id": aggregate.id, "version": aggregate.version},
-                {"$set": {"pending_events": [], "pending_since": None}},
-            )
+        cleared = await store.update_one(
+            type(aggregate),
+            {"_id": aggregate.id, "version": aggregate.version},
+            {"$set": {"pending_events": [], "pending_since": None}},
         )
-        if cleared.matched_count:
+        if cleared.matched:
             aggregate.pending_events, aggregate.pending_since = [], None
 
     async def publish_stale(self, now: datetime, batch_size: int = 500) -> int:

@@ -20,7 +20,7 @@ from platform_api.errors import Conflict, NotFound, Unprocessable
 from platform_api.providers.schemas import ProviderSignup, ProviderUpdate
 from platform_api.search.coverage import EMPTY_BOX, cos_of_km, cover, reach_box, unit_vector
 from platform_api.search.ranking import rating_bonus_km, stratum_of
-from shared_models.cas import replace_if
+from shared_models import store
 from shared_models.clock import Clock
 from shared_models.documents import ProviderCoverage, ProviderProfile, ServiceArea, User
 from shared_models.ids import parse_object_id
@@ -208,7 +208,7 @@ class ProviderService:
             if any(getattr(edited, f) != getattr(profile, f) for f in LISTED_FIELDS):
                 edited.area_version = profile.area_version + 1
                 edited.index_pending_since = now
-            replaced = await replace_if({"_id": profile.id, "version": profile.version}, edited)
+            replaced = await store.replace_if({"_id": profile.id, "version": profile.version}, edited)
             if replaced is None:
                 continue  # a concurrent edit won: apply ours to the newer profile
             if edited.area_version != profile.area_version:
@@ -251,15 +251,17 @@ class ProviderService:
         standing = await subscriptions.standing(pid)
         rows = coverage_rows(profile, standing)
         if rows:
-            await ProviderCoverage.get_pymongo_collection().insert_many(rows)
+            await store.insert_all(ProviderCoverage, rows)
         current = await ProviderProfile.get(profile.id)
         if current is None or current.area_version != version:
             await stale({"provider_id": pid, "area_version": version}).delete()
             return 0
         if (await subscriptions.standing(pid)).version != standing.version:
             await self.project_standing(pid)  # the webhook's projection may have missed the rows just written
-        await ProviderProfile.get_pymongo_collection().update_one(
-            {"_id": profile.id, "area_version": version}, {"$set": {"index_pending_since": None}}
+        await store.update_one(
+            ProviderProfile,
+            {"_id": profile.id, "area_version": version},
+            {"$set": {"index_pending_since": None}},
         )
         return len(rows)
 
@@ -277,7 +279,8 @@ class ProviderService:
         profile = await self.get(provider_id)
         if profile is None or profile.service_area is None:
             return 0
-        result = await ProviderCoverage.get_pymongo_collection().update_many(
+        result = await store.update_many(
+            ProviderCoverage,
             {
                 "provider_id": provider_id,
                 "area_version": profile.area_version,
@@ -285,7 +288,7 @@ class ProviderService:
             },
             {"$set": standing_fields(profile.service_area, standing)},
         )
-        return int(result.modified_count)
+        return result.modified
 
     async def standing_drift(self, provider_id: str) -> bool:
         """The daily drift check's part for search: True (after repairing it) when a coverage row of the
@@ -295,10 +298,8 @@ class ProviderService:
         if profile is None or profile.service_area is None:
             return False
         expected = standing_fields(profile.service_area, standing)
-        rows = (
-            await ProviderCoverage.get_pymongo_collection()
-            .find({"provider_id": provider_id, "area_version": profile.area_version})
-            .to_list(None)
+        rows = await store.read_many(
+            ProviderCoverage, {"provider_id": provider_id, "area_version": profile.area_version}
         )
         drifted = [r for r in rows if not all(_same(r.get(k), v) for k, v in expected.items())]
         if not drifted:
@@ -312,7 +313,8 @@ class ProviderService:
         )
         # Rows claiming a newer version than the subscription has (written by hand) are put back to it; a
         # projection racing this one is re-run after it, so a newer standing still wins.
-        await ProviderCoverage.get_pymongo_collection().update_many(
+        await store.update_many(
+            ProviderCoverage,
             {
                 "provider_id": provider_id,
                 "area_version": profile.area_version,
@@ -327,10 +329,8 @@ class ProviderService:
         """The drift check's other half: rows that show a provider (a non-empty reach box) although no
         subscription was ever projected onto them (`standing_version` 0) are re-projected; returns how many
         providers that concerned."""
-        rows = (
-            await ProviderCoverage.get_pymongo_collection()
-            .find({"standing_version": 0, "south": {"$lte": 90.0}}, {"provider_id": 1})
-            .to_list(None)
+        rows = await store.read_many(
+            ProviderCoverage, {"standing_version": 0, "south": {"$lte": 90.0}}, {"provider_id": 1}
         )
         providers = sorted({row["provider_id"] for row in rows})
         for provider_id in providers:
@@ -348,7 +348,8 @@ class ProviderService:
     async def erase(self, profile: ProviderProfile, name: str) -> None:
         """Account deletion: the profile keeps its id (bookings point at it) and nothing else; out of search."""
         await ProviderCoverage.find({"provider_id": str(profile.id)}).delete()
-        await ProviderProfile.get_pymongo_collection().update_one(
+        await store.update_one(
+            ProviderProfile,
             {"_id": profile.id},
             {
                 "$set": {

@@ -17,7 +17,7 @@ from platform_api.bookings.service import Actor, booking_service
 from platform_api.errors import Conflict, NotFound
 from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
-from shared_models.cas import replace_if
+from shared_models import store
 from shared_models.documents import DomainEvent, Review, ReviewReply, ServiceRequest, User
 from shared_models.enums import ActorRole, RequestState
 from shared_models.ids import parse_object_id, time_key
@@ -109,7 +109,7 @@ class ReviewService:
         )
         after.pending_events.append(event)
         after.pending_since = review.pending_since or now
-        raw = await replace_if({"_id": review.id, "version": review.version, "published": False}, after)
+        raw = await store.replace_if({"_id": review.id, "version": review.version, "published": False}, after)
         if raw is None:
             return None
         published: Review = Review.model_validate(raw)
@@ -121,13 +121,13 @@ class ReviewService:
 
     async def refresh_rating(self, provider_id: str, now: datetime) -> None:
         """Recompute the provider's aggregate from its published reviews (one indexed range) and store it."""
-        cursor = await Review.get_pymongo_collection().aggregate(
+        rows = await store.aggregate(
+            Review,
             [
                 {"$match": {"public_key": {"$gte": f"{provider_id}:", "$lt": f"{provider_id};"}}},
                 {"$group": {"_id": None, "count": {"$sum": 1}, "total": {"$sum": "$rating"}}},
-            ]
+            ],
         )
-        rows = await cursor.to_list()
         if rows:
             await provider_service.set_rating(provider_id, int(rows[0]["count"]), int(rows[0]["total"]), now)
 
@@ -182,7 +182,7 @@ class ReviewService:
         after = review.model_copy(deep=True)
         after.reply = ReviewReply(text=text, at=now)
         after.version = review.version + 1
-        raw = await replace_if({"_id": review.id, "version": review.version}, after)
+        raw = await store.replace_if({"_id": review.id, "version": review.version}, after)
         if raw is None:  # replied (or published-events cleared) meanwhile: look again
             fresh = await Review.get(review.id)
             if fresh is not None and fresh.reply is None:

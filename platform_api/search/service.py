@@ -59,7 +59,7 @@ from platform_api.search.ranking import (
     strata_sequence,
     stratum_of,
 )
-from shared_models.counts import count
+from shared_models import store
 from shared_models.documents import ProviderCoverage, SearchEvent, SearchImpression
 from shared_models.enums import ServiceCategory, SubscriptionTier
 from shared_models.ids import time_key
@@ -298,9 +298,7 @@ class SearchService:
         """Every match: the rows `lookup` finds in the point's seven cells, each then checked exactly."""
         batches = await asyncio.gather(
             *(
-                ProviderCoverage.get_pymongo_collection()
-                .find(self.lookup(query, cell), batch_size=FIND_BATCH)
-                .to_list(None)
+                store.read_many(ProviderCoverage, self.lookup(query, cell), batch_size=FIND_BATCH)
                 for cell in cells_of(query.lat, query.lng)
             )
         )
@@ -361,10 +359,8 @@ class SearchService:
             {"$match": self._match(query, cell, _dot(vector))},
             {"$group": {"_id": "$tier", "n": {"$sum": 1}}},
         ]
-        cursor = await ProviderCoverage.get_pymongo_collection().aggregate(pipeline)
-        return Counter(
-            {SubscriptionTier(r["_id"]): int(r["n"]) for r in await cursor.to_list(None) if r["_id"]}
-        )
+        rows = await store.aggregate(ProviderCoverage, pipeline)
+        return Counter({SubscriptionTier(r["_id"]): int(r["n"]) for r in rows if r["_id"]})
 
     async def _best(
         self,
@@ -418,9 +414,8 @@ class SearchService:
                 window.append(_score_at_most(dot, low)[1])
             wanted.append(_all(window))
         match["$expr"] = _all([match["$expr"], _any(wanted)])
-        cursor = await ProviderCoverage.get_pymongo_collection().aggregate([{"$match": match}])
         found = []
-        for row in await cursor.to_list(None):
+        for row in await store.aggregate(ProviderCoverage, [{"$match": match}]):
             distance = haversine_km(query.lat, query.lng, row["lat"], row["lng"])
             tier = SubscriptionTier(row["tier"])
             candidate = Candidate(row["provider_id"], tier, distance, row["rating_count"], row["rating_sum"])
@@ -459,16 +454,16 @@ class SearchService:
     ) -> tuple[int, dict[SubscriptionTier, tuple[int, int]]]:
         """The searches in [since, until), and per tier: (impressions shown, providers eligible) over them."""
         window = {"at_key": {"$gte": time_key(since), "$lt": time_key(until)}}
-        searches = await count(SearchEvent, window)
-        shown_cursor = await SearchImpression.get_pymongo_collection().aggregate(
-            [{"$match": window}, {"$group": {"_id": "$tier", "n": {"$sum": 1}}}]
+        searches = await store.count(SearchEvent, window)
+        shown_rows = await store.aggregate(
+            SearchImpression, [{"$match": window}, {"$group": {"_id": "$tier", "n": {"$sum": 1}}}]
         )
-        shown = {row["_id"]: int(row["n"]) for row in await shown_cursor.to_list(None)}
+        shown = {row["_id"]: int(row["n"]) for row in shown_rows}
         sums = {f"e_{t.value}": {"$sum": f"$eligible_by_tier.{t.value}"} for t in SubscriptionTier}
-        eligible_cursor = await SearchEvent.get_pymongo_collection().aggregate(
-            [{"$match": window}, {"$group": {"_id": None, **sums}}]
+        eligible_rows = await store.aggregate(
+            SearchEvent, [{"$match": window}, {"$group": {"_id": None, **sums}}]
         )
-        totals = (await eligible_cursor.to_list(None) or [{}])[0]
+        totals = (eligible_rows or [{}])[0]
         tiers = [*STRATA, SubscriptionTier.unknown]
         return searches, {t: (shown.get(t.value, 0), int(totals.get(f"e_{t.value}") or 0)) for t in tiers}
 

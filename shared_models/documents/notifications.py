@@ -50,7 +50,7 @@ class Notification(Document):
 
 class EmailWindow(Document):
     """At most one notification email per collapse key per email window: the window is claimed by one
-    atomic upsert (`shared_models.cas.claim_window`), whichever process sends."""
+    atomic upsert (`shared_models.store.claim_window`), whichever process sends."""
 
     key: Annotated[str, Indexed(unique=True)]  # the collapse key
     until_key: str  # time_key of the window's end: a new claim succeeds only after it

@@ -14,6 +14,9 @@ The change-stream faults of the embedded engine (nx-27017) are handled here, onc
 A failure ends the stream and tells the follower (`on_closed`), which forgets everything it derived from
 it; the stream then starts again from now (never from a resume token that may be gone or misread). On
 MongoDB these rules are merely conservative.
+
+Stream plumbing, so the one module besides `shared_models.store` that holds a raw collection: it opens
+streams (`watch`) and reads nothing else of the collection but its name and client (tests/test_store.py).
 """
 
 import asyncio
@@ -23,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from beanie import Document
 from pymongo import monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.mongo_client import AsyncMongoClient
@@ -72,7 +76,7 @@ class StreamFailed(Exception):
 
 
 async def follow(
-    collection: AsyncCollection[Any],
+    model: type[Document],
     *,
     on_open: Callable[[], None],
     on_event: Callable[[dict[str, Any]], None],
@@ -82,10 +86,11 @@ async def follow(
     pauses: tuple[float, float],
     **watch: Any,
 ) -> None:
-    """Follow `collection` until the task is cancelled. `on_open` when a stream is open (changes from then
+    """Follow `model`'s collection until cancelled. `on_open` when a stream is open (changes from then
     on will be seen); `on_event` for each change; `on_caught_up(t)` after a poll begun at `t` found nothing
     more; `on_closed` when a stream ended, whatever the reason (before a new one opens). `pauses`: the first
     and the longest pause after an empty poll, in seconds. `watch`: options for `collection.watch`."""
+    collection: AsyncCollection[Any] = model.get_pymongo_collection()
     clears = _pool_clears(collection)
     failures = 0
     while not cancelled_meanwhile():

@@ -18,11 +18,9 @@ from typing import Any, Protocol
 
 from beanie import PydanticObjectId
 from bson import ObjectId
-from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from shared_models.bulk import DUPLICATE_KEY
-from shared_models.counts import count
+from shared_models import store
 from shared_models.documents import Conversation, LastMessage, MediaObject, Message
 from shared_models.errors import CodedError
 from shared_models.ids import parse_object_id, sortable_key
@@ -143,7 +141,7 @@ async def unread_count(conversation: Conversation, user_id: str) -> int:
     read_seq = getattr(conversation, f"{side.my_side}_read_seq")
     if read_seq:
         query["seq"] = {"$gt": read_seq}
-    return await count(Message, query)
+    return await store.count(Message, query)
 
 
 async def page_messages(conversation_id: str, before: int | None, limit: int) -> list[Message]:
@@ -156,12 +154,14 @@ async def page_messages(conversation_id: str, before: int | None, limit: int) ->
 
 async def last_seq(conversation_id: str) -> int:
     """The highest `seq` stored in the conversation (0 when empty): one index-served read."""
-    newest = (  # the range on seq makes it one step down the (conversation_id, seq) index
-        await Message.get_pymongo_collection()
-        .find({"conversation_id": conversation_id, "seq": {"$gte": 1}}, {"seq": 1})
-        .sort("seq", -1)
-        .limit(1)
-        .to_list()
+    newest = (
+        await store.read_many(  # the range on seq makes it one step down the (conversation_id, seq) index
+            Message,
+            {"conversation_id": conversation_id, "seq": {"$gte": 1}},
+            {"seq": 1},
+            sort=[("seq", -1)],
+            limit=1,
+        )
     )
     return int(newest[0]["seq"]) if newest else 0
 
@@ -243,15 +243,14 @@ async def insert_messages(batch: Sequence[Outgoing]) -> list[Written]:
     used elsewhere, or seq collision), any other failure raised."""
     if not batch:
         return []
-    failed: dict[int, dict[str, Any]] = {}
     try:
-        await Message.get_pymongo_collection().insert_many([out.record() for out in batch], ordered=False)
+        new = set(await store.insert_new(Message, [out.record() for out in batch]))
     except BulkWriteError as exc:
-        failed = {e["index"]: e for e in exc.details.get("writeErrors", [])}
+        raise RuntimeError(f"message insert failed: {exc}") from exc
     written = []
     for i, out in enumerate(batch):
-        if i in failed:
-            written.append(await _collision(out, failed[i]))
+        if i not in new:
+            written.append(await _collision(out))
         else:
             if out.attachments:
                 await _grant_attachments(out)
@@ -259,11 +258,9 @@ async def insert_messages(batch: Sequence[Outgoing]) -> list[Written]:
     return written
 
 
-async def _collision(out: Outgoing, error: dict[str, Any]) -> Written:
-    """A message the insert refused: a resend (the stored one answers), a clientId used elsewhere, or a seq
-    another writer took first. Any other failure is raised."""
-    if error.get("code") != DUPLICATE_KEY:
-        raise RuntimeError(f"message insert failed: {error.get('errmsg')}")
+async def _collision(out: Outgoing) -> Written:
+    """A message a unique key refused: a resend (the stored one answers), a clientId used elsewhere, or a
+    seq another writer took first."""
     original = await Message.get(out.id)
     if original is None:
         return Written(collided=True)
@@ -285,9 +282,8 @@ async def withdraw_unseen(stored: Sequence[Outgoing]) -> None:
     """Take back messages stored a moment ago that nobody has been told of yet (no `message:new`, no ack),
     so they can be stored again at a later place in their conversation's order (a seq collision made their
     place wrong). One delete by id each: rare, and `$in` would scan on the engine."""
-    collection = Message.get_pymongo_collection()
     for out in stored:
-        await collection.delete_one({"_id": out.id})
+        await store.delete_one(Message, {"_id": out.id})
 
 
 async def record_activity(newest: Sequence[Outgoing | Message]) -> None:
@@ -308,7 +304,7 @@ async def record_activity(newest: Sequence[Outgoing | Message]) -> None:
             seq=last.seq,
         )
         updates.append(
-            UpdateOne(
+            (
                 {"_id": ObjectId(conversation_id), "last_seq": {"$lt": last.seq}},
                 {
                     "$set": {"last_message": preview.model_dump(), "last_seq": last.seq},
@@ -316,7 +312,7 @@ async def record_activity(newest: Sequence[Outgoing | Message]) -> None:
                 },
             )
         )
-    await Conversation.get_pymongo_collection().bulk_write(updates, ordered=False)
+    await store.update_each(Conversation, updates)
 
 
 async def with_current_activity(conversation: Conversation) -> Conversation:
@@ -395,16 +391,15 @@ async def mark_read(members: Members, user_id: str, message_id: str) -> ReadMark
         raise ChatError("not_found", "No such message in this conversation.")
     seq_field, id_field = f"{side.my_side}_read_seq", f"{side.my_side}_read_id"
     shown = {id_field: 1, seq_field: 1, "customer_blocked": 1, "provider_blocked": 1}
-    collection = Conversation.get_pymongo_collection()
-    doc = await collection.find_one_and_update(
+    doc = await store.update_if(
+        Conversation,
         {"_id": ObjectId(members.id), seq_field: {"$lt": message.seq}},
         {"$set": {seq_field: message.seq, id_field: str(message.id)}},
-        projection=shown,
-        return_document=ReturnDocument.AFTER,
+        fields=shown,
     )
     moved = doc is not None
     if doc is None:
-        doc = await collection.find_one({"_id": ObjectId(members.id)}, shown)
+        doc = await store.read_one(Conversation, {"_id": ObjectId(members.id)}, shown)
         if doc is None:
             raise ChatError("not_found", "No such conversation among yours.")
     return ReadMarker(
@@ -419,8 +414,6 @@ async def set_blocked(conversation: Conversation, user_id: str, blocked: bool) -
     side = sides(conversation, user_id)
     assert side is not None
     field = f"{side.my_side}_blocked"
-    await Conversation.get_pymongo_collection().update_one(
-        {"_id": conversation.id}, {"$set": {field: blocked}}
-    )
+    await store.update_one(Conversation, {"_id": conversation.id}, {"$set": {field: blocked}})
     setattr(conversation, field, blocked)
     return conversation

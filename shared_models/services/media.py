@@ -7,7 +7,7 @@ grants the other side of the conversation or dispute the right to download it.
 
 from datetime import datetime
 
-from shared_models.bulk import insert_new
+from shared_models import store
 from shared_models.documents import MediaGrant, MediaObject, MediaStatus
 from shared_models.errors import CodedError
 from shared_models.ids import parse_object_id
@@ -43,7 +43,7 @@ async def grant(media: list[MediaObject], user_id: str, reason: str, now: dateti
         for m in media
         if m.owner_id != user_id
     ]
-    return await insert_new(MediaGrant.get_pymongo_collection(), records)
+    return len(await store.insert_new(MediaGrant, records))
 
 
 async def may_download(media: MediaObject, user_id: str) -> bool:

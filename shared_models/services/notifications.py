@@ -12,7 +12,7 @@ Atomic under any concurrency (two chat-server processes, two devices, the platfo
 transactions:
 - a collapse key's open slot is one unique key (`open_key`): however many deliveries race, one notification
   holds it and every other folds into that one, each source counted once (compare-and-set on its version);
-- the email window is claimed by one atomic upsert per collapse key (`cas.claim_window`): at most one email
+- the email window is claimed by one atomic upsert per collapse key (`store.claim_window`): at most one email
   per collapse key per window, whoever sends;
 - exactly once per (source event, recipient): a claim naming the target notification is written first
   (unique key), then the effect, which is idempotent given the target. The claim is held by the delivery
@@ -30,11 +30,9 @@ from typing import Any
 
 import structlog
 from bson import ObjectId
-from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
-from shared_models.bulk import DUPLICATE_KEY, insert_new
-from shared_models.cas import claim_window, replace_if
+from shared_models import store
 from shared_models.clock import json_time
 from shared_models.documents import (
     EmailMessage,
@@ -154,8 +152,8 @@ async def notify_many(
     if presence.engaged:
         # One write: the claims (so a retry skips too). No delivery-log entry: nothing was attempted, and
         # the claims themselves record the skip.
-        await insert_new(
-            NotificationClaim.get_pymongo_collection(),
+        await store.insert_new(
+            NotificationClaim,
             [_claim(_claim_key(source_id, recipient_id), None, now, applied=True) for source_id, _ in items],
         )
         return Outcome(None, realtime=False, emailed=False, reason="engaged")
@@ -268,39 +266,27 @@ async def _notify_group(
 async def _take_over(key: str, now: datetime) -> NotificationClaim | None:
     """The claim of a source claimed before, now held by this delivery; None when its effect is done or
     another delivery holds it (in flight: that one counts it)."""
-    taken = await NotificationClaim.get_pymongo_collection().find_one_and_update(
+    taken = await store.update_if(
+        NotificationClaim,
         {"key": key, "applied": False, "held_until_key": {"$lt": time_key(now)}},
         {"$set": {"held_until_key": time_key(now + CLAIM_LEASE)}},
-        return_document=ReturnDocument.AFTER,
     )
     return NotificationClaim.model_validate(taken) if taken is not None else None
 
 
 async def _give_back(claim_keys: list[str]) -> None:
     """Free the claims this delivery holds and has not applied: a retry may take them at once."""
-    if claim_keys:
-        await NotificationClaim.get_pymongo_collection().bulk_write(
-            [
-                UpdateOne({"key": key, "applied": False}, {"$set": {"held_until_key": ""}})
-                for key in claim_keys
-            ],
-            ordered=False,
-        )
+    await store.update_each(
+        NotificationClaim,
+        [({"key": key, "applied": False}, {"$set": {"held_until_key": ""}}) for key in claim_keys],
+    )
 
 
 async def _claim_new(keys: list[str], target: str, now: datetime) -> set[str]:
     """Claim the sources for `target` in one unordered insert; the keys this call claimed (the others were
     claimed before: a retry, or a concurrent delivery of the same source)."""
-    collection = NotificationClaim.get_pymongo_collection()
-    try:
-        await collection.insert_many([_claim(key, target, now) for key in keys], ordered=False)
-    except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(e.get("code") != DUPLICATE_KEY for e in errors):
-            raise
-        taken = {keys[e["index"]] for e in errors}
-        return {key for key in keys if key not in taken}
-    return set(keys)
+    new = await store.insert_new(NotificationClaim, [_claim(key, target, now) for key in keys])
+    return {keys[i] for i in new}
 
 
 def _absorbs(notification: Notification, now: datetime) -> bool:
@@ -321,13 +307,12 @@ async def _open(collapse_key: str) -> Notification | None:
 async def _retarget(claim_keys: list[str], old: str, new: str) -> list[str]:
     """Point the claims from `old` to `new` (compare-and-set each); returns the keys now pointing at `new`
     (a claim another delivery moved first is its to finish)."""
-    collection = NotificationClaim.get_pymongo_collection()
     kept = []
     for key in claim_keys:
-        moved = await collection.update_one(
-            {"key": key, "notification_id": old}, {"$set": {"notification_id": new}}
+        moved = await store.update_one(
+            NotificationClaim, {"key": key, "notification_id": old}, {"$set": {"notification_id": new}}
         )
-        if moved.modified_count:
+        if moved.modified:
             kept.append(key)
     return kept
 
@@ -335,7 +320,7 @@ async def _retarget(claim_keys: list[str], old: str, new: str) -> list[str]:
 async def _close(notification: Notification) -> None:
     """Free the collapse key's slot held by a notification that no longer absorbs (read, or out of window)."""
     closed = notification.model_copy(update={"open_key": None, "version": notification.version + 1})
-    await replace_if({"_id": notification.id, "version": notification.version}, closed)
+    await store.replace_if({"_id": notification.id, "version": notification.version}, closed)
 
 
 async def _fold(
@@ -399,7 +384,7 @@ async def _fold(
                 "unread_key": "1" + sortable_key(now, oid),
             }
         )
-        if await replace_if({"_id": oid, "version": current.version}, after) is not None:
+        if await store.replace_if({"_id": oid, "version": current.version}, after) is not None:
             await _applied(list(keyed))
             return after, len(todo)
     raise RuntimeError(f"notification {target} kept changing; the caller retries")
@@ -435,10 +420,9 @@ def _new_notification(
 
 async def _applied(claim_keys: list[str]) -> None:
     """Mark the claims' effect done (one bulk write): a later delivery of these sources changes nothing."""
-    if claim_keys:
-        await NotificationClaim.get_pymongo_collection().bulk_write(
-            [UpdateOne({"key": key}, {"$set": {"applied": True}}) for key in claim_keys], ordered=False
-        )
+    await store.update_each(
+        NotificationClaim, [({"key": key}, {"$set": {"applied": True}}) for key in claim_keys]
+    )
 
 
 async def _email_window(kind: NotificationType, collapse_key: str | None, now: datetime) -> bool:
@@ -446,8 +430,8 @@ async def _email_window(kind: NotificationType, collapse_key: str | None, now: d
     claimed atomically (also across processes)."""
     if collapse_key is None or not kind.email_window:
         return True
-    return await claim_window(
-        EmailWindow.get_pymongo_collection(), collapse_key, time_key(now), time_key(now + kind.email_window)
+    return await store.claim_window(
+        EmailWindow, collapse_key, time_key(now), time_key(now + kind.email_window)
     )
 
 

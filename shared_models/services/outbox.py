@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from shared_models.bulk import insert_new
+from shared_models import store
 from shared_models.documents import DomainEvent, OutboxEvent
 
 
@@ -21,4 +21,4 @@ async def append_events(events: list[tuple[str, str, DomainEvent]], now: datetim
         ).model_dump(by_alias=True, exclude={"id", "revision_id"})
         for aggregate_type, aggregate_id, event in events
     ]
-    return await insert_new(OutboxEvent.get_pymongo_collection(), records)
+    return len(await store.insert_new(OutboxEvent, records))

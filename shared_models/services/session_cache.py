@@ -37,6 +37,7 @@ import structlog
 from bson import ObjectId
 from prometheus_client import Counter, Gauge
 
+from shared_models import store
 from shared_models.documents import RevokedSession, User
 from shared_models.runtime import change_streams
 
@@ -142,8 +143,8 @@ class SessionCache:
         self._loads[key] = token
         try:
             raw, revoked = await asyncio.gather(
-                User.get_pymongo_collection().find_one({"_id": user_id}),
-                RevokedSession.get_pymongo_collection().find({"user_id": key}, {"jti": 1}).to_list(None),
+                store.read_one(User, {"_id": user_id}),
+                store.read_many(RevokedSession, {"user_id": key}, {"jti": 1}),
             )
         finally:
             unchanged = self._loads.get(key) is token
@@ -217,7 +218,7 @@ class SessionCache:
             self.clear()
 
         await change_streams.follow(
-            model.get_pymongo_collection(),
+            model,
             on_open=opened,
             on_event=apply,
             on_caught_up=caught_up,

@@ -17,13 +17,13 @@ from fastapi import FastAPI
 
 from platform_api.errors import Conflict
 from platform_api.notifications.service import notification_service
-from shared_models.cas import claim_window
 from shared_models.clock import ManualClock
 from shared_models.documents import EmailMessage, EmailWindow, Notification
 from shared_models.enums import Role
 from shared_models.ids import time_key
 from shared_models.notifications import CATALOGUE
 from shared_models.services.notifications import SOURCES_KEPT, Outcome, Presence, notify, notify_many
+from shared_models.store import claim_window
 from tests.conftest import Engine
 from tests.factories import Account, register
 
@@ -251,11 +251,10 @@ async def test_the_email_window_is_claimed_by_one_of_twenty_at_once_per_window(
 ) -> None:
     """The claim itself, raced directly: inside `notify` the compare-and-set on the notification mostly
     spaces the claims out, so a check-then-write claim would rarely be caught there."""
-    windows = EmailWindow.get_pymongo_collection()
 
     async def twenty_claims() -> list[bool]:
         now, until = time_key(clock.now()), time_key(clock.now() + MESSAGE.email_window)
-        return list(await asyncio.gather(*(claim_window(windows, "k", now, until) for _ in range(K))))
+        return list(await asyncio.gather(*(claim_window(EmailWindow, "k", now, until) for _ in range(K))))
 
     assert (await twenty_claims()).count(True) == 1
     clock.advance(MESSAGE.email_window - timedelta(milliseconds=1))
