@@ -33,8 +33,7 @@ from chat_server.metrics import COMMIT_BATCH, COMMIT_SECONDS
 from chat_server.sequencer import Sequencer
 from shared_models.runtime.background import cancelled_meanwhile
 from shared_models.services.conversations import (
-    BLOCKED,
-    ChatError,
+    Blocked,
     Outgoing,
     Written,
     insert_messages,
@@ -130,7 +129,7 @@ class MessageCommitter:
         retry = await self._collisions(accepted, written)
         if retry:
             await self._requeue(retry)
-        refusal = Written(error=ChatError("blocked", BLOCKED))
+        refusal = Written(error=Blocked())
         again = set(map(id, retry))
         outcomes = [(p, written.get(id(p), refusal)) for p in batch if id(p) not in again]
         done = [(p, Committed(p.out, p.sid, w)) for p, w in outcomes]

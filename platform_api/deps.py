@@ -10,15 +10,26 @@ from fastapi import Depends, Request
 
 from platform_api.config import Settings
 from platform_api.consent.service import Origin
-from platform_api.errors import Forbidden, Unauthorized
+from platform_api.errors import CsrfFailed, NotAuthenticated, RoleForbidden
 from platform_api.ratelimits import client_ip
 from platform_api.realtime import RealtimeClient
 from shared_models.clock import Clock
 from shared_models.documents import User
 from shared_models.enums import Role
-from shared_models.services.sessions import SessionClaims, SessionError, authenticate
+from shared_models.services.sessions import (
+    AccountSuspended,
+    InvalidToken,
+    SessionClaims,
+    SessionExpired,
+    SessionRevoked,
+    authenticate,
+)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What a route's session dependency can refuse with, for its `responses=errors(...)`: a read, and a write (a
+# cookie-authenticated write also needs the CSRF header). A role guard adds `RoleForbidden`.
+READ_SESSION = (NotAuthenticated, InvalidToken, SessionExpired, SessionRevoked, AccountSuspended)
+WRITE_SESSION = (*READ_SESSION, CsrfFailed)
 
 
 # Dependencies are `async def` even when they await nothing: a plain `def` one runs in the thread pool,
@@ -90,23 +101,18 @@ async def get_auth_session(request: Request) -> AuthSession:
     if token is None:
         token = request.cookies.get(settings.session_cookie_name)
     if not token:
-        raise Unauthorized("Log in to continue.")
-    try:
-        user, claims = await authenticate(
-            token, settings.jwt_secret.get_secret_value(), clock, request.app.state.session_cache
-        )
-    except SessionError as exc:
-        if exc.code == "account_suspended":
-            raise Forbidden(exc.message, code=exc.code) from exc
-        raise Unauthorized(exc.message, code=exc.code) from exc
+        raise NotAuthenticated()
+    # Raises the session's refusal (`shared_models.services.sessions.SessionError`): a 401, or 403 suspended.
+    user, claims = await authenticate(
+        token, settings.jwt_secret.get_secret_value(), clock, request.app.state.session_cache
+    )
     if via_cookie and request.method not in SAFE_METHODS:
         sent = request.headers.get(settings.csrf_header_name, "")
         # compare_digest raises TypeError on a str with a non-ASCII character (Starlette decodes header
         # bytes as Latin-1): such a header is simply wrong.
         if not sent.isascii() or not hmac.compare_digest(sent, csrf_token_for(claims, settings)):
-            raise Forbidden(
-                f"Missing or wrong {settings.csrf_header_name} header for a cookie-authenticated request.",
-                code="csrf_failed",
+            raise CsrfFailed(
+                f"Missing or wrong {settings.csrf_header_name} header for a cookie-authenticated request."
             )
     return AuthSession(user=user, claims=claims, via_cookie=via_cookie)
 
@@ -123,7 +129,7 @@ class RoleGuard:
     async def __call__(self, session: CurrentSession) -> AuthSession:
         if session.user.role not in self.roles:
             allowed = ", ".join(sorted(r.value for r in self.roles))
-            raise Forbidden(f"This action needs the role: {allowed}.", code="role_forbidden")
+            raise RoleForbidden(f"This action needs the role: {allowed}.")
         return session
 
 

@@ -1,10 +1,14 @@
-"""Error types raised by services, and the one place that maps every failure to a typed JSON body.
+"""The failures any route may answer, how a route declares the ones it can answer (`errors(...)`), and the
+one place that maps every failure to a typed JSON body.
 
-Every 4xx (and the 503 of a lost database) answers `{"error": {"code", "message", "field"?}}`.
+Every 4xx (and the 503 of a lost database) answers `{"error": {"code", "message", "field"?}}`. The classes
+are one hierarchy with the chat server's (`shared_models.errors`); a domain's own failures are in its
+`errors.py`.
 """
 
+import copy
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -16,6 +20,18 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
+
+from shared_models.errors import STATUS_CLASSES
+from shared_models.errors import AppError as AppError
+from shared_models.errors import BadRequest as BadRequest
+from shared_models.errors import Conflict as Conflict
+from shared_models.errors import Forbidden as Forbidden
+from shared_models.errors import NotFound as NotFound
+from shared_models.errors import ServerError as ServerError
+from shared_models.errors import ServiceUnavailable as ServiceUnavailable
+from shared_models.errors import TooManyRequests as TooManyRequests
+from shared_models.errors import Unauthorized as Unauthorized
+from shared_models.errors import Unprocessable as Unprocessable
 
 log = structlog.get_logger(__name__)
 
@@ -33,77 +49,92 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-class AppError(Exception):
-    status_code: ClassVar[int] = 400
-    default_code: ClassVar[str] = "bad_request"
-    description: ClassVar[str] = "Bad request"
+class ValidationFailed(Unprocessable):
+    """The request is malformed in a way its schema cannot say (two fields that exclude each other...)."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        field: str | None = None,
-        details: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code or self.default_code
-        self.message = message
-        self.field = field
-        self.details = details
-        self.headers = headers
+    code = "validation_error"
+    message = "The request is invalid."
 
 
-class BadRequest(AppError):
-    pass
+class NotAuthenticated(Unauthorized):
+    code = "not_authenticated"
+    message = "Log in to continue."
 
 
-class Unauthorized(AppError):
-    status_code = 401
-    default_code = "not_authenticated"
-    description = "Not authenticated, or the session is invalid, expired or revoked"
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    message = "Missing or wrong CSRF header for a cookie-authenticated request."
 
 
-class Forbidden(AppError):
-    status_code = 403
-    default_code = "forbidden"
-    description = "Authenticated but not allowed (role, CSRF, suspended account)"
+class RoleForbidden(Forbidden):
+    code = "role_forbidden"
+    message = "This action needs another role."
 
 
-class NotFound(AppError):
-    status_code = 404
-    default_code = "not_found"
-    description = "Not found (or not visible to the caller)"
+class RateLimited(TooManyRequests):
+    code = "rate_limited"
+    message = "Too many attempts; try again later."
 
 
-class Conflict(AppError):
-    status_code = 409
-    default_code = "conflict"
-    description = "Conflicts with the current state"
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "database_unavailable"
+    message = "The database is unavailable; retry shortly."
 
 
-class Unprocessable(AppError):
-    status_code = 422
-    default_code = "validation_error"
-    description = "The request body, path or query is invalid"
+# Failures of the compare-and-set and of the state machines, answered by several domains.
+class ConcurrentUpdate(Conflict):
+    code = "concurrent_update"
+    message = "It changed meanwhile; reload it."
 
 
-class TooManyRequests(AppError):
-    status_code = 429
-    default_code = "rate_limited"
-    description = "Too many attempts; wait `Retry-After` seconds"
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    message = "This action is not allowed in the current state."
 
 
-class ServiceUnavailable(AppError):
-    status_code = 503
-    default_code = "service_unavailable"
-    description = "A dependency is unavailable; retry later"
+class NotDue(Conflict):
+    code = "not_due"
+    message = "Not due yet."
 
 
-def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for a route: each failure documented with the typed error body."""
-    return {e.status_code: {"model": ErrorBody, "description": e.description} for e in errors}
+_STATUS_DESCRIPTIONS = {status.status_code: status.description for status in reversed(STATUS_CLASSES)}
+_JSON = "application/json"
+
+
+def errors(*failures: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=`: the failures it can answer, by class. Each status lists its codes, in its
+    description and as one example body per code (tests/test_error_codes.py checks the list against the
+    raise sites the route reaches)."""
+    return add_errors({}, *failures)
+
+
+def add_errors(responses: dict[int | str, dict[str, Any]], *failures: type[AppError]) -> dict[int | str, Any]:
+    """Add failures to a route's `responses=` (copying what it changes: entries may be shared)."""
+    for failure in failures:
+        entry = copy.deepcopy(responses.get(failure.status_code)) or {"model": ErrorBody}
+        _list(entry, failure)
+        responses[failure.status_code] = entry
+    return responses
+
+
+def _list(response: dict[str, Any], failure: type[AppError]) -> None:
+    """List `failure` in a response (of `responses=`, or of the OpenAPI document): an example body under its
+    code, and its code in the description."""
+    examples: dict[str, Any] = (
+        response.setdefault("content", {}).setdefault(_JSON, {}).setdefault("examples", {})
+    )
+    examples[failure.code] = {
+        "summary": failure.message,
+        "value": {"error": {"code": failure.code, "message": failure.message}},
+    }
+    described = _STATUS_DESCRIPTIONS.get(failure.status_code, failure.description)
+    response["description"] = f"{described}: " + ", ".join(f"`{code}`" for code in sorted(examples))
+
+
+def declared_codes(response: dict[str, Any]) -> set[str]:
+    """The codes a `responses=` entry (or an OpenAPI response) lists."""
+    examples = response.get("content", {}).get(_JSON, {}).get("examples", {})
+    return {example["value"]["error"]["code"] for example in examples.values()}
 
 
 def _body(
@@ -192,7 +223,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
         log.warning("database.unavailable", error=str(exc)[:200])
         return JSONResponse(
-            _body("database_unavailable", "The database is unavailable; retry shortly."),
+            _body(DatabaseUnavailable.code, DatabaseUnavailable.message),
             status_code=503,
             headers={"Retry-After": "2"},
         )
@@ -205,7 +236,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def document_typed_validation_errors(app: FastAPI) -> None:
     """FastAPI documents its own 422 body (`HTTPValidationError`) on routes that did not declare one, but
-    every 422 here answers `ErrorBody`: make the spec say so, so generated clients get the real type."""
+    every 422 here answers `ErrorBody`: make the spec say so, so generated clients get the real type. Every
+    operation with a body or parameters lists `validation_error` (FastAPI's checks answer it)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -214,14 +246,14 @@ def document_typed_validation_errors(app: FastAPI) -> None:
         spec = build()
         for item in spec.get("paths", {}).values():
             for operation in item.values():
-                response = operation.get("responses", {}).get("422")
+                responses = operation.get("responses", {})
+                response = responses.get("422")
                 if response and "HTTPValidationError" in str(response):
-                    operation["responses"]["422"] = {
-                        "description": Unprocessable.description,
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
-                        },
+                    response = responses["422"] = {
+                        "content": {_JSON: {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
                     }
+                if response is not None and (operation.get("parameters") or operation.get("requestBody")):
+                    _list(response, ValidationFailed)
         schemas = spec.get("components", {}).get("schemas", {})
         schemas.setdefault(
             "ErrorBody", ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")

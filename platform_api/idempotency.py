@@ -38,7 +38,7 @@ from fastapi.routing import APIRoute
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from platform_api.deps import CurrentSession
-from platform_api.errors import Conflict, ErrorBody, Unprocessable
+from platform_api.errors import Conflict, Unprocessable, add_errors
 from shared_models import store
 from shared_models.clock import Clock
 from shared_models.documents import IdempotentRequest
@@ -55,11 +55,13 @@ _PAUSES = (0.02, 0.05, 0.1, 0.2)  # between looks at a running first call, the l
 
 
 class KeyReused(Unprocessable):
-    default_code = "idempotency_key_reused"
+    code = "idempotency_key_reused"
+    message = f"This {HEADER} was already used with a different request; use a new key for a new request."
 
 
 class KeyInUse(Conflict):
-    default_code = "idempotency_key_in_use"
+    code = "idempotency_key_in_use"
+    message = f"A request with this {HEADER} is still in progress; retry shortly."
 
 
 @dataclass
@@ -169,18 +171,11 @@ async def _claim_or_replay(user_id: str, key: str, print_: str, clock: Clock, wa
                 return Claim(mine)
             continue
         if found.fingerprint != print_:
-            raise KeyReused(
-                f"This {HEADER} was already used with a different request; use a new key for a new request.",
-                field=HEADER,
-            )
+            raise KeyReused(field=HEADER)
         if found.state == "done":
             raise Replay(found)
         if loop.time() >= deadline:
-            raise KeyInUse(
-                f"A request with this {HEADER} is still in progress; retry shortly.",
-                field=HEADER,
-                headers={"Retry-After": "1"},
-            )
+            raise KeyInUse(field=HEADER, headers={"Retry-After": "1"})
         await asyncio.sleep(_PAUSES[min(looks, len(_PAUSES) - 1)])
         looks += 1
 
@@ -234,10 +229,7 @@ class IdempotentRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
         if self._idempotent:
-            for status, description in ((409, KeyInUse), (422, KeyReused)):
-                self.responses.setdefault(
-                    status, {"model": ErrorBody, "description": description.description}
-                )
+            add_errors(self.responses, KeyInUse, KeyReused)
 
     @property
     def _idempotent(self) -> bool:

@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from limits import RateLimitItem, parse
 
 from platform_api.config import Settings
-from platform_api.errors import TooManyRequests
+from platform_api.errors import RateLimited
 from shared_models.runtime.ratelimit import RateLimiter, build_limiter
 
 log = structlog.get_logger(__name__)
@@ -41,8 +41,7 @@ class HttpLimits:
         retry_after = await self.core.hit(self.rules[rule], rule, key)
         if retry_after is not None:
             log.warning("http.rate_limited", rule=rule)
-            raise TooManyRequests(
-                "Too many attempts; try again later.",
+            raise RateLimited(
                 details={"rule": rule, "retry_after_seconds": math.ceil(retry_after)},
                 headers={"Retry-After": str(math.ceil(retry_after))},
             )

@@ -25,12 +25,13 @@ from chat_server.keyed_locks import KeyedLocks
 from chat_server.lanes import SocketLanes
 from chat_server.metrics import CHAT_EVENTS
 from chat_server.ordered import OrderedDelivery
-from chat_server.protocol import CLIENT_EVENTS, Payload, error
+from chat_server.protocol import ACK_ERRORS, CLIENT_EVENTS, Payload, error
 from chat_server.server import ChatSocketServer
 from chat_server.state import StateStore
 from shared_models.clock import Clock
+from shared_models.errors import AppError
 from shared_models.runtime.ratelimit import RateLimiter
-from shared_models.services.conversations import ChatError, Members
+from shared_models.services.conversations import Members, NotAmongYours
 from shared_models.services.session_cache import SessionCache
 
 log = structlog.get_logger(__name__)
@@ -82,7 +83,7 @@ async def participant(ctx: ChatContext, session: dict[str, Any], conversation_id
     """The conversation's members if the socket's user is one of them; otherwise the `not_found` ack."""
     members = await ctx.directory.members(conversation_id, session["user_id"])
     if members is None:
-        raise ChatError("not_found", "No such conversation among yours.")
+        raise NotAmongYours()
     return members
 
 
@@ -160,9 +161,10 @@ def on(
 
 
 def _failure(event: str, sid: str, exc: Exception) -> Ack:
-    """The ack for an event whose handling raised: the refusal it carries, `service_unavailable` when the
-    database or Redis could not be reached, else `internal_error` (logged with its traceback)."""
-    if isinstance(exc, ChatError):
+    """The ack for an event whose handling raised: the refusal it carries (one the protocol defines),
+    `service_unavailable` when the database or Redis could not be reached, else `internal_error` (logged with
+    its traceback)."""
+    if isinstance(exc, AppError) and exc.code in ACK_ERRORS:
         return error(exc.code, exc.message)
     if isinstance(exc, UNREACHABLE):
         log.warning("socket.event_unavailable", socket_event=event, error=type(exc).__name__)

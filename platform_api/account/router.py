@@ -6,9 +6,10 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from platform_api.account.service import account_service
+from platform_api.auth.errors import InvalidCredentials
 from platform_api.auth.service import auth_service
-from platform_api.deps import ClockDep, CurrentSession, RealtimeDep
-from platform_api.errors import Forbidden, Unauthorized, Unprocessable, error_responses
+from platform_api.deps import READ_SESSION, WRITE_SESSION, ClockDep, CurrentSession, RealtimeDep
+from platform_api.errors import errors
 
 router = APIRouter(prefix="/account", tags=["account"])
 
@@ -24,7 +25,7 @@ class DeleteAccountIn(BaseModel):
 @router.get(
     "/export",
     summary="Everything the platform holds about me, as one JSON archive",
-    responses=error_responses(Unauthorized),
+    responses=errors(*READ_SESSION),
 )
 async def export_account(session: CurrentSession, clock: ClockDep) -> dict[str, Any]:
     return await account_service.export(session.user, clock.now())
@@ -36,7 +37,7 @@ async def export_account(session: CurrentSession, clock: ClockDep) -> dict[str, 
     description="Needs the password again. Bookings, conversations and disputes stay for the other party, "
     "anonymised.",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+    responses=errors(*WRITE_SESSION, InvalidCredentials),
 )
 async def delete_account(
     body: DeleteAccountIn, session: CurrentSession, clock: ClockDep, realtime: RealtimeDep

@@ -8,13 +8,22 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from platform_api.admin.errors import CannotSuspendSelf, UserNotFound
 from platform_api.audit.service import audit_service
+from platform_api.auth.errors import AccountDeleted
 from platform_api.auth.schemas import UserOut
 from platform_api.auth.service import auth_service
 from platform_api.billing import subscriptions
 from platform_api.billing.schemas import SubscriptionOut
-from platform_api.deps import AdminSession, ClockDep, RealtimeDep
-from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.deps import READ_SESSION, WRITE_SESSION, AdminSession, ClockDep, RealtimeDep
+from platform_api.errors import (
+    ConcurrentUpdate,
+    Conflict,
+    RoleForbidden,
+    ValidationFailed,
+    errors,
+)
+from platform_api.providers.errors import ProviderNotFound
 from platform_api.providers.schemas import ProviderProfileOut
 from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
@@ -94,14 +103,14 @@ class AuditPage(BaseModel):
 async def _user(user_id: str) -> User:
     user = await auth_service.get_user(user_id)
     if user is None:
-        raise NotFound("No such user.", code="user_not_found")
+        raise UserNotFound()
     return user
 
 
 async def _provider(provider_id: str) -> ProviderProfile:
     profile = await provider_service.get(provider_id)
     if profile is None:
-        raise NotFound("No such provider.", code="provider_not_found")
+        raise ProviderNotFound()
     return profile
 
 
@@ -115,7 +124,7 @@ async def _set_suspended(
         after = await auth_service.set_suspended(user, suspended, reason, realtime, now)
     except Conflict as exc:
         current = await _user(str(user.id))
-        if exc.code != "concurrent_update" or current.status is not target:
+        if not isinstance(exc, ConcurrentUpdate) or current.status is not target:
             raise
         return current, False
     return after, user.status is not after.status
@@ -129,7 +138,7 @@ def _status(user: User) -> dict[str, object]:
     "/users",
     summary="Search accounts by email prefix, narrowed by role and status",
     response_model=UserPage,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+    responses=errors(*READ_SESSION, RoleForbidden),
 )
 async def search_users(
     session: AdminSession,
@@ -153,14 +162,16 @@ async def search_users(
     "/users/{user_id}/suspend",
     summary="Suspend an account: its sessions end at once, its sockets drop, it is told why",
     response_model=AdminUserOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),
+    responses=errors(
+        *WRITE_SESSION, RoleForbidden, UserNotFound, CannotSuspendSelf, AccountDeleted, ConcurrentUpdate
+    ),
 )
 async def suspend_user(
     user_id: str, body: SuspendIn, session: AdminSession, clock: ClockDep, realtime: RealtimeDep
 ) -> AdminUserOut:
     user = await _user(user_id)
     if user_id == session.user_id:
-        raise Conflict("You cannot suspend yourself.", code="cannot_suspend_self")
+        raise CannotSuspendSelf()
     now = clock.now()
     after, changed = await _set_suspended(user, True, body.reason, realtime, now)
     if not changed:  # already suspended (a second click, another admin): nothing to record
@@ -176,7 +187,7 @@ async def suspend_user(
     "/users/{user_id}/unsuspend",
     summary="Lift a suspension (the user logs in again; old sessions stay ended)",
     response_model=AdminUserOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
+    responses=errors(*WRITE_SESSION, RoleForbidden, UserNotFound, AccountDeleted, ConcurrentUpdate),
 )
 async def unsuspend_user(
     user_id: str, session: AdminSession, clock: ClockDep, realtime: RealtimeDep
@@ -196,7 +207,7 @@ async def unsuspend_user(
     "/providers/{provider_id}",
     summary="A provider: profile, owner account, verification and subscription (read-only)",
     response_model=AdminProviderOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*READ_SESSION, RoleForbidden, ProviderNotFound, UserNotFound),
 )
 async def get_provider(provider_id: str, session: AdminSession) -> AdminProviderOut:
     profile = await _provider(provider_id)
@@ -228,7 +239,7 @@ async def _set_verified(
     "/providers/{provider_id}/verify",
     summary="Mark a provider as verified (identity and licences checked)",
     response_model=ProviderProfileOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
+    responses=errors(*WRITE_SESSION, RoleForbidden, ProviderNotFound, ConcurrentUpdate),
 )
 async def verify_provider(provider_id: str, session: AdminSession, clock: ClockDep) -> ProviderProfileOut:
     return await _set_verified(provider_id, True, session, clock)
@@ -238,7 +249,7 @@ async def verify_provider(provider_id: str, session: AdminSession, clock: ClockD
     "/providers/{provider_id}/unverify",
     summary="Withdraw a provider's verification",
     response_model=ProviderProfileOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
+    responses=errors(*WRITE_SESSION, RoleForbidden, ProviderNotFound, ConcurrentUpdate),
 )
 async def unverify_provider(provider_id: str, session: AdminSession, clock: ClockDep) -> ProviderProfileOut:
     return await _set_verified(provider_id, False, session, clock)
@@ -248,7 +259,7 @@ async def unverify_provider(provider_id: str, session: AdminSession, clock: Cloc
     "/audit",
     summary="The audit log of admin actions, newest first (by actor or by target)",
     response_model=AuditPage,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+    responses=errors(*READ_SESSION, RoleForbidden, ValidationFailed),
 )
 async def audit_log(
     session: AdminSession,
@@ -258,6 +269,6 @@ async def audit_log(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditPage:
     if actor_id is not None and target_id is not None:
-        raise Unprocessable("Filter by actor_id or by target_id, not both.", field="target_id")
+        raise ValidationFailed("Filter by actor_id or by target_id, not both.", field="target_id")
     items, next_cursor = await audit_service.page(actor_id, target_id, cursor, limit)
     return AuditPage(items=[AuditOut.of(e) for e in items], next_cursor=next_cursor)

@@ -19,8 +19,8 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from platform_api.admin.errors import ConsoleNotBuilt
 from platform_api.config import Settings
-from platform_api.errors import ServiceUnavailable
 
 CONSOLE_DIR = Path(__file__).parent / "web"
 CONSOLE_PATH = "/admin"
@@ -73,10 +73,7 @@ class ConsoleFiles(StaticFiles):
         except HTTPException as exc:
             index = Path(str(self.directory), "index.html")
             if exc.status_code == 404 and not await anyio.to_thread.run_sync(index.is_file):
-                raise ServiceUnavailable(
-                    "The admin console is not built: run `.venv/bin/python -m scripts.console build`.",
-                    code="console_not_built",
-                ) from exc
+                raise ConsoleNotBuilt() from exc
             raise
         response.headers["Content-Security-Policy"] = self._policy
         response.headers["X-Content-Type-Options"] = "nosniff"

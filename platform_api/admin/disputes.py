@@ -8,10 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from platform_api.admin.errors import BookingNotFound
 from platform_api.audit.service import audit_service
 from platform_api.auth.service import auth_service
+from platform_api.bookings.errors import DeadlinePassed, ReasonRequired
 from platform_api.bookings.service import booking_service
-from platform_api.deps import AdminSession, ClockDep
+from platform_api.deps import READ_SESSION, WRITE_SESSION, AdminSession, ClockDep
+from platform_api.disputes.errors import DisputeNotFound, DisputeResolved, NoQuote
 from platform_api.disputes.schemas import (
     DisputeOut,
     DisputePage,
@@ -22,7 +25,14 @@ from platform_api.disputes.schemas import (
     build_timeline,
 )
 from platform_api.disputes.service import dispute_service
-from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.errors import (
+    ConcurrentUpdate,
+    InvalidTransition,
+    NotDue,
+    RoleForbidden,
+    ValidationFailed,
+    errors,
+)
 from platform_api.media.router import MediaDep
 from platform_api.providers.service import provider_service
 from shared_models.clock import ClientMoment
@@ -107,7 +117,7 @@ def snapshot(dispute: Dispute) -> dict[str, Any]:
 async def dispute_by_id(dispute_id: str, session: AdminSession) -> Dispute:
     dispute = await dispute_service.get(dispute_id)
     if dispute is None:
-        raise NotFound("No such dispute.", code="dispute_not_found")
+        raise DisputeNotFound()
     return dispute
 
 
@@ -118,7 +128,7 @@ DisputeDep = Annotated[Dispute, Depends(dispute_by_id)]
     "",
     summary="Disputes, filtered by state, category and age, sorted by age",
     response_model=DisputePage,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+    responses=errors(*READ_SESSION, RoleForbidden),
 )
 async def list_disputes(
     session: AdminSession,
@@ -144,7 +154,7 @@ async def list_disputes(
     "(inline, to show in the page). `booking.agreed_price` is what a refund is measured against: a full "
     "refund is the price, a partial one strictly between 0 and it.",
     response_model=AdminDisputeView,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*READ_SESSION, RoleForbidden, DisputeNotFound, BookingNotFound),
 )
 async def get_dispute(dispute: DisputeDep, media: MediaDep) -> AdminDisputeView:
     evidence, request, customer, provider = await asyncio.gather(
@@ -155,7 +165,7 @@ async def get_dispute(dispute: DisputeDep, media: MediaDep) -> AdminDisputeView:
     )
     # Bookings, accounts and profiles are kept (anonymised) when an account is deleted: missing is a bug.
     if request is None or customer is None or provider is None:
-        raise NotFound("The dispute's booking or one of its parties is missing.", code="booking_not_found")
+        raise BookingNotFound()
 
     def links(item: DisputeEvidence) -> EvidenceLinks:
         if item.media_key is None:
@@ -177,7 +187,15 @@ async def get_dispute(dispute: DisputeDep, media: MediaDep) -> AdminDisputeView:
     "/{dispute_id}/assign",
     summary="Assign the dispute to yourself",
     response_model=DisputeOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
+    responses=errors(
+        *WRITE_SESSION,
+        RoleForbidden,
+        DisputeNotFound,
+        DisputeResolved,
+        InvalidTransition,
+        NotDue,
+        ConcurrentUpdate,
+    ),
 )
 async def assign_dispute(dispute: DisputeDep, session: AdminSession, clock: ClockDep) -> DisputeOut:
     now = clock.now()
@@ -192,7 +210,15 @@ async def assign_dispute(dispute: DisputeDep, session: AdminSession, clock: Cloc
     "/{dispute_id}/request-info",
     summary="Ask one party for more information (they get 72 hours to add evidence)",
     response_model=DisputeOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),
+    responses=errors(
+        *WRITE_SESSION,
+        RoleForbidden,
+        DisputeNotFound,
+        InvalidTransition,
+        NotDue,
+        ConcurrentUpdate,
+        ValidationFailed,
+    ),
 )
 async def request_info(
     dispute: DisputeDep, body: RequestInfoIn, session: AdminSession, clock: ClockDep
@@ -214,7 +240,18 @@ async def request_info(
     description="Both parties are notified. Refunds are relative to the booking's agreed price: "
     "`customer_favoured` full or partial, `split` partial, `provider_favoured` none.",
     response_model=DisputeOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),
+    responses=errors(
+        *WRITE_SESSION,
+        RoleForbidden,
+        DisputeNotFound,
+        InvalidTransition,
+        DeadlinePassed,
+        NotDue,
+        ReasonRequired,
+        NoQuote,
+        ConcurrentUpdate,
+        ValidationFailed,
+    ),
 )
 async def resolve_dispute(
     dispute: DisputeDep, body: ResolveIn, session: AdminSession, clock: ClockDep

@@ -7,9 +7,11 @@ import structlog
 from fastapi import APIRouter, Query
 
 from platform_api.admin.accounts import AdminUserOut, admin_user
+from platform_api.admin.errors import UserNotFound
 from platform_api.audit.service import audit_service
 from platform_api.auth.service import auth_service
 from platform_api.billing import subscriptions
+from platform_api.billing.errors import DeliveryNotFound, UnverifiedDelivery, WebhookFailed
 from platform_api.billing.router import WebhookDep
 from platform_api.billing.schemas import (
     DeliveryOut,
@@ -20,9 +22,14 @@ from platform_api.billing.schemas import (
 )
 from platform_api.billing.service import billing_service
 from platform_api.billing.stripe_api import StripeUnavailable
-from platform_api.deps import AdminSession, ClockDep
-from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.deps import READ_SESSION, WRITE_SESSION, AdminSession, ClockDep
+from platform_api.errors import (
+    RoleForbidden,
+    ValidationFailed,
+    errors,
+)
 from platform_api.notifications.schemas import DeliveryOut as NotificationDeliveryOut
+from platform_api.providers.errors import ProviderNotFound
 from platform_api.providers.service import provider_service
 from platform_api.search.schemas import FairnessReport, TierExposure
 from platform_api.search.service import search_service
@@ -47,12 +54,12 @@ class DeliveryOutcome(StrEnum):
     "/users/{user_id}",
     summary="Look up any user account",
     response_model=AdminUserOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*READ_SESSION, RoleForbidden, UserNotFound),
 )
 async def get_user(user_id: str, session: AdminSession) -> AdminUserOut:
     user = await auth_service.get_user(user_id)
     if user is None:
-        raise NotFound("No such user.", code="user_not_found")
+        raise UserNotFound()
     return await admin_user(user)
 
 
@@ -60,7 +67,7 @@ async def get_user(user_id: str, session: AdminSession) -> AdminUserOut:
     "/billing/webhooks",
     summary="The Stripe webhook ledger: every delivery, newest first",
     response_model=DeliveryPage,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+    responses=errors(*READ_SESSION, RoleForbidden),
 )
 async def list_webhook_deliveries(
     session: AdminSession,
@@ -76,13 +83,13 @@ async def list_webhook_deliveries(
     "/billing/webhooks/{delivery_id}",
     summary="One webhook delivery, raw: headers, body, outcome, error and traceback",
     response_model=DeliveryOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*READ_SESSION, RoleForbidden, DeliveryNotFound),
 )
 async def get_webhook_delivery(delivery_id: str, session: AdminSession) -> DeliveryOut:
     oid = parse_object_id(delivery_id)
     delivery = await WebhookDelivery.get(oid) if oid else None
     if delivery is None:
-        raise NotFound("No such delivery.", code="delivery_not_found")
+        raise DeliveryNotFound()
     return DeliveryOut.full(delivery)
 
 
@@ -92,14 +99,16 @@ async def get_webhook_delivery(delivery_id: str, session: AdminSession) -> Deliv
     description="Only deliveries whose signature was valid; the result is a new ledger entry "
     "(`source: reprocess`). Safe: the handler re-reads Stripe and applies each change once.",
     response_model=WebhookAck,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, StripeUnavailable),
+    responses=errors(
+        *WRITE_SESSION, RoleForbidden, DeliveryNotFound, UnverifiedDelivery, WebhookFailed, StripeUnavailable
+    ),
 )
 async def reprocess_webhook_delivery(
     delivery_id: str, session: AdminSession, webhook: WebhookDep, clock: ClockDep
 ) -> WebhookAck:
     outcome = await webhook.reprocess(delivery_id)
     if outcome is None:
-        raise NotFound("No such delivery.", code="delivery_not_found")
+        raise DeliveryNotFound()
     await audit_service.record(
         session.user_id, "webhook.reprocess", "webhook_delivery", delivery_id, None,
         {"outcome": outcome.status, "detail": outcome.detail}, clock.now(),
@@ -111,11 +120,11 @@ async def reprocess_webhook_delivery(
     "/providers/{provider_id}/subscription",
     summary="A provider's subscription as Stripe last confirmed it (read-only)",
     response_model=SubscriptionOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*READ_SESSION, RoleForbidden, ProviderNotFound),
 )
 async def provider_subscription(provider_id: str, session: AdminSession) -> SubscriptionOut:
     if await provider_service.get(provider_id) is None:
-        raise NotFound("No such provider.", code="provider_not_found")
+        raise ProviderNotFound()
     return SubscriptionOut.of(await subscriptions.get_for_provider(provider_id))
 
 
@@ -125,11 +134,11 @@ async def provider_subscription(provider_id: str, session: AdminSession) -> Subs
     description="Over the searches in [since, until): each tier's share of impressions (providers shown) "
     "beside its share of the providers that matched those searches.",
     response_model=FairnessReport,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+    responses=errors(*READ_SESSION, RoleForbidden, ValidationFailed),
 )
 async def search_fairness(session: AdminSession, since: ClientMoment, until: ClientMoment) -> FairnessReport:
     if until <= since:
-        raise Unprocessable("until must be after since.", field="until")
+        raise ValidationFailed("until must be after since.", field="until")
     searches, per_tier = await search_service.fairness(since, until)
     shown_total = sum(shown for shown, _ in per_tier.values())
     eligible_total = sum(eligible for _, eligible in per_tier.values())
@@ -159,13 +168,13 @@ class AdminDeliveryOut(NotificationDeliveryOut):
     "/users/{user_id}/notification-deliveries",
     summary="A user's notification delivery log, newest first: every channel attempt and its outcome",
     response_model=list[AdminDeliveryOut],
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*READ_SESSION, RoleForbidden, UserNotFound),
 )
 async def user_notification_deliveries(
     user_id: str, session: AdminSession, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[AdminDeliveryOut]:
     if await auth_service.get_user(user_id) is None:
-        raise NotFound("No such user.", code="user_not_found")
+        raise UserNotFound()
     found = await NotificationDelivery.find({"recipient_id": user_id}).sort("-at_key").limit(limit).to_list()
     return [
         AdminDeliveryOut(

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from platform_api.auth.errors import LinkInvalid
 from platform_api.auth.service import hash_password
 from platform_api.config import Settings
-from platform_api.errors import BadRequest
 from shared_models import store
 from shared_models.documents import AccountToken, User
 from shared_models.enums import UserStatus
@@ -25,10 +25,6 @@ from shared_models.services.notifications import queue_mail
 log = structlog.get_logger(__name__)
 VERIFY_TTL = timedelta(hours=48)
 RESET_TTL = timedelta(minutes=30)
-
-
-class LinkInvalid(BadRequest):
-    default_code = "link_invalid"
 
 
 def _hash(token: str) -> str:
@@ -78,7 +74,7 @@ class AccountMail:
     async def verify(self, token: str, now: datetime) -> User:
         user = await self._consume(token, "verify_email", now)
         if user is None:
-            raise LinkInvalid("This link is not valid any more; ask for a new one.", field="token")
+            raise LinkInvalid(field="token")
         await store.update_one(User, {"_id": user.id}, {"$set": {"email_verified": True}})
         session_cache.forget(str(user.id))
         user.email_verified = True
@@ -102,7 +98,7 @@ class AccountMail:
     async def reset(self, token: str, password: str, now: datetime) -> User:
         user = await self._consume(token, "reset_password", now)
         if user is None:
-            raise LinkInvalid("This link is not valid any more; ask for a new one.", field="token")
+            raise LinkInvalid(field="token")
         # Every session issued before this write ends (whoever knew the old password is logged out); every
         # one issued after it works, however soon: the generation moves in the same write as the password.
         await store.update_one(

@@ -3,7 +3,8 @@
 import structlog
 from fastapi import APIRouter, Request, Response, status
 
-from platform_api.auth.account import LinkInvalid, account_mail
+from platform_api.auth.account import account_mail
+from platform_api.auth.errors import ConsentRequired, EmailTaken, InvalidCredentials, LinkInvalid
 from platform_api.auth.schemas import (
     AcceptedOut,
     LoginRequest,
@@ -18,6 +19,8 @@ from platform_api.auth.schemas import (
 from platform_api.auth.service import auth_service
 from platform_api.config import Settings
 from platform_api.deps import (
+    READ_SESSION,
+    WRITE_SESSION,
     ClockDep,
     CurrentSession,
     RealtimeDep,
@@ -26,19 +29,16 @@ from platform_api.deps import (
     request_origin,
 )
 from platform_api.errors import (
-    Conflict,
-    Forbidden,
-    TooManyRequests,
-    Unauthorized,
-    Unprocessable,
-    error_responses,
+    RateLimited,
+    errors,
 )
+from platform_api.providers.errors import ProfileExists, SlugUnavailable
 from platform_api.providers.schemas import ProviderProfileOut
 from platform_api.providers.service import provider_service
 from platform_api.ratelimits import LimitsDep, client_ip
 from shared_models.documents import ProviderProfile, User
 from shared_models.enums import Role
-from shared_models.services.sessions import SessionClaims
+from shared_models.services.sessions import AccountSuspended, SessionClaims
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 log = structlog.get_logger(__name__)
@@ -75,7 +75,7 @@ def _session_out(
     summary="Create a customer or provider account and start a session",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionOut,
-    responses=error_responses(Conflict, Unprocessable, TooManyRequests),
+    responses=errors(ConsentRequired, EmailTaken, ProfileExists, SlugUnavailable, RateLimited),
 )
 async def register(
     body: RegisterRequest,
@@ -99,7 +99,7 @@ async def register(
     "/login",
     summary="Log in with email and password",
     response_model=SessionOut,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable, TooManyRequests),
+    responses=errors(InvalidCredentials, AccountSuspended, RateLimited),
 )
 async def login(
     body: LoginRequest,
@@ -123,7 +123,7 @@ async def login(
     "/logout",
     summary="End this session (the token stops working on every service)",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(Unauthorized, Forbidden),
+    responses=errors(*WRITE_SESSION),
 )
 async def logout(
     session: CurrentSession, settings: SettingsDep, clock: ClockDep, realtime: RealtimeDep
@@ -140,7 +140,7 @@ async def logout(
     "/me",
     summary="The signed-in user, their provider profile and the session's CSRF token",
     response_model=MeOut,
-    responses=error_responses(Unauthorized, Forbidden),
+    responses=errors(*READ_SESSION),
 )
 async def me(session: CurrentSession, settings: SettingsDep) -> MeOut:
     profile = (
@@ -158,7 +158,7 @@ async def me(session: CurrentSession, settings: SettingsDep) -> MeOut:
     "/verify-email",
     summary="Confirm the email address with the emailed link's token",
     response_model=UserOut,
-    responses=error_responses(LinkInvalid, Unprocessable),
+    responses=errors(LinkInvalid),
 )
 async def verify_email(body: VerifyEmailRequest, clock: ClockDep) -> UserOut:
     return UserOut.of(await account_mail.verify(body.token, clock.now()))
@@ -169,7 +169,7 @@ async def verify_email(body: VerifyEmailRequest, clock: ClockDep) -> UserOut:
     summary="Mail a new verification link to the signed-in user",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=AcceptedOut,
-    responses=error_responses(Unauthorized, Forbidden, TooManyRequests),
+    responses=errors(*WRITE_SESSION, RateLimited),
 )
 async def resend_verification(
     request: Request, session: CurrentSession, settings: SettingsDep, clock: ClockDep, limits: LimitsDep
@@ -190,7 +190,7 @@ RESET_ANSWER = "If an account uses this address, a reset link is on its way."
     summary="Mail a password reset link (the same answer whether or not the account exists)",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=AcceptedOut,
-    responses=error_responses(Unprocessable, TooManyRequests),
+    responses=errors(RateLimited),
 )
 async def request_password_reset(
     body: PasswordResetRequest, request: Request, settings: SettingsDep, clock: ClockDep, limits: LimitsDep
@@ -205,7 +205,7 @@ async def request_password_reset(
     "/password-reset/confirm",
     summary="Set a new password with the emailed link's token (ends every existing session)",
     response_model=UserOut,
-    responses=error_responses(LinkInvalid, Unprocessable),
+    responses=errors(LinkInvalid),
 )
 async def confirm_password_reset(
     body: PasswordResetConfirm, clock: ClockDep, realtime: RealtimeDep

@@ -11,10 +11,11 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pymongo.errors import DuplicateKeyError
 
+from platform_api.auth.errors import AccountDeleted, ConsentRequired, EmailTaken, InvalidCredentials
 from platform_api.auth.schemas import RegisterRequest
 from platform_api.config import Settings
 from platform_api.consent.service import MARKETING, Origin, consent_service
-from platform_api.errors import Conflict, Forbidden, Unauthorized, Unprocessable
+from platform_api.errors import ConcurrentUpdate
 from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
 from shared_models import store
@@ -25,7 +26,7 @@ from shared_models.enums import Role, UserStatus
 from shared_models.ids import parse_object_id
 from shared_models.services import session_cache
 from shared_models.services.outbox import append_events
-from shared_models.services.sessions import SessionClaims, issue_token, revoke
+from shared_models.services.sessions import AccountSuspended, SessionClaims, issue_token, revoke
 
 log = structlog.get_logger(__name__)
 INCOMPLETE_GRACE = timedelta(minutes=2)  # far longer than any sign-up takes
@@ -59,11 +60,7 @@ class AuthService:
             ("accepted_privacy_version", data.accepted_privacy_version, settings.privacy_version),
         ):
             if accepted != current:
-                raise Unprocessable(
-                    f"Accept the current version ({current}) to sign up.",
-                    code="consent_required",
-                    field=field,
-                )
+                raise ConsentRequired(f"Accept the current version ({current}) to sign up.", field=field)
         now = clock.now()
         user = User(
             email=data.email,
@@ -77,9 +74,7 @@ class AuthService:
         try:
             await user.insert()
         except DuplicateKeyError:
-            raise Conflict(
-                "An account with this email already exists.", code="email_taken", field="email"
-            ) from None
+            raise EmailTaken(field="email") from None
         # No multi-document transaction (the embedded engine's are not isolated): the account is inserted
         # incomplete, then its consents and profile, then it is marked complete. If anything fails it is
         # removed again; if even that fails (the database went away), it stays incomplete (it cannot log
@@ -116,7 +111,7 @@ class AuthService:
         return len(stale)
 
     async def create_admin(self, email: str, password: str, display_name: str, clock: Clock) -> User:
-        """Raises `InvalidEmail` for an address email-validator rejects, `Conflict` when it is taken."""
+        """Raises `InvalidEmail` for an address email-validator rejects, `EmailTaken` when it is taken."""
         now = clock.now()
         user = User(
             email=canonical_email(email),
@@ -129,9 +124,7 @@ class AuthService:
         try:
             return await user.insert()
         except DuplicateKeyError:
-            raise Conflict(
-                "An account with this email already exists.", code="email_taken", field="email"
-            ) from None
+            raise EmailTaken(field="email") from None
 
     async def check_credentials(self, email: str, password: str) -> User:
         """`email` in its canonical form (`canonical_email`). The same 401 body, and about the same time, for
@@ -139,21 +132,21 @@ class AuthService:
         user = await User.find_one(User.email == email)
         if user is None:
             await verify_password(password, _dummy_hash())
-            raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
+            raise InvalidCredentials()
         valid, new_hash = await verify_password(password, user.password_hash)
         if not valid:
-            raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
+            raise InvalidCredentials()
         # The hash check takes tens of milliseconds: a password reset, a suspension or a deletion may have
         # landed meanwhile. Judge the account as it is now, so a login that overlapped a reset is refused
         # instead of answered with a session the reset already ended.
         current = await User.get(user.id)
         if current is None or current.password_hash != user.password_hash:
-            raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
+            raise InvalidCredentials()
         user = current
         if not user.complete:  # a sign-up that never finished: as if it did not exist
-            raise Unauthorized("Email or password is incorrect.", code="invalid_credentials")
+            raise InvalidCredentials()
         if user.status is not UserStatus.active:
-            raise Forbidden("This account is suspended.", code="account_suspended")
+            raise AccountSuspended()
         if new_hash is not None:
             await user.set({User.password_hash: new_hash})
             session_cache.forget(str(user.id))
@@ -165,7 +158,7 @@ class AuthService:
         """Suspend (every live session ends, sockets drop, the user is told) or lift a suspension (old
         sessions stay dead: the user logs in again). A compare-and-set on the current status."""
         if user.status is UserStatus.deleted:
-            raise Conflict("This account was deleted.", code="account_deleted")
+            raise AccountDeleted()
         target = UserStatus.suspended if suspended else UserStatus.active
         if user.status is target:
             return user
@@ -174,7 +167,7 @@ class AuthService:
             after.session_generation += 1
         replaced = await store.replace_if({"_id": user.id, "status": user.status.value}, after)
         if replaced is None:
-            raise Conflict("The account changed meanwhile; reload it.", code="concurrent_update")
+            raise ConcurrentUpdate("The account changed meanwhile; reload it.")
         session_cache.forget(str(user.id))
         if suspended:
             await realtime.disconnect_user(str(user.id))

@@ -6,6 +6,7 @@ import stripe
 from fastapi import APIRouter, Depends, Request
 
 from platform_api.billing import subscriptions
+from platform_api.billing.errors import AlreadySubscribed, NoBillingAccount, PayloadTooLarge, TierUnavailable
 from platform_api.billing.schemas import (
     CheckoutRequest,
     CheckoutSessionOut,
@@ -16,17 +17,13 @@ from platform_api.billing.schemas import (
 from platform_api.billing.service import billing_service
 from platform_api.billing.stripe_api import StripeUnavailable
 from platform_api.billing.webhook import InvalidSignature, StripeWebhook, WebhookFailed
-from platform_api.deps import AuthSession, ClockDep, ProviderSession, SettingsDep
+from platform_api.deps import READ_SESSION, WRITE_SESSION, AuthSession, ClockDep, ProviderSession, SettingsDep
 from platform_api.errors import (
-    AppError,
-    Conflict,
-    Forbidden,
-    NotFound,
-    Unauthorized,
-    Unprocessable,
-    error_responses,
+    RoleForbidden,
+    errors,
 )
 from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
+from platform_api.providers.errors import ProfileNotFound
 from platform_api.providers.service import provider_service
 from shared_models.documents import ProviderProfile
 from shared_models.enums import SubscriptionTier
@@ -34,12 +31,6 @@ from shared_models.enums import SubscriptionTier
 router = APIRouter(prefix="/billing", tags=["billing"], route_class=IdempotentRoute)
 
 MAX_WEBHOOK_BODY = 1024 * 1024  # Stripe's events are a few KB; anything near this is not Stripe
-
-
-class PayloadTooLarge(AppError):
-    status_code = 413
-    default_code = "payload_too_large"
-    description = "The body is larger than any Stripe event"
 
 
 async def get_stripe(request: Request) -> stripe.StripeClient:
@@ -59,7 +50,7 @@ WebhookDep = Annotated[StripeWebhook, Depends(get_webhook)]
 async def own_profile(session: AuthSession) -> ProviderProfile:
     profile = await provider_service.get_by_owner(session.user_id)
     if profile is None:
-        raise NotFound("This provider has no profile.", code="profile_not_found")
+        raise ProfileNotFound()
     return profile
 
 
@@ -71,7 +62,9 @@ async def own_profile(session: AuthSession) -> ProviderProfile:
     "Stripe's webhook confirms it, never by this call. Already subscribed → 409 `already_subscribed` "
     "(change tiers in the billing portal).",
     response_model=CheckoutSessionOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, StripeUnavailable),
+    responses=errors(
+        *WRITE_SESSION, RoleForbidden, ProfileNotFound, TierUnavailable, AlreadySubscribed, StripeUnavailable
+    ),
 )
 async def create_checkout_session(
     body: CheckoutRequest, session: ProviderSession, settings: SettingsDep, client: StripeDep, clock: ClockDep
@@ -87,7 +80,7 @@ async def create_checkout_session(
     dependencies=[IDEMPOTENT],
     summary="Open Stripe's billing portal: change tier, payment method, cancel (providers)",
     response_model=PortalSessionOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, StripeUnavailable),
+    responses=errors(*WRITE_SESSION, RoleForbidden, ProfileNotFound, NoBillingAccount, StripeUnavailable),
 )
 async def create_portal_session(
     session: ProviderSession, settings: SettingsDep, client: StripeDep
@@ -99,7 +92,7 @@ async def create_portal_session(
     "/subscription",
     summary="My subscription as last confirmed by Stripe (read-only)",
     response_model=SubscriptionOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*READ_SESSION, RoleForbidden, ProfileNotFound),
 )
 async def my_subscription(session: ProviderSession) -> SubscriptionOut:
     profile = await own_profile(session)
@@ -112,7 +105,7 @@ async def my_subscription(session: ProviderSession) -> SubscriptionOut:
     description="Verifies `Stripe-Signature`; anything unsigned, forged or stale → 400 with no effect. "
     "Each event applies once; a failure answers 5xx so Stripe retries.",
     response_model=WebhookAck,
-    responses=error_responses(InvalidSignature, PayloadTooLarge, WebhookFailed, StripeUnavailable),
+    responses=errors(InvalidSignature, PayloadTooLarge, WebhookFailed, StripeUnavailable),
 )
 async def stripe_webhook(request: Request, webhook: WebhookDep) -> WebhookAck:
     declared = request.headers.get("content-length", "0")

@@ -10,11 +10,11 @@ import structlog
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.billing import subscriptions
+from platform_api.billing.errors import AlreadySubscribed, NoBillingAccount, TierUnavailable
 from platform_api.billing.schemas import CheckoutSessionOut, PortalSessionOut
 from platform_api.billing.stripe_api import stripe_errors
 from platform_api.billing.tiers import price_slots
 from platform_api.config import Settings
-from platform_api.errors import Conflict, Unprocessable
 from shared_models.clock import Clock
 from shared_models.documents import BillingCustomer, ProviderProfile, User, WebhookDelivery
 from shared_models.enums import SubscriptionTier
@@ -58,16 +58,10 @@ class BillingService:
     ) -> CheckoutSessionOut:
         price = price_slots(settings).get(tier)
         if price is None:
-            raise Unprocessable(
-                f"The {tier.value} tier is not on sale.", code="tier_unavailable", field="tier"
-            )
+            raise TierUnavailable(f"The {tier.value} tier is not on sale.", field="tier")
         current = await subscriptions.get_for_provider(str(provider.id))
         if current is not None and current.entitled:
-            raise Conflict(
-                "This provider already has a subscription; change it in the billing portal.",
-                code="already_subscribed",
-                details={"tier": current.tier.value, "status": current.status.value},
-            )
+            raise AlreadySubscribed(details={"tier": current.tier.value, "status": current.status.value})
         customer_id = await self.customer_for(provider, owner, client, clock)
         metadata = {"provider_id": str(provider.id), "provider_user_id": provider.owner_id}
         with stripe_errors("start a checkout"):
@@ -91,7 +85,7 @@ class BillingService:
     ) -> PortalSessionOut:
         customer = await BillingCustomer.find_one(BillingCustomer.provider_id == str(provider.id))
         if customer is None:
-            raise Conflict("Subscribe first: there is no billing account yet.", code="no_billing_account")
+            raise NoBillingAccount()
         with stripe_errors("open the billing portal"):
             session = await client.v1.billing_portal.sessions.create_async(
                 params={

@@ -8,14 +8,11 @@ import stripe
 import structlog
 from stripe._base_address import BaseAddresses
 
+# Re-exported: the webhook's modules import it from here until they take it from billing.errors.
+from platform_api.billing.errors import StripeUnavailable as StripeUnavailable
 from platform_api.config import Settings
-from platform_api.errors import ServiceUnavailable
 
 log = structlog.get_logger(__name__)
-
-
-class StripeUnavailable(ServiceUnavailable):
-    default_code = "stripe_unavailable"
 
 
 def stripe_client(settings: Settings) -> stripe.StripeClient:

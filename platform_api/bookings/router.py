@@ -5,19 +5,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from platform_api.bookings.errors import (
+    CategoryNotOffered,
+    DeadlinePassed,
+    ProviderUnavailable,
+    ReasonRequired,
+    RequestNotFound,
+    SubscriptionRequired,
+)
 from platform_api.bookings.schemas import CreateRequest, EventBody, RequestDetailOut, RequestOut, RequestPage
 from platform_api.bookings.service import Actor, booking_service
-from platform_api.deps import ClockDep, CustomerSession, PartySession
+from platform_api.deps import READ_SESSION, WRITE_SESSION, ClockDep, CustomerSession, PartySession
 from platform_api.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    TooManyRequests,
-    Unauthorized,
-    Unprocessable,
-    error_responses,
+    InvalidTransition,
+    NotDue,
+    RateLimited,
+    RoleForbidden,
+    ValidationFailed,
+    errors,
 )
 from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
+from platform_api.providers.errors import UnknownProvider
 from platform_api.ratelimits import LimitsDep
 from shared_models.documents import ServiceRequest
 from shared_models.enums import RequestEvent, RequestState
@@ -47,7 +55,15 @@ def _detail(request: ServiceRequest, actor: Actor) -> RequestDetailOut:
     summary="Book a provider: create a service request (customers)",
     status_code=status.HTTP_201_CREATED,
     response_model=RequestDetailOut,
-    responses=error_responses(Unauthorized, Forbidden, Conflict, Unprocessable, TooManyRequests),
+    responses=errors(
+        *WRITE_SESSION,
+        RoleForbidden,
+        UnknownProvider,
+        CategoryNotOffered,
+        ProviderUnavailable,
+        ValidationFailed,
+        RateLimited,
+    ),
 )
 async def create_request(
     body: CreateRequest, session: CustomerSession, clock: ClockDep, limits: LimitsDep
@@ -61,7 +77,7 @@ async def create_request(
     "",
     summary="My requests (as customer or provider), newest first",
     response_model=RequestPage,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+    responses=errors(*READ_SESSION, RoleForbidden),
 )
 async def list_requests(
     session: PartySession,
@@ -84,13 +100,13 @@ async def list_requests(
     "/{request_id}",
     summary="One of my requests, with its full history",
     response_model=RequestDetailOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*READ_SESSION, RoleForbidden, RequestNotFound),
 )
 async def get_request(request_id: str, session: PartySession) -> RequestDetailOut:
     actor = Actor.of(session.user)
     request = await booking_service.get_for_party(request_id, actor)
     if request is None:
-        raise NotFound("No such request.", code="request_not_found")
+        raise RequestNotFound()
     return _detail(request, actor)
 
 
@@ -100,7 +116,17 @@ async def get_request(request_id: str, session: PartySession) -> RequestDetailOu
     description="Illegal in the current state → 409 `invalid_transition` with `details.state` and "
     "`details.allowed_events`; too late → 409 `deadline_passed`; cancelling an accepted request needs a reason.",
     response_model=RequestDetailOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),
+    responses=errors(
+        *WRITE_SESSION,
+        RoleForbidden,
+        RequestNotFound,
+        SubscriptionRequired,
+        InvalidTransition,
+        DeadlinePassed,
+        NotDue,
+        ReasonRequired,
+        ValidationFailed,
+    ),
 )
 async def act_on_request(
     request_id: str, event: PartyEvent, session: PartySession, clock: ClockDep, body: EventBody | None = None

@@ -15,6 +15,15 @@ from beanie import PydanticObjectId
 
 from platform_api.billing.guards import provider_accepts_requests
 from platform_api.bookings import repository
+from platform_api.bookings.errors import (
+    CategoryNotOffered,
+    DeadlinePassed,
+    ProviderUnavailable,
+    ReasonRequired,
+    RequestNotFound,
+    SubscriptionRequired,
+    TransitionLost,
+)
 from platform_api.bookings.schemas import CreateRequest
 from platform_api.bookings.state_machine import (
     DEADLINES_ON_ENTRY,
@@ -26,8 +35,9 @@ from platform_api.bookings.state_machine import (
     event_type,
     rule_for,
 )
-from platform_api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from platform_api.errors import Conflict, InvalidTransition, NotDue, ValidationFailed
 from platform_api.outbox.service import outbox_service
+from platform_api.providers.errors import UnknownProvider
 from platform_api.providers.service import provider_service
 from shared_models import store
 from shared_models.documents import (
@@ -56,16 +66,6 @@ class Actor:
 
 
 SYSTEM = Actor(id=None, role=ActorRole.system)
-
-
-class InvalidTransition(Conflict):
-    default_code = "invalid_transition"
-
-
-class TransitionLost(Conflict):
-    """The compare-and-set matched nothing: someone else moved the request first."""
-
-    default_code = "concurrent_update"
 
 
 @dataclass(frozen=True)
@@ -104,15 +104,13 @@ class BookingService:
     async def create(self, customer: User, data: CreateRequest, now: datetime) -> ServiceRequest:
         profile = await provider_service.get(data.provider_id)
         if profile is None:
-            raise Unprocessable("No such provider.", code="provider_not_found", field="provider_id")
+            raise UnknownProvider(field="provider_id")
         if data.category not in profile.categories:
-            raise Unprocessable(
-                "This provider does not offer that category.", code="category_not_offered", field="category"
-            )
+            raise CategoryNotOffered(field="category")
         if data.window.start <= now:
-            raise Unprocessable("The requested window must start in the future.", field="window.start")
+            raise ValidationFailed("The requested window must start in the future.", field="window.start")
         if not await provider_accepts_requests(profile):
-            raise Conflict("This provider is not taking requests right now.", code="provider_unavailable")
+            raise ProviderUnavailable()
         request_id = PydanticObjectId()
         actor = Actor.of(customer)
         creation = Transition(
@@ -190,15 +188,13 @@ class BookingService:
         """A party's event on a request (accept, decline, cancel, complete, confirm, dispute)."""
         request = await self.get_for_party(request_id, actor)
         if request is None:
-            raise NotFound("No such request.", code="request_not_found")
+            raise RequestNotFound()
         if quote is not None and event is not RequestEvent.accept:
-            raise Unprocessable("Only accepting a request sets its quote.", field="quote")
+            raise ValidationFailed("Only accepting a request sets its quote.", field="quote")
         if event is RequestEvent.accept and actor.role is ActorRole.provider:
             profile = await provider_service.get(request.provider_id)
             if profile is None or not await provider_accepts_requests(profile):
-                raise Forbidden(
-                    "An active subscription is needed to accept requests.", code="subscription_required"
-                )
+                raise SubscriptionRequired()
         if quote is not None:
             changes = {**(changes or {}), "quote": quote}
         try:
@@ -232,9 +228,7 @@ class BookingService:
         if role is None or rule is None or role not in rule.actors:
             raise _invalid(request, event, role or actor.role)
         if rule.reason_required and not (reason and reason.strip()):
-            raise Unprocessable(
-                f"A reason is required to {event.value} now.", code="reason_required", field="reason"
-            )
+            raise ReasonRequired(f"A reason is required to {event.value} now.", field="reason")
         query: dict[str, Any] = {"_id": request.id, "state": request.state.value, "version": request.version}
         self._check_deadline(request, rule, now, query)
 
@@ -288,16 +282,15 @@ class BookingService:
         if rule.before is not None:
             due: datetime | None = getattr(request, rule.before)
             if due is not None and now >= due:
-                raise Conflict(
+                raise DeadlinePassed(
                     f"Too late to {rule.event.value}: the deadline was {due.isoformat()}.",
-                    code="deadline_passed",
                     details={"state": request.state.value, "deadline": due.isoformat()},
                 )
             query[rule.before] = {"$gt": now}
         if rule.after is not None:
             due = getattr(request, rule.after)
             if due is None or now < due:
-                raise Conflict(f"Not due until {due}.", code="not_due")
+                raise NotDue(f"Not due until {due}.")
             query[rule.after] = {"$lte": now}
 
     def _event(self, type_: str, request: ServiceRequest, entry: Transition, now: datetime) -> DomainEvent:
@@ -388,4 +381,12 @@ class BookingService:
 
 booking_service = BookingService()
 
-__all__ = ["SYSTEM", "TERMINAL_STATES", "Actor", "BookingService", "InvalidTransition", "booking_service"]
+__all__ = [
+    "SYSTEM",
+    "TERMINAL_STATES",
+    "Actor",
+    "BookingService",
+    "InvalidTransition",
+    "TransitionLost",
+    "booking_service",
+]

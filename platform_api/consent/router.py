@@ -8,10 +8,19 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from platform_api.consent.errors import UnsubscribeInvalid
 from platform_api.consent.service import MARKETING, consent_service
-from platform_api.consent.unsubscribe import UnsubscribeInvalid, read_token
-from platform_api.deps import ClockDep, CurrentSession, SettingsDep, request_origin
-from platform_api.errors import Forbidden, Unauthorized, Unprocessable, error_responses
+from platform_api.consent.unsubscribe import read_token
+from platform_api.deps import (
+    READ_SESSION,
+    WRITE_SESSION,
+    ClockDep,
+    CurrentSession,
+    SettingsDep,
+    request_origin,
+)
+from platform_api.errors import ValidationFailed, errors
+from platform_api.notifications.errors import MandatoryType
 from platform_api.notifications.service import notification_service
 from shared_models.documents import ConsentRecord
 from shared_models.notifications import CATALOGUE
@@ -50,7 +59,7 @@ class UnsubscribedOut(BaseModel):
     "/account/consents",
     summary="What I agreed to: current consents and their history",
     response_model=ConsentsOut,
-    responses=error_responses(Unauthorized),
+    responses=errors(*READ_SESSION),
 )
 async def my_consents(session: CurrentSession) -> ConsentsOut:
     history = await consent_service.history(session.user_id)
@@ -64,7 +73,7 @@ async def my_consents(session: CurrentSession) -> ConsentsOut:
     "/account/consents/marketing",
     summary="Opt in to (or out of) marketing email",
     response_model=ConsentOut,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+    responses=errors(*WRITE_SESSION),
 )
 async def set_marketing(
     body: MarketingIn, request: Request, session: CurrentSession, clock: ClockDep
@@ -79,7 +88,7 @@ async def set_marketing(
     "/email/unsubscribe",
     summary="One-click unsubscribe (RFC 8058): the signed link of a non-essential email; no login",
     response_model=UnsubscribedOut,
-    responses=error_responses(UnsubscribeInvalid),
+    responses=errors(UnsubscribeInvalid, MandatoryType, ValidationFailed),
 )
 async def unsubscribe(
     request: Request, settings: SettingsDep, clock: ClockDep, token: str = Query(max_length=500)
@@ -91,7 +100,7 @@ async def unsubscribe(
         await consent_service.record(user_id, MARKETING, False, origin, clock.now())
         return UnsubscribedOut(unsubscribed="marketing")
     if kind != "type" or value not in CATALOGUE or CATALOGUE[value].mandatory:
-        raise UnsubscribeInvalid("This unsubscribe link is not valid.", field="token")
+        raise UnsubscribeInvalid(field="token")
     disabled = await notification_service.preferences(user_id)
     await notification_service.set_preferences(user_id, disabled | {f"{value}:email"})
     await consent_service.record(user_id, f"email:{value}", False, origin, clock.now())

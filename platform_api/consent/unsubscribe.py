@@ -5,11 +5,7 @@ import hmac
 from hashlib import sha256
 
 from platform_api.config import Settings
-from platform_api.errors import BadRequest
-
-
-class UnsubscribeInvalid(BadRequest):
-    default_code = "unsubscribe_link_invalid"
+from platform_api.consent.errors import UnsubscribeInvalid
 
 
 def _mac(settings: Settings, payload: bytes) -> str:
@@ -33,10 +29,10 @@ def read_token(settings: Settings, token: str) -> tuple[str, str]:
         payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         user_id, scope = payload.decode().split("|", 1)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise UnsubscribeInvalid("This unsubscribe link is not valid.", field="token") from exc
+        raise UnsubscribeInvalid(field="token") from exc
     # compare_digest refuses (TypeError) a str with non-ASCII characters: such a mac is simply not ours.
     if not mac.isascii() or not hmac.compare_digest(mac, _mac(settings, payload)):
-        raise UnsubscribeInvalid("This unsubscribe link is not valid.", field="token")
+        raise UnsubscribeInvalid(field="token")
     return user_id, scope
 
 

@@ -4,6 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from platform_api.bookings.errors import UnknownRequest
+from platform_api.conversations.errors import ConversationNotFound
 from platform_api.conversations.schemas import (
     ConversationOut,
     ConversationPage,
@@ -12,9 +14,14 @@ from platform_api.conversations.schemas import (
     StartConversation,
 )
 from platform_api.conversations.service import conversation_service
-from platform_api.deps import ClockDep, PartySession, RealtimeDep
-from platform_api.errors import Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.deps import READ_SESSION, WRITE_SESSION, ClockDep, PartySession, RealtimeDep
+from platform_api.errors import (
+    RoleForbidden,
+    ValidationFailed,
+    errors,
+)
 from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
+from platform_api.providers.errors import UnknownProvider
 from shared_models.documents import Conversation
 from shared_models.enums import Role
 from shared_models.ids import SORTABLE_KEY_PATTERN
@@ -30,7 +37,7 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 async def _mine(conversation_id: str, session: PartySession) -> Conversation:
     conversation = await conversations.get_for_participant(conversation_id, session.user_id)
     if conversation is None:
-        raise NotFound("No such conversation.", code="conversation_not_found")
+        raise ConversationNotFound()
     return conversation
 
 
@@ -50,7 +57,7 @@ async def _shaped(conversation: Conversation, user_id: str) -> ConversationOut:
     response_model=ConversationOut,
     responses={
         200: {"model": ConversationOut, "description": "It existed already"},
-        **error_responses(Unauthorized, Forbidden, Unprocessable),
+        **errors(*WRITE_SESSION, RoleForbidden, UnknownProvider, UnknownRequest, ValidationFailed),
     },
 )
 async def start_conversation(
@@ -68,7 +75,7 @@ async def start_conversation(
     "",
     summary="My conversations, newest activity first, with unread counts",
     response_model=ConversationPage,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+    responses=errors(*READ_SESSION, RoleForbidden),
 )
 async def list_conversations(
     session: PartySession, cursor: Cursor = None, limit: Limit = 20
@@ -92,7 +99,7 @@ async def list_conversations(
     "/{conversation_id}",
     summary="One of my conversations",
     response_model=ConversationOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*READ_SESSION, RoleForbidden, ConversationNotFound),
 )
 async def get_conversation(conversation_id: str, session: PartySession) -> ConversationOut:
     return await _out(await _mine(conversation_id, session), session.user_id)
@@ -102,7 +109,7 @@ async def get_conversation(conversation_id: str, session: PartySession) -> Conve
     "/{conversation_id}/messages",
     summary="Message history, newest first; pass `before` to page back",
     response_model=MessagePage,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Unprocessable),
+    responses=errors(*READ_SESSION, RoleForbidden, ConversationNotFound),
 )
 async def list_messages(
     conversation_id: str, session: PartySession, before: Before = None, limit: Limit = 50
@@ -119,7 +126,7 @@ async def list_messages(
     "/{conversation_id}/block",
     summary="Block the other participant: no messages, typing or presence pass until unblocked",
     response_model=ConversationOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*WRITE_SESSION, RoleForbidden, ConversationNotFound),
 )
 async def block(
     conversation_id: str, session: PartySession, realtime: RealtimeDep, clock: ClockDep
@@ -134,7 +141,7 @@ async def block(
     "/{conversation_id}/block",
     summary="Unblock the other participant",
     response_model=ConversationOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*WRITE_SESSION, RoleForbidden, ConversationNotFound),
 )
 async def unblock(
     conversation_id: str, session: PartySession, realtime: RealtimeDep, clock: ClockDep

@@ -2,9 +2,11 @@
 
 from datetime import datetime
 
+from platform_api.bookings.errors import UnknownRequest
 from platform_api.bookings.service import Actor, booking_service
-from platform_api.errors import Unprocessable
+from platform_api.errors import ValidationFailed
 from platform_api.outbox.service import outbox_service
+from platform_api.providers.errors import UnknownProvider
 from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
 from shared_models.documents import Conversation, DomainEvent, User
@@ -42,17 +44,17 @@ class ConversationService:
         if request_id is not None:
             request = await booking_service.get_for_party(request_id, Actor.of(user))
             if request is None:
-                raise Unprocessable("No such request of yours.", code="request_not_found", field="request_id")
+                raise UnknownRequest("No such request of yours.", field="request_id")
             return await conversations.start(
                 request.customer_id, request.provider_user_id, request.provider_id, request_id, now
             )
         if user.role is not Role.customer:
-            raise Unprocessable("Providers start a conversation from a request.", field="request_id")
+            raise ValidationFailed("Providers start a conversation from a request.", field="request_id")
         if provider_id is None:
-            raise Unprocessable("Name the provider to talk to.", field="provider_id")
+            raise ValidationFailed("Name the provider to talk to.", field="provider_id")
         profile = await provider_service.get(provider_id)
         if profile is None:
-            raise Unprocessable("No such provider.", code="provider_not_found", field="provider_id")
+            raise UnknownProvider(field="provider_id")
         return await conversations.start(str(user.id), profile.owner_id, str(profile.id), None, now)
 
     async def set_blocked(

@@ -4,7 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from platform_api.deps import ClockDep, CustomerSession, PartySession
+from platform_api.bookings.errors import DeadlinePassed, ReasonRequired, RequestNotFound, SubscriptionRequired
+from platform_api.deps import READ_SESSION, WRITE_SESSION, ClockDep, CustomerSession, PartySession
+from platform_api.disputes.errors import DisputeNotFound, EvidenceClosed, EvidenceInvalid
 from platform_api.disputes.schemas import (
     DisputeOut,
     DisputePage,
@@ -15,10 +17,17 @@ from platform_api.disputes.schemas import (
     build_timeline,
 )
 from platform_api.disputes.service import dispute_service
-from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.errors import (
+    InvalidTransition,
+    NotDue,
+    RoleForbidden,
+    ValidationFailed,
+    errors,
+)
 from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
 from shared_models.documents import Dispute, User
 from shared_models.ids import SORTABLE_KEY_PATTERN
+from shared_models.services.media import NotAttachable
 
 router = APIRouter(tags=["disputes"], route_class=IdempotentRoute)
 
@@ -26,7 +35,7 @@ router = APIRouter(tags=["disputes"], route_class=IdempotentRoute)
 async def _mine(dispute_id: str, user: User) -> Dispute:
     dispute = await dispute_service.get_for_party(dispute_id, user)
     if dispute is None:
-        raise NotFound("No such dispute.", code="dispute_not_found")
+        raise DisputeNotFound()
     return dispute
 
 
@@ -38,7 +47,17 @@ async def _mine(dispute_id: str, user: User) -> Dispute:
     "`invalid_transition`; after the window → 409 `deadline_passed`. The dispute has the request's id.",
     status_code=status.HTTP_201_CREATED,
     response_model=DisputeOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),
+    responses=errors(
+        *WRITE_SESSION,
+        RoleForbidden,
+        RequestNotFound,
+        SubscriptionRequired,
+        InvalidTransition,
+        DeadlinePassed,
+        NotDue,
+        ReasonRequired,
+        ValidationFailed,
+    ),
 )
 async def open_dispute(
     request_id: str, body: OpenDispute, session: CustomerSession, clock: ClockDep
@@ -51,7 +70,7 @@ async def open_dispute(
     "/disputes",
     summary="My disputes (as customer or provider), newest first",
     response_model=DisputePage,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+    responses=errors(*READ_SESSION, RoleForbidden),
 )
 async def list_disputes(
     session: PartySession,
@@ -66,7 +85,7 @@ async def list_disputes(
     "/disputes/{dispute_id}",
     summary="One of my disputes",
     response_model=DisputeOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*READ_SESSION, RoleForbidden, DisputeNotFound),
 )
 async def get_dispute(dispute_id: str, session: PartySession) -> DisputeOut:
     return DisputeOut.of(await _mine(dispute_id, session.user))
@@ -76,7 +95,7 @@ async def get_dispute(dispute_id: str, session: PartySession) -> DisputeOut:
     "/disputes/{dispute_id}/timeline",
     summary="Everything in a dispute, in order: its steps and every evidence item",
     response_model=Timeline,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*READ_SESSION, RoleForbidden, DisputeNotFound),
 )
 async def dispute_timeline(dispute_id: str, session: PartySession) -> Timeline:
     dispute = await _mine(dispute_id, session.user)
@@ -93,7 +112,15 @@ async def dispute_timeline(dispute_id: str, session: PartySession) -> Timeline:
     "`respond_by`; otherwise 409 `evidence_closed`.",
     status_code=status.HTTP_201_CREATED,
     response_model=EvidenceOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable),
+    responses=errors(
+        *WRITE_SESSION,
+        RoleForbidden,
+        DisputeNotFound,
+        EvidenceClosed,
+        EvidenceInvalid,
+        NotAttachable,
+        ValidationFailed,
+    ),
 )
 async def add_evidence(
     dispute_id: str, body: EvidenceIn, session: PartySession, clock: ClockDep

@@ -5,17 +5,19 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, Depends, Request, status
 
-from platform_api.deps import ClockDep, CurrentSession
+from platform_api.deps import READ_SESSION, WRITE_SESSION, ClockDep, CurrentSession
 from platform_api.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    ServiceUnavailable,
-    Unauthorized,
-    Unprocessable,
-    error_responses,
+    errors,
 )
 from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
+from platform_api.media.errors import (
+    ContentTypeNotAllowed,
+    FileTooLarge,
+    MediaNotFound,
+    StorageDown,
+    UploadMissing,
+    UploadRejected,
+)
 from platform_api.media.schemas import DownloadOut, MediaOut, UploadOut, UploadRequest
 from platform_api.media.service import MediaService
 
@@ -39,7 +41,7 @@ MediaDep = Annotated[MediaService, Depends(get_media)]
     "pins the key, the content type and the exact size. An unconfirmed upload can never be attached.",
     status_code=status.HTTP_201_CREATED,
     response_model=UploadOut,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+    responses=errors(*WRITE_SESSION, ContentTypeNotAllowed, FileTooLarge),
 )
 async def start_upload(
     body: UploadRequest, session: CurrentSession, clock: ClockDep, media: MediaDep
@@ -58,7 +60,7 @@ async def start_upload(
     "someone else's upload; 409 `upload_missing` before the file is in storage; 422 `upload_rejected` (and "
     "the object is deleted) when its size or content is not a file of the declared type.",
     response_model=MediaOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, ServiceUnavailable),
+    responses=errors(*WRITE_SESSION, MediaNotFound, UploadMissing, UploadRejected, StorageDown),
 )
 async def confirm_upload(
     media_id: str, session: CurrentSession, clock: ClockDep, media: MediaDep
@@ -70,7 +72,7 @@ async def confirm_upload(
     "/{media_id}/download",
     summary="A short-lived download link (owner, the other side it was shared with, admins)",
     response_model=DownloadOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*READ_SESSION, MediaNotFound),
 )
 async def download(media_id: str, session: CurrentSession, media: MediaDep) -> DownloadOut:
     found, url = await media.download_url(media_id, session.user)

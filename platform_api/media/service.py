@@ -20,8 +20,15 @@ import structlog
 from beanie import PydanticObjectId
 
 from platform_api.config import Settings
-from platform_api.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 from platform_api.media.detection import RECOGNISED_TYPES, problem_with
+from platform_api.media.errors import (
+    ContentTypeNotAllowed,
+    FileTooLarge,
+    MediaNotFound,
+    StorageDown,
+    UploadMissing,
+    UploadRejected,
+)
 from platform_api.media.storage import ObjectStorage, StorageUnavailable, StoredObject
 from shared_models import store
 from shared_models.documents import MediaObject, MediaStatus, User
@@ -38,14 +45,6 @@ INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/
 # Decoding a file of MEDIA_MAX_BYTES may hold a few hundred MB of pixels (detection.MAX_PIXELS): at most this
 # many at once per process.
 CHECKS_AT_ONCE = 2
-
-
-class StorageDown(ServiceUnavailable):
-    default_code = "storage_unavailable"
-
-
-class UploadRejected(Unprocessable):
-    default_code = "upload_rejected"
 
 
 def media_prefix(user_id: str) -> str:
@@ -88,15 +87,12 @@ class MediaService:
         self, owner: User, filename: str, content_type: str, size: int, now: datetime
     ) -> Upload:
         if content_type not in self.allowed_types:
-            raise UploadRejected(
+            raise ContentTypeNotAllowed(
                 f"{content_type} is not accepted; allowed: {', '.join(sorted(self.allowed_types))}.",
-                code="content_type_not_allowed",
                 field="content_type",
             )
         if size > self.max_bytes:
-            raise UploadRejected(
-                f"Files may be at most {self.max_bytes} bytes.", code="file_too_large", field="size"
-            )
+            raise FileTooLarge(f"Files may be at most {self.max_bytes} bytes.", field="size")
         oid = PydanticObjectId()
         name = safe_filename(filename)
         upload_key = f"{media_prefix(str(owner.id))}{oid}/{name}"
@@ -119,7 +115,7 @@ class MediaService:
         oid = parse_object_id(media_id)
         media = await MediaObject.get(oid) if oid else None
         if media is None or media.owner_id != str(owner.id):
-            raise NotFound("No such upload.", code="media_not_found")
+            raise MediaNotFound()
         return media
 
     async def confirm(self, media_id: str, owner: User, now: datetime) -> MediaObject:
@@ -131,12 +127,12 @@ class MediaService:
         copy_key = verified_key(media)
         try:
             if not await self.storage.copy(upload_key, copy_key, media.content_type):
-                raise Conflict("Nothing has been uploaded for this key yet.", code="upload_missing")
+                raise UploadMissing()
             # The copy is what gets checked, recorded and served: a POST replayed to the upload key from here
             # on changes nothing that is read below.
             stored = await self.storage.read(copy_key, self.max_bytes)
         except StorageUnavailable as exc:
-            raise StorageDown("Object storage is not answering; retry shortly.") from exc
+            raise StorageDown() from exc
         if stored is None:
             raise StorageDown("Object storage lost the copy it just made; retry shortly.")
         async with self._checking:
@@ -210,7 +206,7 @@ class MediaService:
         media = await MediaObject.get(oid) if oid else None
         allowed = media is not None and (user.role is Role.admin or await may_download(media, str(user.id)))
         if media is None or not allowed or media.status is not MediaStatus.ready:
-            raise NotFound("No such file.", code="media_not_found")
+            raise MediaNotFound("No such file.")
         return media, self.link(media)
 
     def link(self, media: MediaObject) -> str:

@@ -4,8 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from platform_api.deps import AuthSession, ClockDep, CurrentSession
-from platform_api.errors import Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.deps import READ_SESSION, WRITE_SESSION, AuthSession, ClockDep, CurrentSession
+from platform_api.errors import (
+    ConcurrentUpdate,
+    ValidationFailed,
+    errors,
+)
+from platform_api.notifications.errors import MandatoryType, NotificationNotFound
 from platform_api.notifications.schemas import (
     DeliveryOut,
     NotificationOut,
@@ -29,7 +34,7 @@ CURSOR = rf"^[01]?{SORTABLE_KEY}$"  # an `unread_key` ("0"/"1" + the key) or an 
     "",
     summary="My notifications, newest first (or unread first)",
     response_model=NotificationPage,
-    responses=error_responses(Unauthorized, Unprocessable),
+    responses=errors(*READ_SESSION),
 )
 async def list_notifications(
     session: CurrentSession,
@@ -48,7 +53,7 @@ async def list_notifications(
     "/unread-count",
     summary="How many of my notifications are unread",
     response_model=UnreadCount,
-    responses=error_responses(Unauthorized),
+    responses=errors(*READ_SESSION),
 )
 async def unread_count(session: CurrentSession) -> UnreadCount:
     return UnreadCount(unread=await notification_service.unread_count(session.user_id))
@@ -58,7 +63,7 @@ async def unread_count(session: CurrentSession) -> UnreadCount:
     "/read-all",
     summary="Mark all my notifications read",
     response_model=ReadAllOut,
-    responses=error_responses(Unauthorized, Forbidden),
+    responses=errors(*WRITE_SESSION, ConcurrentUpdate),
 )
 async def read_all(session: CurrentSession, clock: ClockDep) -> ReadAllOut:
     return ReadAllOut(marked=await notification_service.mark_all_read(session.user_id, clock.now()))
@@ -87,7 +92,7 @@ def _preferences(disabled: set[str]) -> PreferencesOut:
     "/preferences",
     summary="Which notification types reach me by which channel",
     response_model=PreferencesOut,
-    responses=error_responses(Unauthorized),
+    responses=errors(*READ_SESSION),
 )
 async def get_preferences(session: CurrentSession) -> PreferencesOut:
     return _preferences(await notification_service.preferences(session.user_id))
@@ -97,7 +102,7 @@ async def get_preferences(session: CurrentSession) -> PreferencesOut:
     "/preferences",
     summary="Turn type x channel pairs off (realtime or email; mandatory types' email stays on)",
     response_model=PreferencesOut,
-    responses=error_responses(Unauthorized, Forbidden, Unprocessable),
+    responses=errors(*WRITE_SESSION, MandatoryType, ValidationFailed),
 )
 async def put_preferences(body: PreferencesIn, session: CurrentSession) -> PreferencesOut:
     disabled = {str(key.value) for key in body.disabled}
@@ -108,7 +113,7 @@ async def put_preferences(body: PreferencesIn, session: CurrentSession) -> Prefe
     "/{notification_id}/read",
     summary="Mark one of my notifications read",
     response_model=NotificationOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*WRITE_SESSION, NotificationNotFound, ConcurrentUpdate),
 )
 async def read_one(notification_id: str, session: CurrentSession, clock: ClockDep) -> NotificationOut:
     notification = await _mine(session, notification_id)
@@ -119,7 +124,7 @@ async def read_one(notification_id: str, session: CurrentSession, clock: ClockDe
     "/{notification_id}/deliveries",
     summary="How one of my notifications reached me (or why not): every channel attempt",
     response_model=list[DeliveryOut],
-    responses=error_responses(Unauthorized, NotFound),
+    responses=errors(*READ_SESSION, NotificationNotFound),
 )
 async def my_deliveries(notification_id: str, session: CurrentSession) -> list[DeliveryOut]:
     await _mine(session, notification_id)
@@ -130,5 +135,5 @@ async def _mine(session: AuthSession, notification_id: str) -> Notification:
     """The caller's notification, or 404 (another user's is indistinguishable from none)."""
     notification = await notification_service.get(session.user_id, notification_id)
     if notification is None:
-        raise NotFound("No such notification.", code="notification_not_found")
+        raise NotificationNotFound()
     return notification

@@ -4,7 +4,8 @@ from datetime import datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from platform_api.errors import Conflict, Unprocessable
+from platform_api.errors import ConcurrentUpdate, ValidationFailed
+from platform_api.notifications.errors import MandatoryType
 from shared_models import store
 from shared_models.documents import Notification, NotificationDelivery, NotificationPreferences
 from shared_models.ids import parse_object_id
@@ -58,7 +59,7 @@ class NotificationService:
             if fresh is None:
                 break
             notification = fresh
-        raise Conflict("The notification changed meanwhile; retry.", code="concurrent_update")
+        raise ConcurrentUpdate("The notification changed meanwhile; retry.")
 
     async def mark_all_read(self, user_id: str, now: datetime) -> int:
         unread = await Notification.find({"recipient_id": user_id, "read": False}).to_list()
@@ -77,11 +78,9 @@ class NotificationService:
         for pair in disabled:
             kind, _, channel = pair.partition(":")
             if kind not in CATALOGUE or channel not in {c.value for c in ADJUSTABLE}:
-                raise Unprocessable(f"Unknown type or channel: {pair}.", field="disabled")
+                raise ValidationFailed(f"Unknown type or channel: {pair}.", field="disabled")
             if channel == Channel.email and CATALOGUE[kind].mandatory:
-                raise Unprocessable(
-                    f"{kind} email cannot be turned off.", code="mandatory_type", field="disabled"
-                )
+                raise MandatoryType(f"{kind} email cannot be turned off.", field="disabled")
         wanted = sorted(disabled)
         mine, update = {"user_id": user_id}, {"$set": {"disabled": wanted}}
         if not (await store.update_one(NotificationPreferences, mine, update)).matched:

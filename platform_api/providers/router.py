@@ -2,8 +2,13 @@
 
 from fastapi import APIRouter
 
-from platform_api.deps import ClockDep, ProviderSession
-from platform_api.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable, error_responses
+from platform_api.deps import READ_SESSION, WRITE_SESSION, ClockDep, ProviderSession
+from platform_api.errors import (
+    ConcurrentUpdate,
+    RoleForbidden,
+    errors,
+)
+from platform_api.providers.errors import EditWithoutProfile, ProfileNotFound, ProviderNotFound, TierLimit
 from platform_api.providers.schemas import ProviderProfileOut, ProviderUpdate
 from platform_api.providers.service import provider_service
 
@@ -14,12 +19,12 @@ router = APIRouter(prefix="/providers", tags=["providers"])
     "/me",
     summary="The signed-in provider's own profile",
     response_model=ProviderProfileOut,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=errors(*READ_SESSION, RoleForbidden, ProfileNotFound),
 )
 async def my_profile(session: ProviderSession) -> ProviderProfileOut:
     profile = await provider_service.get_by_owner(session.user_id)
     if profile is None:
-        raise NotFound("This provider has no profile.", code="profile_not_found")
+        raise ProfileNotFound()
     return ProviderProfileOut.of(profile)
 
 
@@ -29,7 +34,9 @@ async def my_profile(session: ProviderSession) -> ProviderProfileOut:
     description="Within the subscription tier's limits (categories, service radius): beyond them → 422 "
     "`tier_limit`.",
     response_model=ProviderProfileOut,
-    responses=error_responses(Unauthorized, Forbidden, Conflict, Unprocessable),
+    responses=errors(
+        *WRITE_SESSION, RoleForbidden, EditWithoutProfile, ProviderNotFound, ConcurrentUpdate, TierLimit
+    ),
 )
 async def edit_my_profile(
     body: ProviderUpdate, session: ProviderSession, clock: ClockDep
@@ -41,10 +48,10 @@ async def edit_my_profile(
     "/{slug}",
     summary="A provider's public profile",
     response_model=ProviderProfileOut,
-    responses=error_responses(NotFound),
+    responses=errors(ProviderNotFound),
 )
 async def public_profile(slug: str) -> ProviderProfileOut:
     profile = await provider_service.get_by_slug(slug)
     if profile is None:
-        raise NotFound("No provider with this address.", code="provider_not_found")
+        raise ProviderNotFound("No provider with this address.")
     return ProviderProfileOut.of(profile)

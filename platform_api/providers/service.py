@@ -16,7 +16,14 @@ from pymongo.errors import DuplicateKeyError
 from platform_api.billing import subscriptions
 from platform_api.billing.subscriptions import Standing
 from platform_api.billing.tiers import ENTITLEMENTS
-from platform_api.errors import Conflict, NotFound, Unprocessable
+from platform_api.errors import ConcurrentUpdate
+from platform_api.providers.errors import (
+    EditWithoutProfile,
+    ProfileExists,
+    ProviderNotFound,
+    SlugUnavailable,
+    TierLimit,
+)
 from platform_api.providers.schemas import ProviderSignup, ProviderUpdate
 from platform_api.search.coverage import EMPTY_BOX, cos_of_km, cover, reach_box, unit_vector
 from platform_api.search.ranking import rating_bonus_km, stratum_of
@@ -128,18 +135,18 @@ class ProviderService:
                 await profile.insert()
             except DuplicateKeyError:
                 if await self.get_by_owner(str(owner.id)) is not None:
-                    raise Conflict("This provider already has a profile.", code="profile_exists") from None
+                    raise ProfileExists() from None
                 continue
             await self.index_listing(profile)
             return profile
-        raise Conflict("Could not allocate a unique profile address; retry.", code="slug_unavailable")
+        raise SlugUnavailable()
 
     async def update(self, owner_id: str, changes: ProviderUpdate, clock: Clock) -> ProviderProfile:
         """Edit the owner's profile (compare-and-set on its version); a new area is re-indexed for search."""
         updates = changes.model_dump(exclude_unset=True)
         profile = await self.get_by_owner(owner_id)
         if profile is None:
-            raise Conflict("This provider has no profile.", code="profile_not_found")
+            raise EditWithoutProfile()
 
         async def edit(current: ProviderProfile) -> ProviderProfile:
             await self._check_entitlements(current, changes)
@@ -199,7 +206,7 @@ class ProviderService:
         for _ in range(_EDIT_ATTEMPTS):
             profile = await self.get(provider_id)
             if profile is None:
-                raise NotFound("No such provider.", code="provider_not_found")
+                raise ProviderNotFound()
             edited = await change(profile)
             if edited is None:
                 return profile
@@ -214,7 +221,7 @@ class ProviderService:
             if edited.area_version != profile.area_version:
                 await self.index_listing(edited)
             return edited
-        raise Conflict("The profile is being edited elsewhere; retry.", code="concurrent_update")
+        raise ConcurrentUpdate("The profile is being edited elsewhere; retry.")
 
     async def _check_entitlements(self, profile: ProviderProfile, changes: ProviderUpdate) -> None:
         """A subscribed provider's edits stay within its tier (search also caps the reach by tier)."""
@@ -223,16 +230,14 @@ class ProviderService:
             return
         allowed = ENTITLEMENTS[subscription.tier]
         if changes.categories is not None and len(changes.categories) > allowed.max_categories:
-            raise Unprocessable(
+            raise TierLimit(
                 f"The {subscription.tier.value} tier allows {allowed.max_categories} categories.",
-                code="tier_limit",
                 field="categories",
             )
         area = changes.service_area
         if area is not None and area.radius_km > allowed.max_service_radius_km:
-            raise Unprocessable(
+            raise TierLimit(
                 f"The {subscription.tier.value} tier allows a radius of {allowed.max_service_radius_km:g} km.",
-                code="tier_limit",
                 field="service_area.radius_km",
             )
 

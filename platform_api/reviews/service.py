@@ -13,10 +13,17 @@ from datetime import datetime, timedelta
 import structlog
 from pymongo.errors import DuplicateKeyError
 
+from platform_api.bookings.errors import RequestNotFound
 from platform_api.bookings.service import Actor, booking_service
-from platform_api.errors import Conflict, NotFound
 from platform_api.outbox.service import outbox_service
 from platform_api.providers.service import provider_service
+from platform_api.reviews.errors import (
+    AlreadyReplied,
+    AlreadyReviewed,
+    NotReviewable,
+    ReviewNotFound,
+    ReviewWindowClosed,
+)
 from shared_models import store
 from shared_models.documents import DomainEvent, Review, ReviewReply, ServiceRequest, User
 from shared_models.enums import ActorRole, RequestState
@@ -43,19 +50,13 @@ class ReviewService:
         actor = Actor.of(author)
         request = await booking_service.get_for_party(request_id, actor)
         if request is None:
-            raise NotFound("No such request.", code="request_not_found")
+            raise RequestNotFound()
         done_at = confirmed_at(request)
         if request.state not in REVIEWABLE or done_at is None:
-            raise Conflict(
-                "Only a confirmed job can be reviewed.",
-                code="not_reviewable",
-                details={"state": request.state.value},
-            )
+            raise NotReviewable(details={"state": request.state.value})
         window_end = done_at + REVIEW_WINDOW
         if now >= window_end:
-            raise Conflict(
-                f"The review window closed at {window_end.isoformat()}.", code="review_window_closed"
-            )
+            raise ReviewWindowClosed(f"The review window closed at {window_end.isoformat()}.")
         role = actor.role
         review = Review(
             review_key=f"{request.id}:{role.value}",
@@ -72,7 +73,7 @@ class ReviewService:
         try:
             await review.insert()
         except DuplicateKeyError:
-            raise Conflict("You have already reviewed this job.", code="already_reviewed") from None
+            raise AlreadyReviewed() from None
         log.info("review.written", request_id=request_id, role=role.value)
         # Both sides in: publish both. Each side checks after its own insert, so of two concurrent
         # writers at least one sees the other; publishing twice is harmless (compare-and-set).
@@ -151,7 +152,7 @@ class ReviewService:
         """The reviews of a booking as a party sees them: their own always, the other's once published."""
         request = await booking_service.get_for_party(request_id, Actor.of(user))
         if request is None:
-            raise NotFound("No such request.", code="request_not_found")
+            raise RequestNotFound()
         found = await Review.find({"request_id": str(request.id)}).to_list()
         return [r for r in found if r.author_id == str(user.id) or r.published]
 
@@ -176,9 +177,9 @@ class ReviewService:
             or review.author_role is not ActorRole.customer
             or not review.published
         ):
-            raise NotFound("No such review.", code="review_not_found")
+            raise ReviewNotFound()
         if review.reply is not None:
-            raise Conflict("You have already replied to this review.", code="already_replied")
+            raise AlreadyReplied()
         after = review.model_copy(deep=True)
         after.reply = ReviewReply(text=text, at=now)
         after.version = review.version + 1
@@ -187,7 +188,7 @@ class ReviewService:
             fresh = await Review.get(review.id)
             if fresh is not None and fresh.reply is None:
                 return await self.reply(review_id, provider, text, now)
-            raise Conflict("You have already replied to this review.", code="already_replied")
+            raise AlreadyReplied()
         replied: Review = Review.model_validate(raw)
         return replied
 

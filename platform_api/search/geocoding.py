@@ -18,7 +18,7 @@ import httpx
 import structlog
 from pymongo.errors import DuplicateKeyError
 
-from platform_api.errors import ServiceUnavailable, Unprocessable
+from platform_api.search.errors import GeocoderUnavailable, UnknownLocation
 from shared_models.clock import Clock
 from shared_models.documents import GeocodeCache
 
@@ -30,14 +30,6 @@ class Place:
     lat: float
     lng: float
     label: str
-
-
-class UnknownLocation(Unprocessable):
-    default_code = "unknown_location"
-
-
-class GeocoderUnavailable(ServiceUnavailable):
-    default_code = "geocoder_unavailable"
 
 
 class Geocoder(Protocol):

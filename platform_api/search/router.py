@@ -6,12 +6,18 @@ from fastapi import APIRouter, Query, Request
 
 from platform_api.billing.tiers import ENTITLEMENTS
 from platform_api.deps import ClockDep, SettingsDep, get_auth_session
-from platform_api.errors import AppError, TooManyRequests, Unprocessable, error_responses
+from platform_api.errors import (
+    AppError,
+    RateLimited,
+    ValidationFailed,
+    errors,
+)
 from platform_api.providers.schemas import RatingOut
 from platform_api.ratelimits import LimitsDep, client_ip
-from platform_api.search.geocoding import CachedGeocoder, GeocoderUnavailable, UnknownLocation
+from platform_api.search.errors import GeocoderUnavailable, InvalidCursor, UnknownLocation
+from platform_api.search.geocoding import CachedGeocoder
 from platform_api.search.schemas import LocationOut, ProviderHit, SearchPage
-from platform_api.search.service import InvalidCursor, SearchQuery, search_service
+from platform_api.search.service import SearchQuery, search_service
 from shared_models.documents.bookings import MAX_AMOUNT_MINOR
 from shared_models.enums import ServiceCategory
 
@@ -26,9 +32,7 @@ router = APIRouter(prefix="/search", tags=["search"])
     "by distance and rating, ties rotated daily. `total` counts every match; page with `next_cursor`. "
     "Unknown place → 422 `unknown_location`; geocoder down → 503 `geocoder_unavailable`.",
     response_model=SearchPage,
-    responses=error_responses(
-        Unprocessable, UnknownLocation, InvalidCursor, TooManyRequests, GeocoderUnavailable
-    ),
+    responses=errors(ValidationFailed, UnknownLocation, InvalidCursor, RateLimited, GeocoderUnavailable),
 )
 async def search_providers(
     request: Request,
@@ -48,15 +52,15 @@ async def search_providers(
 ) -> SearchPage:
     await limits.check("search", await _searcher(request))
     if (lat is None) != (lng is None):
-        raise Unprocessable(
+        raise ValidationFailed(
             "Give both lat and lng, or a place name in q.", field="lng" if lng is None else "lat"
         )
     if max_price is not None and currency is None:
-        raise Unprocessable("max_price needs the currency it is in.", field="currency")
+        raise ValidationFailed("max_price needs the currency it is in.", field="currency")
     label: str | None = None
     if lat is None or lng is None:
         if q is None:
-            raise Unprocessable("Give lat and lng, or a place name in q.", field="q")
+            raise ValidationFailed("Give lat and lng, or a place name in q.", field="q")
         geocoder: CachedGeocoder = request.app.state.geocoder
         place = await geocoder.locate(q)
         lat, lng, label = place.lat, place.lng, place.label

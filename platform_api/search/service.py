@@ -41,7 +41,6 @@ from typing import Any
 import structlog
 
 from platform_api.billing.tiers import ENTITLEMENTS
-from platform_api.errors import Unprocessable
 from platform_api.search.coverage import (
     BANDS,
     EARTH_RADIUS_KM,
@@ -50,6 +49,7 @@ from platform_api.search.coverage import (
     haversine_km,
     unit_vector,
 )
+from platform_api.search.errors import InvalidCursor
 from platform_api.search.ranking import (
     RELEVANCE_STEP_KM,
     STRATA,
@@ -103,10 +103,6 @@ class ResultPage:
     next_cursor: str | None
 
 
-class InvalidCursor(Unprocessable):
-    default_code = "invalid_cursor"
-
-
 def encode_cursor(offset: int, day: str, fingerprint: str) -> str:
     raw = json.dumps({"o": offset, "d": day, "q": fingerprint}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -121,7 +117,7 @@ def decode_cursor(cursor: str, fingerprint: str) -> tuple[int, str]:
             raise TypeError("not a cursor of ours")
         datetime.strptime(day, "%Y-%m-%d")  # noqa: DTZ007 - a date label, not a moment
     except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
-        raise InvalidCursor("This cursor is not one this API issued.", field="cursor") from exc
+        raise InvalidCursor(field="cursor") from exc
     if bound != fingerprint or offset < 0:
         raise InvalidCursor("This cursor belongs to a different search.", field="cursor")
     return offset, day

@@ -22,7 +22,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared_models import store
 from shared_models.documents import Conversation, LastMessage, MediaObject, Message
-from shared_models.errors import CodedError
+from shared_models.errors import AppError, Conflict, Forbidden, NotFound, ServerError, Unprocessable
 from shared_models.ids import parse_object_id, sortable_key
 from shared_models.services.media import NotAttachable, attachable, grant
 
@@ -30,8 +30,40 @@ PREVIEW_LENGTH = 140
 SEND_ATTEMPTS = 5
 
 
-class ChatError(CodedError):
-    """A refusal with a code clients see (`blocked`, `not_found`, ...)."""
+BLOCKED = "Messages between you and this user are blocked."
+
+
+class ChatError(AppError):
+    """A refusal the chat protocol answers in an event's ack (`chat_server.protocol.ACK_ERRORS`)."""
+
+
+class NotAmongYours(ChatError, NotFound):
+    """No such conversation among the user's, or no such message in it."""
+
+    code = "not_found"
+    message = "No such conversation among yours."
+
+
+class Blocked(ChatError, Forbidden):
+    code = "blocked"
+    message = BLOCKED
+
+
+class InvalidPayload(ChatError, Unprocessable):
+    code = "invalid_payload"
+    message = "The payload does not match the event's schema."
+
+
+class DuplicateClientId(ChatError, Conflict):
+    code = "duplicate_client_id"
+    message = "This client_id was already used for another message."
+
+
+class KeptMoving(ChatError, ServerError):
+    """A message's seq was taken by other writers on every attempt."""
+
+    code = "internal_error"
+    message = "The conversation kept moving; retry."
 
 
 class Parties(Protocol):
@@ -223,9 +255,6 @@ class Written:
     collided: bool = False
 
 
-BLOCKED = "Messages between you and this user are blocked."
-
-
 async def check_attachments(sender_id: str, attachments: list[str]) -> list[MediaObject]:
     """Only the sender's own confirmed uploads may ride along (their download links follow the message):
     those uploads, for `Outgoing.media`."""
@@ -234,7 +263,7 @@ async def check_attachments(sender_id: str, attachments: list[str]) -> list[Medi
     try:
         return await attachable(sender_id, attachments)
     except NotAttachable as exc:
-        raise ChatError("invalid_payload", f"attachments: {exc.message}") from None
+        raise InvalidPayload(f"attachments: {exc.message}") from None
 
 
 async def insert_messages(batch: Sequence[Outgoing]) -> list[Written]:
@@ -265,9 +294,7 @@ async def _collision(out: Outgoing) -> Written:
     if original is None:
         return Written(collided=True)
     if original.conversation_id != out.members.id:
-        return Written(
-            error=ChatError("duplicate_client_id", "This client_id was already used for another message.")
-        )
+        return Written(error=DuplicateClientId())
     return Written(original=original)
 
 
@@ -351,9 +378,9 @@ async def send(
     unique index (retried on collision)."""
     fresh = await Conversation.get(conversation.id)
     if fresh is None:
-        raise ChatError("not_found", "No such conversation among yours.")
+        raise NotAmongYours()
     if blocked_between(fresh):
-        raise ChatError("blocked", BLOCKED)
+        raise Blocked()
     media = await check_attachments(sender_id, attachments)
     out = Outgoing(Members.of(fresh), sender_id, body, attachments, client_id, now, media=media)
     for _ in range(SEND_ATTEMPTS):
@@ -366,7 +393,7 @@ async def send(
         if written.created:
             await record_activity([out])
             return out.message(), True
-    raise ChatError("internal_error", "The conversation kept moving; retry.")
+    raise KeptMoving()
 
 
 @dataclass(frozen=True)
@@ -388,7 +415,7 @@ async def mark_read(members: Members, user_id: str, message_id: str) -> ReadMark
     oid = parse_object_id(message_id)
     message = await Message.get(oid) if oid else None
     if message is None or message.conversation_id != members.id:
-        raise ChatError("not_found", "No such message in this conversation.")
+        raise NotAmongYours("No such message in this conversation.")
     seq_field, id_field = f"{side.my_side}_read_seq", f"{side.my_side}_read_id"
     shown = {id_field: 1, seq_field: 1, "customer_blocked": 1, "provider_blocked": 1}
     doc = await store.update_if(
@@ -401,7 +428,7 @@ async def mark_read(members: Members, user_id: str, message_id: str) -> ReadMark
     if doc is None:
         doc = await store.read_one(Conversation, {"_id": ObjectId(members.id)}, shown)
         if doc is None:
-            raise ChatError("not_found", "No such conversation among yours.")
+            raise NotAmongYours()
     return ReadMarker(
         message_id=doc.get(id_field),
         seq=int(doc.get(seq_field) or 0),

@@ -9,13 +9,15 @@ from datetime import datetime
 
 from shared_models import store
 from shared_models.documents import MediaGrant, MediaObject, MediaStatus
-from shared_models.errors import CodedError
+from shared_models.errors import Unprocessable
 from shared_models.ids import parse_object_id
 
 
-class NotAttachable(CodedError):
-    def __init__(self, message: str) -> None:
-        super().__init__("attachment_not_allowed", message)
+class NotAttachable(Unprocessable):
+    """Not an upload of the sender's, or not confirmed yet (the message says which)."""
+
+    code = "attachment_not_allowed"
+    message = "Only your own confirmed uploads can be attached."
 
 
 async def attachable(owner_id: str, media_ids: list[str]) -> list[MediaObject]:

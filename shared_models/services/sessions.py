@@ -22,7 +22,7 @@ from pymongo.errors import DuplicateKeyError
 from shared_models.clock import Clock, from_timestamp
 from shared_models.documents import RevokedSession, User
 from shared_models.enums import Role, UserStatus
-from shared_models.errors import CodedError
+from shared_models.errors import AppError, Forbidden, Unauthorized
 from shared_models.services import session_cache
 from shared_models.services.session_cache import SessionCache
 
@@ -34,8 +34,30 @@ OBJECT_ID = re.compile(r"[0-9a-f]{24}")  # str(ObjectId): lower-case hex
 JTI = re.compile(r"[A-Za-z0-9_-]{16,64}")  # secrets.token_urlsafe(16) and kin
 
 
-class SessionError(CodedError):
-    """Why a token does not open a session; `code` is what clients see."""
+class SessionError(AppError):
+    """Why a token does not open a session (one class per reason); `code` is what clients see."""
+
+
+class InvalidToken(SessionError, Unauthorized):
+    code = "invalid_token"
+    message = "The session token is not valid."
+
+
+class SessionExpired(SessionError, Unauthorized):
+    code = "session_expired"
+    message = "The session has expired; log in again."
+
+
+class SessionRevoked(SessionError, Unauthorized):
+    code = "session_revoked"
+    message = "The session has been logged out."
+
+
+class AccountSuspended(SessionError, Forbidden):
+    """The account's sessions are refused (and so is a login: `platform_api.auth`)."""
+
+    code = "account_suspended"
+    message = "This account is suspended."
 
 
 @dataclass(frozen=True)
@@ -74,7 +96,7 @@ def decode_token(token: str, secret: str, clock: Clock) -> SessionClaims:
     """Verify signature and shape; expiry is judged by our clock, not the wall clock inside PyJWT."""
     claims = _verified(token, secret)
     if claims.expires_at <= clock.now():
-        raise SessionError("session_expired", "The session has expired; log in again.")
+        raise SessionExpired()
     return claims
 
 
@@ -107,7 +129,7 @@ def _verified(token: str, secret: str) -> SessionClaims:
         if claims.issued_at > claims.expires_at:
             raise ValueError("issued after it expires")
     except (jwt.PyJWTError, InvalidId, ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise SessionError("invalid_token", "The session token is not valid.") from exc
+        raise InvalidToken() from exc
     return claims
 
 
@@ -146,23 +168,21 @@ async def authenticate(
         )
         revoked = found is not None
     if revoked:
-        raise SessionError("session_revoked", "The session has been logged out.")
+        raise SessionRevoked()
     if user is None:
-        raise SessionError("invalid_token", "The session token is not valid.")
+        raise InvalidToken()
     if user.role is not claims.role:  # roles never change: a token that disagrees was not issued by us
-        raise SessionError("invalid_token", "The session token is not valid.")
+        raise InvalidToken()
     if user.status is UserStatus.deleted:
-        raise SessionError("session_revoked", "This account was deleted.")
+        raise SessionRevoked("This account was deleted.")
     if user.status is not UserStatus.active:
-        raise SessionError("account_suspended", "This account is suspended.")
+        raise AccountSuspended()
     if (
         claims.generation != user.session_generation
         if claims.generation is not None
         else claims.issued_at.timestamp() < user.sessions_valid_after or user.session_generation > 0
     ):
-        raise SessionError(
-            "session_revoked", "The session was ended (a password change, a suspension); log in again."
-        )
+        raise SessionRevoked("The session was ended (a password change, a suspension); log in again.")
     return user, claims
 
 

@@ -1,0 +1,44 @@
+"""Failures of booking requests (an illegal transition and a lost compare-and-set are shared by the
+state machines: `platform_api.errors`)."""
+
+from platform_api.errors import ConcurrentUpdate, Conflict, Forbidden, NotFound, Unprocessable
+
+
+class RequestNotFound(NotFound):
+    code = "request_not_found"
+    message = "No such request."
+
+
+class UnknownRequest(RequestNotFound):
+    """The same failure named in a request body (`request_id`) rather than the path: answered 422."""
+
+    status_code = 422
+
+
+class CategoryNotOffered(Unprocessable):
+    code = "category_not_offered"
+    message = "This provider does not offer that category."
+
+
+class ProviderUnavailable(Conflict):
+    code = "provider_unavailable"
+    message = "This provider is not taking requests right now."
+
+
+class SubscriptionRequired(Forbidden):
+    code = "subscription_required"
+    message = "An active subscription is needed to accept requests."
+
+
+class ReasonRequired(Unprocessable):
+    code = "reason_required"
+    message = "A reason is required for this now."
+
+
+class DeadlinePassed(Conflict):
+    code = "deadline_passed"
+    message = "Too late: the deadline has passed."
+
+
+class TransitionLost(ConcurrentUpdate):
+    """The compare-and-set matched nothing: someone else moved the request first."""
