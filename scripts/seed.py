@@ -13,7 +13,6 @@ import httpx
 
 from platform_api.auth.schemas import RegisterRequest
 from platform_api.auth.service import auth_service
-from platform_api.billing import subscriptions
 from platform_api.billing.service import billing_service
 from platform_api.billing.stripe_api import stripe_client
 from platform_api.billing.webhook import StripeWebhook
@@ -21,7 +20,9 @@ from platform_api.bookings.schemas import CreateRequest, TimeWindowIn
 from platform_api.bookings.service import Actor, booking_service
 from platform_api.config import Settings
 from platform_api.consent.service import Origin
-from platform_api.disputes.service import EvidenceClosed, dispute_service
+from platform_api.disputes.errors import EvidenceClosed
+from platform_api.disputes.service import dispute_service
+from platform_api.entitlements import subscriptions
 from platform_api.errors import Conflict
 from platform_api.media.service import MediaService
 from platform_api.media.storage import ObjectStorage

@@ -22,24 +22,13 @@ class AppError(Exception):
         field: str | None = None,
         details: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
-        code: str | None = None,
     ) -> None:
-        # `code=` (and `default_code` on a class, below) is the old way of naming a failure, kept only until
-        # the files allow-listed in tests/test_error_codes.py raise classes of their own.
         if message is not None:
             self.message = message
         super().__init__(self.message)
-        if code is not None:
-            self.code = code
         self.field = field
         self.details = details
         self.headers = headers
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        legacy = cls.__dict__.get("default_code")
-        if isinstance(legacy, str):
-            cls.code = legacy
 
 
 class BadRequest(AppError):

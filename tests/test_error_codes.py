@@ -19,25 +19,9 @@ from platform_api.providers.errors import ProviderNotFound
 from tests.error_codes import ROOT, Reach, error_classes, import_all, legacy_raises, relpath, shared_codes
 from tests.routes import api_routes
 
-# Files that still name failures the old way (a status class raised with `code="…"`, a class with a
-# `default_code`): the old form still works for them, and their failures are read by that code. The lead
-# converts them while splitting them (issue 20, item 5) to the classes waiting in billing/errors.py and
-# disputes/errors.py (a lost compare-and-set, an illegal transition, a step not due: platform_api/errors.py;
-# a file that cannot be attached: shared_models.services.media.NotAttachable), then empties this table.
-LEGACY: dict[str, str] = {
-    "platform_api/billing/webhook.py": "being split into billing/webhook/; classes in billing/errors.py",
-    "platform_api/billing/webhook/verify.py": "InvalidSignature, PayloadTooLarge: billing/errors.py has them",
-    "platform_api/billing/webhook/handler.py": "WebhookFailed, UnverifiedDelivery: billing/errors.py has them",
-    "platform_api/disputes/service.py": "being split; its failures are in disputes/errors.py",
-    "platform_api/disputes/casework.py": "split from disputes/service.py: DisputeResolved, ValidationFailed",
-    "platform_api/disputes/evidence.py": "split from disputes/service.py: DisputeNotFound, EvidenceClosed, "
-    "EvidenceInvalid, NotAttachable, ValidationFailed",
-    "platform_api/disputes/resolution.py": "split from disputes/service.py: NoQuote, ValidationFailed",
-    "platform_api/disputes/transitions.py": "split from disputes/service.py: InvalidTransition, NotDue, "
-    "ConcurrentUpdate",
-    "platform_api/account/service.py": "being split (export_for / erase_for); raises nothing today",
-    "platform_api/scheduler.py": "being split (jobs beside their domain); raises nothing today",
-}
+# Files allowed to name failures the old way (a status class raised with `code="…"`, a class with a
+# `default_code`): none. The base class no longer takes a code; the table stays for the check's signature.
+LEGACY: dict[str, str] = {}
 PACKAGES = ("platform_api", "shared_models", "chat_server", "scripts")
 
 

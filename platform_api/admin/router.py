@@ -10,8 +10,7 @@ from platform_api.admin.accounts import AdminUserOut, admin_user
 from platform_api.admin.errors import UserNotFound
 from platform_api.audit.service import audit_service
 from platform_api.auth.service import auth_service
-from platform_api.billing import subscriptions
-from platform_api.billing.errors import DeliveryNotFound, UnverifiedDelivery, WebhookFailed
+from platform_api.billing.errors import DeliveryNotFound, StripeUnavailable, UnverifiedDelivery, WebhookFailed
 from platform_api.billing.router import WebhookDep
 from platform_api.billing.schemas import (
     DeliveryOut,
@@ -21,8 +20,8 @@ from platform_api.billing.schemas import (
     WebhookAck,
 )
 from platform_api.billing.service import billing_service
-from platform_api.billing.stripe_api import StripeUnavailable
 from platform_api.deps import READ_SESSION, WRITE_SESSION, AdminSession, ClockDep
+from platform_api.entitlements import subscriptions
 from platform_api.errors import (
     RoleForbidden,
     ValidationFailed,

@@ -5,8 +5,15 @@ from typing import Annotated
 import stripe
 from fastapi import APIRouter, Depends, Request
 
-from platform_api.billing import subscriptions
-from platform_api.billing.errors import AlreadySubscribed, NoBillingAccount, PayloadTooLarge, TierUnavailable
+from platform_api.billing.errors import (
+    AlreadySubscribed,
+    InvalidSignature,
+    NoBillingAccount,
+    PayloadTooLarge,
+    StripeUnavailable,
+    TierUnavailable,
+    WebhookFailed,
+)
 from platform_api.billing.schemas import (
     CheckoutRequest,
     CheckoutSessionOut,
@@ -15,9 +22,9 @@ from platform_api.billing.schemas import (
     WebhookAck,
 )
 from platform_api.billing.service import billing_service
-from platform_api.billing.stripe_api import StripeUnavailable
-from platform_api.billing.webhook import InvalidSignature, StripeWebhook, WebhookFailed
+from platform_api.billing.webhook import StripeWebhook, VerifiedDelivery, verified_delivery
 from platform_api.deps import READ_SESSION, WRITE_SESSION, AuthSession, ClockDep, ProviderSession, SettingsDep
+from platform_api.entitlements import subscriptions
 from platform_api.errors import (
     RoleForbidden,
     errors,
@@ -29,8 +36,6 @@ from shared_models.documents import ProviderProfile
 from shared_models.enums import SubscriptionTier
 
 router = APIRouter(prefix="/billing", tags=["billing"], route_class=IdempotentRoute)
-
-MAX_WEBHOOK_BODY = 1024 * 1024  # Stripe's events are a few KB; anything near this is not Stripe
 
 
 async def get_stripe(request: Request) -> stripe.StripeClient:
@@ -107,12 +112,8 @@ async def my_subscription(session: ProviderSession) -> SubscriptionOut:
     response_model=WebhookAck,
     responses=errors(InvalidSignature, PayloadTooLarge, WebhookFailed, StripeUnavailable),
 )
-async def stripe_webhook(request: Request, webhook: WebhookDep) -> WebhookAck:
-    declared = request.headers.get("content-length", "0")
-    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BODY:
-        raise PayloadTooLarge("The body is larger than any Stripe event.")
-    body = await request.body()
-    if len(body) > MAX_WEBHOOK_BODY:
-        raise PayloadTooLarge("The body is larger than any Stripe event.")
-    outcome = await webhook.receive(body, request.headers)
+async def stripe_webhook(
+    delivery: Annotated[VerifiedDelivery, Depends(verified_delivery)], webhook: WebhookDep
+) -> WebhookAck:
+    outcome = await webhook.receive(delivery)
     return WebhookAck(outcome=outcome.status, detail=outcome.detail)

@@ -9,7 +9,7 @@ import structlog
 from stripe._base_address import BaseAddresses
 
 # Re-exported: the webhook's modules import it from here until they take it from billing.errors.
-from platform_api.billing.errors import StripeUnavailable as StripeUnavailable
+from platform_api.billing.errors import StripeUnavailable
 from platform_api.config import Settings
 
 log = structlog.get_logger(__name__)

@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from platform_api.billing import subscriptions
 from platform_api.billing.stripe_api import stripe_client
-from platform_api.billing.subscriptions import SubscriptionView
+from platform_api.entitlements import subscriptions
+from platform_api.entitlements.subscriptions import SubscriptionView
 from scripts.stripe_fake.control import complete_checkout
 from tests.factories import Account, checkout
 

@@ -2,8 +2,7 @@
 
 1. On the source: no module outside the store reaches a raw collection (`get_pymongo_collection()`, a value
    typed as a pymongo collection or database, and every method called on one), but for stream plumbing
-   and migrations, named below with what they may call, and the modules the lead is splitting (`ALLOWED`,
-   to be emptied).
+   and migrations, named below with what they may call.
 2. Against the real engine: each rule the store enforces, and the job lease's datetime.
 """
 
@@ -28,26 +27,10 @@ from shared_models.runtime.registry import connect
 from shared_models.store import UnsafeForEngine
 from tests.conftest import Engine
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("platform_api", "chat_server", "shared_models", "scripts")
 STORE = "shared_models/store.py"
 
-# Temporary: the modules the lead was splitting while the store landed (and what they were split into),
-# which still call the raw API themselves. A path ending in "/" covers the package under it. Empty it.
-ALLOWED: dict[str, str] = {
-    "platform_api/billing/webhook.py": "billing webhook, being split: delivery log update, subscription "
-    "publishing update, backfill insert_new with a raw collection",
-    "platform_api/billing/webhook/": "the webhook split by concern: ledger.update_one, "
-    "publishing.update_one, reducer's insert_new(raw collection) through shared_models.bulk",
-    "platform_api/auth/privacy.py": "erasure of the account (update_one), split from account/service.py",
-    "platform_api/bookings/privacy.py": "erasure of request texts (update_many), split from "
-    "account/service.py",
-    "platform_api/consent/privacy.py": "erasure of consent ip/agent (update_many), split from "
-    "account/service.py",
-    "platform_api/disputes/": "dispute service, being split: imports replace_if from shared_models.cas",
-    "shared_models/bulk.py": "transitional insert_new(raw collection, docs) for the webhook's reducer; "
-    "delete it with the reducer's switch to store.insert_new",
-}
 
 # For good: modules whose job is the raw API itself, each with the only raw uses it may make.
 PLUMBING: dict[str, tuple[frozenset[str] | None, str]] = {
@@ -170,15 +153,9 @@ def raw_sites(root: Path, packages: tuple[str, ...] = PACKAGES) -> list[Site]:
     return found
 
 
-def _allowed_by(path: str) -> str | None:
-    return next((key for key in ALLOWED if path == key or (key.endswith("/") and path.startswith(key))), None)
-
-
 def violations(root: Path, packages: tuple[str, ...] = PACKAGES) -> list[str]:
     found = []
     for site in raw_sites(root, packages):
-        if _allowed_by(site.path) is not None:
-            continue
         if site.path in PLUMBING:
             allowed, _ = PLUMBING[site.path]
             if allowed is None or site.what in allowed:
@@ -188,15 +165,9 @@ def violations(root: Path, packages: tuple[str, ...] = PACKAGES) -> list[str]:
 
 
 def unneeded_allowances(root: Path) -> list[str]:
-    """Entries of ALLOWED / PLUMBING whose modules exist and no longer make a raw call: remove them."""
+    """Entries of PLUMBING whose modules no longer make a raw call: remove them."""
     sites = raw_sites(root)
-    stale = []
-    for key in ALLOWED:
-        exists = (root / key).is_dir() if key.endswith("/") else (root / key).is_file()
-        if exists and not any(_allowed_by(s.path) == key for s in sites):
-            stale.append(key)
-    stale += [path for path in PLUMBING if not any(s.path == path for s in sites)]
-    return stale
+    return [path for path in PLUMBING if not any(s.path == path for s in sites)]
 
 
 def test_no_raw_collection_call_outside_the_store() -> None:
@@ -265,16 +236,15 @@ def test_a_plumbing_exception_covers_only_what_it_names(tmp_path: Path) -> None:
 
 
 def test_an_allowance_no_longer_needed_is_reported(tmp_path: Path) -> None:
-    for rel, source in [
-        ("platform_api/auth/privacy.py", "from shared_models import store\n"),
-        ("platform_api/consent/privacy.py", SNEAKY[0]),
-        ("shared_models/runtime/change_streams.py", "async def follow(model): ...\n"),
-    ]:
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(source)
-    stale = unneeded_allowances(tmp_path)
-    assert "platform_api/auth/privacy.py" in stale and "shared_models/runtime/change_streams.py" in stale
-    assert "platform_api/consent/privacy.py" not in stale
+    rel = "shared_models/runtime/change_streams.py"
+    (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / rel).write_text("async def follow(model): ...\n")
+    assert rel in unneeded_allowances(tmp_path)
+    (tmp_path / rel).write_text(
+        "from shared_models.documents import User\nasync def follow():\n"
+        "    return User.get_pymongo_collection().watch()\n"
+    )
+    assert rel not in unneeded_allowances(tmp_path)
 
 
 # --- the store against the engine -------------------------------------------------------------------------

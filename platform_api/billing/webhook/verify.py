@@ -1,0 +1,73 @@
+"""The edge of Stripe's webhook: a FastAPI dependency that admits only a delivery Stripe signed.
+
+Checks, in order: the declared and actual body size (at most `MAX_WEBHOOK_BODY`; Stripe's events are a few
+KB), the `Stripe-Signature` header by Stripe's scheme (HMAC-SHA256 of `t.body` with the endpoint secret,
+timestamp within `STRIPE_WEBHOOK_TOLERANCE_SECONDS`; the stripe SDK's `WebhookSignature.verify_header`), and
+that the body is a Stripe event (`object: "event"` with an id, a type and `data.object`). A refused delivery
+is recorded in the ledger as `rejected` and answers 400 `invalid_signature` (413 `payload_too_large` for a
+body too large to be Stripe's) — nothing else happens.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import stripe
+import structlog
+from fastapi import Request
+
+from platform_api.billing.errors import InvalidSignature, PayloadTooLarge
+from platform_api.billing.webhook.ledger import kept_headers
+
+if TYPE_CHECKING:
+    from platform_api.billing.webhook.handler import StripeWebhook
+
+log = structlog.get_logger(__name__)
+MAX_WEBHOOK_BODY = 1024 * 1024  # bytes; Stripe's events are a few KB: anything near this is not Stripe
+
+
+@dataclass(frozen=True)
+class VerifiedDelivery:
+    """A delivery Stripe signed: the event, its raw text (for the ledger) and the headers worth keeping."""
+
+    event: dict[str, Any]
+    raw: str
+    headers: dict[str, str]
+
+
+def parse_event(body: bytes, signature: str | None, secret: str, tolerance: int) -> dict[str, Any]:
+    """The event of a signed body. Raises `stripe.SignatureVerificationError`, or ValueError / KeyError /
+    TypeError for a body that is not a Stripe event."""
+    stripe.WebhookSignature.verify_header(body.decode("utf-8"), signature, secret, tolerance)
+    event = json.loads(body)
+    if not isinstance(event, dict) or event.get("object") != "event":
+        raise ValueError("the body is not a Stripe event")
+    event["id"], event["type"], event["data"]["object"]
+    return event
+
+
+async def verified_delivery(request: Request) -> VerifiedDelivery:
+    """The dependency: the verified delivery, or the typed refusal (recorded in the ledger)."""
+    webhook: StripeWebhook = request.app.state.stripe_webhook
+    declared = request.headers.get("content-length", "0")
+    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BODY:
+        raise PayloadTooLarge("The body is larger than any Stripe event.")
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BODY:
+        raise PayloadTooLarge("The body is larger than any Stripe event.")
+    headers = kept_headers(request.headers)
+    text = body.decode("utf-8", errors="replace")
+    settings = webhook.settings
+    try:
+        event = parse_event(
+            body,
+            request.headers.get("stripe-signature"),
+            settings.stripe_webhook_secret.get_secret_value(),
+            settings.stripe_webhook_tolerance_seconds,
+        )
+    except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError) as exc:
+        why = str(exc).split(".")[0][:200] or type(exc).__name__
+        await webhook.ledger.reject(text, headers, why)
+        log.warning("billing.webhook_rejected", reason=why)
+        raise InvalidSignature(f"Webhook rejected: {why}.", field="Stripe-Signature") from exc
+    return VerifiedDelivery(event, text, headers)
