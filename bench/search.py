@@ -38,9 +38,9 @@ from pymongo import AsyncMongoClient, monitoring
 
 from bench.fixtures import stripe_subscription, subscribe
 from bench.scratch import interruptible, scratch
-from platform_api.billing.subscriptions import Standing
 from platform_api.billing.webhook import StripeState
 from platform_api.config import Settings
+from platform_api.entitlements.subscriptions import Standing
 from platform_api.providers.service import coverage_rows
 from platform_api.search.coverage import haversine_km
 from platform_api.search.service import SearchQuery, search_service

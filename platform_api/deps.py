@@ -9,9 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from platform_api.config import Settings
-from platform_api.consent.service import Origin
 from platform_api.errors import CsrfFailed, NotAuthenticated, RoleForbidden
-from platform_api.ratelimits import client_ip
 from platform_api.realtime import RealtimeClient
 from shared_models.clock import Clock
 from shared_models.documents import User
@@ -47,11 +45,6 @@ async def get_clock(request: Request) -> Clock:
 async def get_realtime(request: Request) -> RealtimeClient:
     realtime: RealtimeClient = request.app.state.realtime
     return realtime
-
-
-def request_origin(request: Request, source: str) -> Origin:
-    """Where a consent decision came from: the client's address and user agent."""
-    return Origin(source, client_ip(request), request.headers.get("user-agent"))
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -28,7 +28,7 @@ import json
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import structlog
@@ -39,6 +39,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from platform_api.deps import CurrentSession
 from platform_api.errors import Conflict, Unprocessable, add_errors
+from platform_api.privacy import Section, Subject, find_by
 from shared_models import store
 from shared_models.clock import Clock
 from shared_models.documents import IdempotentRequest
@@ -260,3 +261,17 @@ class IdempotentRoute(APIRoute):
             return response
 
         return idempotent
+
+
+# --- GDPR: this domain's part of export and erasure (orchestrated by the account domain) ---------------
+
+MODELS = ("IdempotentRequest",)  # the documents its GDPR part covers
+
+
+async def export_for(subject: Subject) -> dict[str, Section]:
+    """The stored answers of the account's creates (by Idempotency-Key)."""
+    return {"idempotent_requests": await find_by(IdempotentRequest, "user_id", subject.user_id)}
+
+
+async def erase_for(subject: Subject, now: datetime) -> None:
+    await IdempotentRequest.find({"user_id": subject.user_id}).delete()

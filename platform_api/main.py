@@ -29,6 +29,7 @@ from platform_api.media.router import router as media_router
 from platform_api.media.service import MediaService
 from platform_api.media.storage import ObjectStorage
 from platform_api.notifications.router import router as notifications_router
+from platform_api.notifications.unsubscribe import router as unsubscribe_router
 from platform_api.providers.router import router as providers_router
 from platform_api.ratelimits import HttpLimits
 from platform_api.realtime import RealtimeClient
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         search_router,
         notifications_router,
         consent_router,
+        unsubscribe_router,
         account_router,
         admin_router,
         admin_accounts_router,

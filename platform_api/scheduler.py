@@ -11,12 +11,10 @@ import socket
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 
 import structlog
 from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from pymongo.errors import DuplicateKeyError
 
 from platform_api.auth import jobs as auth_jobs
 from platform_api.billing import jobs as billing_jobs
@@ -30,9 +28,9 @@ from platform_api.providers import jobs as provider_jobs
 from platform_api.realtime import RealtimeClient
 from platform_api.reviews import jobs as review_jobs
 from platform_api.scheduling import Job, JobEnv
-from shared_models.clock import Clock, SystemClock, to_millis
-from shared_models.documents import JobLease
+from shared_models.clock import Clock, SystemClock
 from shared_models.runtime.telemetry import bound_request_id
+from shared_models.store import acquire_lease
 
 log = structlog.get_logger(__name__)
 
@@ -57,22 +55,6 @@ def _observe_submission(event: JobSubmissionEvent) -> None:
     # Against the wall clock APScheduler runs on, not the injected one a test may have moved.
     scheduled = max(event.scheduled_run_times)
     JOB_LAG.labels(event.job_id).set(max((SystemClock().now() - scheduled).total_seconds(), 0.0))
-
-
-async def acquire_lease(name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
-    """Take the lease if it is free or expired, renew it if ours; False if another holder has it."""
-    leases = JobLease.get_pymongo_collection()
-    expires_at = to_millis(now + ttl)  # the ttl comes from settings in fractional seconds
-    update = {"$set": {"holder": holder, "expires_at": expires_at}}
-    if await leases.find_one_and_update({"name": name, "expires_at": {"$lte": now}}, update):
-        return True
-    if await leases.find_one_and_update({"name": name, "holder": holder}, update):
-        return True
-    try:
-        await JobLease(name=name, holder=holder, expires_at=expires_at).insert()
-    except DuplicateKeyError:
-        return False
-    return True
 
 
 class JobRunner:

@@ -100,11 +100,55 @@ def _validation_error(exc: ValidationError) -> Ack:
     return error("invalid_payload", f"{where}: {first.get('msg')}")
 
 
+def _always(payload: Any) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Declared:
+    """How a module-level handler answers its client event: the event's name (`protocol.CLIENT_EVENTS`),
+    the rate limit it counts against (None: none), and which payloads count (a withdrawal never should)."""
+
+    event: str
+    rate: str | None
+    limited: Callable[[Any], bool]
+
+
+_DECLARED: dict[Handler, Declared] = {}
+
+
+def handles(
+    event: str, rate: str | None = None, limited: Callable[[Any], bool] = _always
+) -> Callable[[Handler], Handler]:
+    """Declare a module-level handler of a client event (named and importable, e.g. for a test); `bind`
+    registers it on a server behind the validation / rate-limit / ack wrapper (`on`)."""
+    if event not in CLIENT_EVENTS:
+        raise ValueError(f"{event!r} is not a client event of the protocol")
+
+    def declare(handler: Handler) -> Handler:
+        _DECLARED[handler] = Declared(event, rate, limited)
+        return handler
+
+    return declare
+
+
+def declared(handler: Handler) -> Declared:
+    """What `handles` declared of a handler (KeyError for one it never saw)."""
+    return _DECLARED[handler]
+
+
+def bind(ctx: ChatContext, *handlers: Handler) -> None:
+    """Register declared handlers on this server."""
+    for handler in handlers:
+        how = declared(handler)
+        on(ctx, how.event, how.rate, how.limited)(handler)
+
+
 def on(
     ctx: ChatContext,
     event: str,
     rate: str | None = None,
-    limited: Callable[[Any], bool] = lambda _: True,
+    limited: Callable[[Any], bool] = _always,
 ) -> Callable[[Handler], Handler]:
     """Register a client->server event: a bad payload, a limit or any failure becomes an error ack. With
     `rate`, the payloads `limited` says count against the user's limit (a withdrawal never should)."""

@@ -36,59 +36,67 @@ def _unavailable(sid: str, exc: Exception) -> socketio.exceptions.ConnectionRefu
     )
 
 
+async def connect(ctx: ChatContext, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+    """`connect`: authenticate the session token (cookie or `auth.token`), or refuse with its code."""
+    token = _token_from(environ, auth, ctx.settings.session_cookie_name)
+    if token is None:
+        raise socketio.exceptions.ConnectionRefusedError(
+            "not_authenticated", {"code": "not_authenticated", "message": "A session token is required."}
+        )
+    try:
+        user, claims = await authenticate(
+            token, ctx.settings.jwt_secret.get_secret_value(), ctx.clock, ctx.session_cache
+        )
+    except SessionError as exc:
+        log.info("socket.refused", sid=sid, code=exc.code)
+        raise socketio.exceptions.ConnectionRefusedError(
+            exc.code, {"code": exc.code, "message": exc.message}
+        ) from None
+    except Exception as exc:  # the database is unreachable: the same clear refusal as below
+        raise _unavailable(sid, exc) from None
+    user_id = str(user.id)
+    session = {
+        "user_id": user_id,
+        "role": user.role.value,
+        "jti": claims.jti,
+        "display_name": user.display_name,
+    }
+    await ctx.sio.save_session(sid, session)
+    await ctx.sio.enter_room(sid, user_room(user_id))
+    try:
+        await presence.connected(ctx, sid, user_id, claims.jti)
+    except Exception as exc:  # the shared state (Redis) is down: refuse clearly, the client retries
+        await ctx.sio.save_session(sid, {})
+        raise _unavailable(sid, exc) from None
+    ctx.sessions[sid] = session
+    SOCKET_CONNECTIONS.inc()
+    log.info("socket.connected", sid=sid, user_id=user_id)
+
+
+async def disconnect(ctx: ChatContext, sid: str, reason: Any = None) -> None:
+    """`disconnect`: after the socket's earlier events, forget it and withdraw its presence."""
+    # After the socket's earlier events (its lane): a `typing` it sent just before is withdrawn too.
+    previous, mine = ctx.lanes.enter(sid)
+    try:
+        if previous is not None:
+            await previous
+        ctx.sessions.pop(sid, None)
+        session = await ctx.sio.get_session(sid)
+        if session and "user_id" in session:
+            SOCKET_CONNECTIONS.dec()
+            await presence.disconnected(ctx, sid, session["user_id"], session["jti"])
+        ctx.in_flight.pop(sid, None)
+    finally:
+        ctx.lanes.leave(sid, mine)
+    log.info("socket.disconnected", sid=sid, reason=str(reason))
+
+
 def register(ctx: ChatContext) -> None:
-    sio, settings = ctx.sio, ctx.settings
+    async def on_connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        await connect(ctx, sid, environ, auth)
 
-    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        token = _token_from(environ, auth, settings.session_cookie_name)
-        if token is None:
-            raise socketio.exceptions.ConnectionRefusedError(
-                "not_authenticated", {"code": "not_authenticated", "message": "A session token is required."}
-            )
-        try:
-            user, claims = await authenticate(
-                token, settings.jwt_secret.get_secret_value(), ctx.clock, ctx.session_cache
-            )
-        except SessionError as exc:
-            log.info("socket.refused", sid=sid, code=exc.code)
-            raise socketio.exceptions.ConnectionRefusedError(
-                exc.code, {"code": exc.code, "message": exc.message}
-            ) from None
-        except Exception as exc:  # the database is unreachable: the same clear refusal as below
-            raise _unavailable(sid, exc) from None
-        user_id = str(user.id)
-        session = {
-            "user_id": user_id,
-            "role": user.role.value,
-            "jti": claims.jti,
-            "display_name": user.display_name,
-        }
-        await sio.save_session(sid, session)
-        await sio.enter_room(sid, user_room(user_id))
-        try:
-            await presence.connected(ctx, sid, user_id, claims.jti)
-        except Exception as exc:  # the shared state (Redis) is down: refuse clearly, the client retries
-            await sio.save_session(sid, {})
-            raise _unavailable(sid, exc) from None
-        ctx.sessions[sid] = session
-        SOCKET_CONNECTIONS.inc()
-        log.info("socket.connected", sid=sid, user_id=user_id)
+    async def on_disconnect(sid: str, reason: Any = None) -> None:
+        await disconnect(ctx, sid, reason)
 
-    async def disconnect(sid: str, reason: Any = None) -> None:
-        # After the socket's earlier events (its lane): a `typing` it sent just before is withdrawn too.
-        previous, mine = ctx.lanes.enter(sid)
-        try:
-            if previous is not None:
-                await previous
-            ctx.sessions.pop(sid, None)
-            session = await sio.get_session(sid)
-            if session and "user_id" in session:
-                SOCKET_CONNECTIONS.dec()
-                await presence.disconnected(ctx, sid, session["user_id"], session["jti"])
-            ctx.in_flight.pop(sid, None)
-        finally:
-            ctx.lanes.leave(sid, mine)
-        log.info("socket.disconnected", sid=sid, reason=str(reason))
-
-    sio.on("connect", connect)
-    sio.on("disconnect", disconnect)
+    ctx.sio.on("connect", on_connect)
+    ctx.sio.on("disconnect", on_disconnect)

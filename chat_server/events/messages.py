@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 
 from chat_server.committer import Committed
-from chat_server.events.base import Ack, ChatContext, Later, on, participant, user_room
+from chat_server.events.base import Ack, ChatContext, Later, bind, handles, participant, user_room
 from chat_server.ordered import Announced, OrderedDelivery
 from chat_server.protocol import MessageReceipt, ReadPayload, SendPayload, ok
 from shared_models.clock import json_time
@@ -189,39 +189,43 @@ async def sent_before(ctx: ChatContext, sid: str) -> None:
         await asyncio.wait([pending])
 
 
-def register(ctx: ChatContext) -> None:
-    @on(ctx, "message:send", rate="message:send")
-    async def send(ctx: ChatContext, sid: str, session: dict[str, Any], payload: SendPayload) -> Later:
-        members = await participant(ctx, session, payload.conversationId)
-        media = await conversations.check_attachments(session["user_id"], payload.attachments)
-        out = Outgoing(
-            members,
-            session["user_id"],
-            payload.body,
-            payload.attachments,
-            payload.clientId,
-            ctx.clock.now(),
-            media=media,
-        )
-        assert ctx.committer is not None
-        pending = ctx.committer.submit(out, sid)
-        ctx.in_flight[sid] = pending
-        pending.add_done_callback(lambda done: _landed(ctx, sid, done))
-        return Later(_acked(pending))
+@handles("message:send", rate="message:send")
+async def send(ctx: ChatContext, sid: str, session: dict[str, Any], payload: SendPayload) -> Later:
+    members = await participant(ctx, session, payload.conversationId)
+    media = await conversations.check_attachments(session["user_id"], payload.attachments)
+    out = Outgoing(
+        members,
+        session["user_id"],
+        payload.body,
+        payload.attachments,
+        payload.clientId,
+        ctx.clock.now(),
+        media=media,
+    )
+    assert ctx.committer is not None
+    pending = ctx.committer.submit(out, sid)
+    ctx.in_flight[sid] = pending
+    pending.add_done_callback(lambda done: _landed(ctx, sid, done))
+    return Later(_acked(pending))
 
-    @on(ctx, "message:read", rate="events")
-    async def read(ctx: ChatContext, sid: str, session: dict[str, Any], payload: ReadPayload) -> Ack:
-        members = await participant(ctx, session, payload.conversationId)
-        marker = await conversations.mark_read(members, session["user_id"], payload.messageId)
-        side = conversations.sides(members, session["user_id"])
-        assert side is not None
-        if marker.moved and not marker.blocked:  # a receipt only when the marker really moved
-            receipt = MessageReceipt(
-                conversationId=payload.conversationId,
-                readerId=side.me,
-                upToMessageId=str(marker.message_id),
-                upToSeq=marker.seq,
-                readAt=ctx.clock.now(),
-            ).model_dump(mode="json")
-            await ctx.sio.emit("message:receipt", receipt, to=user_room(side.other))
-        return ok(upToMessageId=marker.message_id, upToSeq=marker.seq)
+
+@handles("message:read", rate="events")
+async def read(ctx: ChatContext, sid: str, session: dict[str, Any], payload: ReadPayload) -> Ack:
+    members = await participant(ctx, session, payload.conversationId)
+    marker = await conversations.mark_read(members, session["user_id"], payload.messageId)
+    side = conversations.sides(members, session["user_id"])
+    assert side is not None
+    if marker.moved and not marker.blocked:  # a receipt only when the marker really moved
+        receipt = MessageReceipt(
+            conversationId=payload.conversationId,
+            readerId=side.me,
+            upToMessageId=str(marker.message_id),
+            upToSeq=marker.seq,
+            readAt=ctx.clock.now(),
+        ).model_dump(mode="json")
+        await ctx.sio.emit("message:receipt", receipt, to=user_room(side.other))
+    return ok(upToMessageId=marker.message_id, upToSeq=marker.seq)
+
+
+def register(ctx: ChatContext) -> None:
+    bind(ctx, send, read)

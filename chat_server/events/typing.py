@@ -7,7 +7,7 @@ once no device of the user is typing there any more.
 
 from typing import Any
 
-from chat_server.events.base import Ack, ChatContext, on, participant, user_room
+from chat_server.events.base import Ack, ChatContext, bind, handles, participant, user_room
 from chat_server.events.messages import sent_before
 from chat_server.protocol import TypingPayload, TypingUpdate, ok
 from shared_models.services import conversations
@@ -33,17 +33,20 @@ async def stopped(ctx: ChatContext, user_id: str, conversation_ids: list[str]) -
             await tell(ctx, members, user_id, False)
 
 
+@handles("typing", rate="typing", limited=lambda payload: bool(payload.isTyping))
+async def typing(ctx: ChatContext, sid: str, session: dict[str, Any], payload: TypingPayload) -> Ack:
+    user_id = session["user_id"]
+    if not payload.isTyping and not ctx.state.typing_here(payload.conversationId, sid):
+        return ok()  # a stop where this socket is not typing changes nothing (and costs nothing)
+    members = await participant(ctx, session, payload.conversationId)
+    await sent_before(ctx, sid)  # a typing after a message reaches the counterpart after the message
+    if payload.isTyping:
+        await ctx.state.start_typing(members.id, user_id, sid)
+        await tell(ctx, members, user_id, True)
+    elif await ctx.state.stop_typing(members.id, user_id, sid):
+        await tell(ctx, members, user_id, False)
+    return ok()
+
+
 def register(ctx: ChatContext) -> None:
-    @on(ctx, "typing", rate="typing", limited=lambda payload: bool(payload.isTyping))
-    async def typing(ctx: ChatContext, sid: str, session: dict[str, Any], payload: TypingPayload) -> Ack:
-        user_id = session["user_id"]
-        if not payload.isTyping and not ctx.state.typing_here(payload.conversationId, sid):
-            return ok()  # a stop where this socket is not typing changes nothing (and costs nothing)
-        members = await participant(ctx, session, payload.conversationId)
-        await sent_before(ctx, sid)  # a typing after a message reaches the counterpart after the message
-        if payload.isTyping:
-            await ctx.state.start_typing(members.id, user_id, sid)
-            await tell(ctx, members, user_id, True)
-        elif await ctx.state.stop_typing(members.id, user_id, sid):
-            await tell(ctx, members, user_id, False)
-        return ok()
+    bind(ctx, typing)

@@ -13,9 +13,9 @@ from platform_api.audit.service import audit_service
 from platform_api.auth.errors import AccountDeleted
 from platform_api.auth.schemas import UserOut
 from platform_api.auth.service import auth_service
-from platform_api.billing import subscriptions
 from platform_api.billing.schemas import SubscriptionOut
 from platform_api.deps import READ_SESSION, WRITE_SESSION, AdminSession, ClockDep, RealtimeDep
+from platform_api.entitlements import subscriptions
 from platform_api.errors import (
     ConcurrentUpdate,
     Conflict,

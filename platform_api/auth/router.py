@@ -18,6 +18,7 @@ from platform_api.auth.schemas import (
 )
 from platform_api.auth.service import auth_service
 from platform_api.config import Settings
+from platform_api.consent.service import request_origin
 from platform_api.deps import (
     READ_SESSION,
     WRITE_SESSION,
@@ -26,7 +27,6 @@ from platform_api.deps import (
     RealtimeDep,
     SettingsDep,
     csrf_token_for,
-    request_origin,
 )
 from platform_api.errors import (
     RateLimited,

@@ -20,7 +20,7 @@ from platform_api.providers.service import provider_service
 from platform_api.realtime import RealtimeClient
 from shared_models import store
 from shared_models.clock import Clock
-from shared_models.documents import ConsentRecord, DomainEvent, ProviderProfile, User
+from shared_models.documents import DomainEvent, ProviderProfile, User
 from shared_models.documents.users import after_prefix, canonical_email, canonical_email_prefix
 from shared_models.enums import Role, UserStatus
 from shared_models.ids import parse_object_id
@@ -98,7 +98,7 @@ class AuthService:
 
     async def _remove(self, user_id: str) -> None:
         await provider_service.delete_for_owner(user_id)
-        await ConsentRecord.find({"user_id": user_id}).delete()
+        await consent_service.remove_for(user_id)
         await User.find({"_id": PydanticObjectId(user_id), "complete": False}).delete()
 
     async def remove_incomplete(self, now: datetime, older_than: timedelta = INCOMPLETE_GRACE) -> int:

@@ -5,8 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from platform_api.billing.subscriptions import SubscriptionView
-from platform_api.billing.tiers import ENTITLEMENTS, Entitlements
+from platform_api.entitlements.subscriptions import SubscriptionView
+from platform_api.entitlements.tiers import ENTITLEMENTS, Entitlements
 from shared_models.documents import WebhookDelivery
 from shared_models.enums import SubscriptionStatus, SubscriptionTier
 

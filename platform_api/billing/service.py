@@ -9,12 +9,12 @@ import stripe
 import structlog
 from pymongo.errors import DuplicateKeyError
 
-from platform_api.billing import subscriptions
 from platform_api.billing.errors import AlreadySubscribed, NoBillingAccount, TierUnavailable
 from platform_api.billing.schemas import CheckoutSessionOut, PortalSessionOut
 from platform_api.billing.stripe_api import stripe_errors
-from platform_api.billing.tiers import price_slots
 from platform_api.config import Settings
+from platform_api.entitlements import subscriptions
+from platform_api.entitlements.tiers import price_slots
 from shared_models.clock import Clock
 from shared_models.documents import BillingCustomer, ProviderProfile, User, WebhookDelivery
 from shared_models.enums import SubscriptionTier

@@ -13,7 +13,6 @@ from typing import Any
 import structlog
 from beanie import PydanticObjectId
 
-from platform_api.billing.guards import provider_accepts_requests
 from platform_api.bookings import repository
 from platform_api.bookings.errors import (
     CategoryNotOffered,
@@ -35,6 +34,7 @@ from platform_api.bookings.state_machine import (
     event_type,
     rule_for,
 )
+from platform_api.entitlements.guards import provider_accepts_requests
 from platform_api.errors import Conflict, InvalidTransition, NotDue, ValidationFailed
 from platform_api.outbox.service import outbox_service
 from platform_api.providers.errors import UnknownProvider

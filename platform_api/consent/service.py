@@ -8,6 +8,9 @@ from.
 from dataclasses import dataclass
 from datetime import datetime
 
+from fastapi import Request
+
+from platform_api.ratelimits import client_ip
 from shared_models.documents import ConsentRecord
 from shared_models.ids import time_key
 
@@ -19,6 +22,11 @@ class Origin:
     source: str  # signup | settings | unsubscribe
     ip: str | None = None
     user_agent: str | None = None
+
+
+def request_origin(request: Request, source: str) -> Origin:
+    """Where a consent decision came from: the client's address and user agent."""
+    return Origin(source, client_ip(request), request.headers.get("user-agent"))
 
 
 class ConsentService:
@@ -62,6 +70,10 @@ class ConsentService:
             .to_list()
         )
         return bool(latest and latest[0].granted)
+
+    async def remove_for(self, user_id: str) -> None:
+        """Drop the records of an account that never completed sign-up (it never existed for anyone)."""
+        await ConsentRecord.find({"user_id": user_id}).delete()
 
 
 consent_service = ConsentService()

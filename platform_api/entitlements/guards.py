@@ -1,6 +1,6 @@
 """Subscription guards other domains ask before letting a provider do business."""
 
-from platform_api.billing import subscriptions
+from platform_api.entitlements import subscriptions
 from shared_models.documents import ProviderProfile
 
 

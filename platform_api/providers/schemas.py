@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from platform_api.search.schemas import RatingOut
 from shared_models.documents import Money, ProviderProfile, ServiceArea
 from shared_models.enums import ServiceCategory
 from shared_models.text import Written, WrittenOrEmpty
@@ -60,11 +61,6 @@ class ProviderUpdate(BaseModel):
     @classmethod
     def _unique(cls, value: list[ServiceCategory]) -> list[ServiceCategory]:
         return list(dict.fromkeys(value))
-
-
-class RatingOut(BaseModel):
-    count: int
-    mean: float | None
 
 
 class ProviderProfileOut(BaseModel):

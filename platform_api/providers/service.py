@@ -13,9 +13,9 @@ from beanie import PydanticObjectId
 from pydantic import BaseModel, Field
 from pymongo.errors import DuplicateKeyError
 
-from platform_api.billing import subscriptions
-from platform_api.billing.subscriptions import Standing
-from platform_api.billing.tiers import ENTITLEMENTS
+from platform_api.entitlements import subscriptions
+from platform_api.entitlements.subscriptions import Standing
+from platform_api.entitlements.tiers import ENTITLEMENTS
 from platform_api.errors import ConcurrentUpdate
 from platform_api.providers.errors import (
     EditWithoutProfile,

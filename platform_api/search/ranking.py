@@ -5,7 +5,7 @@ A pure function of (matches, salt): no I/O, no clock, no randomness.
 Quotas. Each tier's stratum is entitled to a share of positions equal to its share of the *matching*
 providers, raised to a floor of `FLOOR_SHARE` (15 %) for every tier that has a match, then normalised: a
 tier with 10 % of the matches still gets ~15 % of the top positions, and a tier with most of the matches
-gets most of them. Paying more buys capacity and a badge (see billing/tiers.py), never a bigger share.
+gets most of them. Paying more buys capacity and a badge (see entitlements/tiers.py), never a bigger share.
 
 Interleaving. Positions are handed out by smooth weighted round-robin over the strata with matches left:
 at each position every stratum's credit grows by its quota, the stratum with the most credit takes the

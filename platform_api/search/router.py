@@ -4,19 +4,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from platform_api.billing.tiers import ENTITLEMENTS
 from platform_api.deps import ClockDep, SettingsDep, get_auth_session
+from platform_api.entitlements.tiers import ENTITLEMENTS
 from platform_api.errors import (
     AppError,
     RateLimited,
     ValidationFailed,
     errors,
 )
-from platform_api.providers.schemas import RatingOut
 from platform_api.ratelimits import LimitsDep, client_ip
 from platform_api.search.errors import GeocoderUnavailable, InvalidCursor, UnknownLocation
 from platform_api.search.geocoding import CachedGeocoder
-from platform_api.search.schemas import LocationOut, ProviderHit, SearchPage
+from platform_api.search.schemas import LocationOut, ProviderHit, RatingOut, SearchPage
 from platform_api.search.service import SearchQuery, search_service
 from shared_models.documents.bookings import MAX_AMOUNT_MINOR
 from shared_models.enums import ServiceCategory

@@ -4,9 +4,15 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from platform_api.providers.schemas import RatingOut
 from shared_models.documents import Money
 from shared_models.enums import ServiceCategory, SubscriptionTier
+
+
+class RatingOut(BaseModel):
+    """A provider's published reviews: how many, and their mean (1 to 5; None before the first)."""
+
+    count: int
+    mean: float | None
 
 
 class LocationOut(BaseModel):

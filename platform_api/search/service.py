@@ -40,7 +40,7 @@ from typing import Any
 
 import structlog
 
-from platform_api.billing.tiers import ENTITLEMENTS
+from platform_api.entitlements.tiers import ENTITLEMENTS
 from platform_api.search.coverage import (
     BANDS,
     EARTH_RADIUS_KM,

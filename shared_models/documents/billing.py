@@ -25,7 +25,7 @@ class ProviderSubscription(Document):
     """The one document holding a provider's subscription state.
 
     Written only by `platform_api.billing.webhook` (a test enforces it); everything else reads it through
-    `platform_api.billing.subscriptions`.
+    `platform_api.entitlements.subscriptions`.
     """
 
     provider_id: Annotated[Ref, Indexed(unique=True)]

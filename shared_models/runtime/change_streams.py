@@ -16,7 +16,7 @@ it; the stream then starts again from now (never from a resume token that may be
 MongoDB these rules are merely conservative.
 
 Stream plumbing, so the one module besides `shared_models.store` that holds a raw collection: it opens
-streams (`watch`) and reads nothing else of the collection but its name and client (tests/test_store.py).
+streams (`watch`) and reads nothing else of the collection but its name and client (tests/shared_models/test_store.py).
 """
 
 import asyncio

@@ -9,7 +9,7 @@ from pydantic import TypeAdapter
 
 from shared_models.clock import ManualClock, StoredDatetime, SystemClock, from_timestamp, to_millis
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MOMENT = datetime(2026, 12, 1, 9, 0, 0, 123456, tzinfo=UTC)
 CUT = datetime(2026, 12, 1, 9, 0, 0, 123000, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ import shared_models.documents as documents
 from chat_server.app import ChatApp
 from shared_models.runtime.registry import DOCUMENT_MODELS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_platform_registers_the_shared_document_list(platform_app: FastAPI) -> None:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from platform_api.billing.tiers import ENTITLEMENTS, PAID_TIERS, price_slots, tier_for_price
 from platform_api.config import Settings
+from platform_api.entitlements.tiers import ENTITLEMENTS, PAID_TIERS, price_slots, tier_for_price
 from shared_models.enums import SubscriptionTier
 
 PRODUCTION = {

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import httpx
 
-from platform_api.billing import subscriptions
+from platform_api.entitlements import subscriptions
 from scripts.stripe_fake.control import change_subscription
 from shared_models.clock import ManualClock
 from shared_models.documents import OutboxEvent, ServiceRequest

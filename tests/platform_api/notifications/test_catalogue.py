@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from chat_server.app import ChatApp
-from platform_api.billing import subscriptions
 from platform_api.bookings.service import SYSTEM, booking_service
 from platform_api.config import Settings
+from platform_api.entitlements import subscriptions
 from scripts.stripe_fake.control import change_subscription
 from shared_models.clock import ManualClock
 from shared_models.documents import ServiceRequest

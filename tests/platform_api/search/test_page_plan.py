@@ -11,7 +11,7 @@ import httpx
 import pytest
 from bson import ObjectId
 
-from platform_api.billing.subscriptions import Standing
+from platform_api.entitlements.subscriptions import Standing
 from platform_api.providers.service import coverage_rows
 from platform_api.search import service
 from platform_api.search.service import ResultPage, SearchQuery, search_service

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 from structlog.testing import capture_logs
 
-from platform_api.billing.subscriptions import standing
 from platform_api.config import Settings
+from platform_api.entitlements.subscriptions import standing
 from platform_api.providers.service import provider_service, standing_fields
 from platform_api.scheduler import JobRunner
 from platform_api.search.service import SearchQuery, search_service
