@@ -1,15 +1,22 @@
-"""Shared FastAPI dependencies: settings, clock, the authenticated session, CSRF, role guards."""
+"""Every FastAPI dependency getter: settings, clock, the app's long-lived clients (chat server, Stripe and
+its webhook handler, media storage, rate limits, geocoder), the authenticated session, CSRF, role guards.
+
+A leaf of the import graph: it imports no domain package at run time (the types it names for a domain's
+client are imported for type checking only), so every domain can depend on it. A domain's `…Dep` alias
+(`Annotated[Type, Depends(getter)]`) lives with the domain's router."""
 
 import functools
 import hmac
 from dataclasses import dataclass
 from hashlib import sha256
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import stripe
 from fastapi import Depends, Request
 
 from platform_api.config import Settings
 from platform_api.errors import CsrfFailed, NotAuthenticated, RoleForbidden
+from platform_api.ratelimits import HttpLimits
 from platform_api.realtime import RealtimeClient
 from shared_models.clock import Clock
 from shared_models.documents import User
@@ -22,6 +29,11 @@ from shared_models.services.sessions import (
     SessionRevoked,
     authenticate,
 )
+
+if TYPE_CHECKING:
+    from platform_api.billing.webhook import StripeWebhook
+    from platform_api.media.service import MediaService
+    from platform_api.search.geocoding import CachedGeocoder
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # What a route's session dependency can refuse with, for its `responses=errors(...)`: a read, and a write (a
@@ -47,9 +59,35 @@ async def get_realtime(request: Request) -> RealtimeClient:
     return realtime
 
 
+async def get_stripe(request: Request) -> stripe.StripeClient:
+    client: stripe.StripeClient = request.app.state.stripe
+    return client
+
+
+async def get_webhook(request: Request) -> "StripeWebhook":
+    webhook: StripeWebhook = request.app.state.stripe_webhook
+    return webhook
+
+
+async def get_media(request: Request) -> "MediaService":
+    media: MediaService = request.app.state.media
+    return media
+
+
+async def get_limits(request: Request) -> HttpLimits:
+    limits: HttpLimits = request.app.state.limits
+    return limits
+
+
+async def get_geocoder(request: Request) -> "CachedGeocoder":
+    geocoder: CachedGeocoder = request.app.state.geocoder
+    return geocoder
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RealtimeDep = Annotated[RealtimeClient, Depends(get_realtime)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+LimitsDep = Annotated[HttpLimits, Depends(get_limits)]
 
 
 def csrf_token_for(claims: SessionClaims, settings: Settings) -> str:

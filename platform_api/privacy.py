@@ -13,6 +13,7 @@ from beanie import Document
 from shared_models.documents import ProviderProfile, User
 
 Section = list[dict[str, Any]]
+DELETED_NAME = "Deleted user"  # what a deleted account's name and its provider profile's name become
 
 
 @dataclass(frozen=True)

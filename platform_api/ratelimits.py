@@ -5,10 +5,9 @@ the health probes have none. Over a limit: 429 `rate_limited` with `Retry-After`
 """
 
 import math
-from typing import Annotated
 
 import structlog
-from fastapi import Depends, Request
+from fastapi import Request
 from limits import RateLimitItem, parse
 
 from platform_api.config import Settings
@@ -50,11 +49,3 @@ class HttpLimits:
 def client_ip(request: Request) -> str:
     """The client's address (behind a proxy, uvicorn's --proxy-headers puts X-Forwarded-For's here)."""
     return request.client.host if request.client else "unknown"
-
-
-async def get_limits(request: Request) -> HttpLimits:
-    limits: HttpLimits = request.app.state.limits
-    return limits
-
-
-LimitsDep = Annotated[HttpLimits, Depends(get_limits)]

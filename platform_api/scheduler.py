@@ -57,6 +57,20 @@ def _observe_submission(event: JobSubmissionEvent) -> None:
     JOB_LAG.labels(event.job_id).set(max((SystemClock().now() - scheduled).total_seconds(), 0.0))
 
 
+def _timing(job: Job) -> dict[str, object]:
+    """APScheduler's timing options for a job: a leased job (a sweep, the drift check) runs however late
+    its tick starts (`misfire_grace_time=None`: a missed run is owed, not skipped); a sweep also runs at once
+    at start (`next_run_time`, APScheduler's wall clock), catching up on what fell due while no scheduler
+    ran. The frequent unleased jobs (relay, mail, gauge) keep APScheduler's default grace: the next tick
+    comes within seconds anyway."""
+    timing: dict[str, object] = {}
+    if job.lease is not None:
+        timing["misfire_grace_time"] = None
+    if job.catch_up:
+        timing["next_run_time"] = SystemClock().now()
+    return timing
+
+
 class JobRunner:
     """Runs the table of jobs: `run(name)` once (tests, ops), `run_all()` once each, `build()` on a
     schedule."""
@@ -128,8 +142,6 @@ class JobRunner:
                 id=job.name,
                 max_instances=1,
                 coalesce=True,
-                misfire_grace_time=None,
-                # Catch up at once after downtime (APScheduler's wall clock).
-                **({"next_run_time": SystemClock().now()} if job.catch_up else {}),
+                **_timing(job),
             )
         return scheduler

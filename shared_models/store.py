@@ -1,5 +1,5 @@
 """The one gateway to the raw collection API: every call on `Document.get_pymongo_collection()` is made here,
-so the embedded engine's write rules (ENGINE.md, "More engine faults") are kept in one module, not at every
+so the embedded engine's write rules (README, "Engine notes") are kept in one module, not at every
 call site. Beanie's own queries (`Model.find`, `.insert()`, `.get`) stay where they are.
 
 Each operation is named for what the call sites do with it and says which engine rule it respects. Updates
@@ -56,7 +56,7 @@ LEASE_ATTEMPTS = 8  # each failed attempt means another taker changed the lease:
 
 
 class UnsafeForEngine(ValueError):
-    """A write or a filter the embedded engine would get silently wrong (ENGINE.md): fix the caller."""
+    """A write or a filter the embedded engine would get silently wrong (README, "Engine notes"): fix the caller."""
 
 
 class Updated(NamedTuple):

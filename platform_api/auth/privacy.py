@@ -5,14 +5,13 @@ import secrets
 from datetime import datetime
 
 from platform_api.auth.service import hash_password
-from platform_api.privacy import Section, Subject, find_by, public
+from platform_api.privacy import DELETED_NAME, Section, Subject, find_by, public
 from shared_models import store
 from shared_models.documents import AccountToken, RevokedSession, User
 from shared_models.enums import UserStatus
 from shared_models.services import session_cache
 
 MODELS = ("User", "RevokedSession")
-DELETED_NAME = "Deleted user"
 
 
 async def export_for(subject: Subject) -> dict[str, Section]:

@@ -24,6 +24,7 @@ from platform_api.deps import (
     WRITE_SESSION,
     ClockDep,
     CurrentSession,
+    LimitsDep,
     RealtimeDep,
     SettingsDep,
     csrf_token_for,
@@ -35,7 +36,7 @@ from platform_api.errors import (
 from platform_api.providers.errors import ProfileExists, SlugUnavailable
 from platform_api.providers.schemas import ProviderProfileOut
 from platform_api.providers.service import provider_service
-from platform_api.ratelimits import LimitsDep, client_ip
+from platform_api.ratelimits import client_ip
 from shared_models.documents import ProviderProfile, User
 from shared_models.enums import Role
 from shared_models.services.sessions import AccountSuspended, SessionClaims

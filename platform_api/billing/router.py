@@ -3,7 +3,7 @@
 from typing import Annotated
 
 import stripe
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from platform_api.billing.errors import (
     AlreadySubscribed,
@@ -23,7 +23,16 @@ from platform_api.billing.schemas import (
 )
 from platform_api.billing.service import billing_service
 from platform_api.billing.webhook import StripeWebhook, VerifiedDelivery, verified_delivery
-from platform_api.deps import READ_SESSION, WRITE_SESSION, AuthSession, ClockDep, ProviderSession, SettingsDep
+from platform_api.deps import (
+    READ_SESSION,
+    WRITE_SESSION,
+    AuthSession,
+    ClockDep,
+    ProviderSession,
+    SettingsDep,
+    get_stripe,
+    get_webhook,
+)
 from platform_api.entitlements import subscriptions
 from platform_api.errors import (
     RoleForbidden,
@@ -36,16 +45,6 @@ from shared_models.documents import ProviderProfile
 from shared_models.enums import SubscriptionTier
 
 router = APIRouter(prefix="/billing", tags=["billing"], route_class=IdempotentRoute)
-
-
-async def get_stripe(request: Request) -> stripe.StripeClient:
-    client: stripe.StripeClient = request.app.state.stripe
-    return client
-
-
-async def get_webhook(request: Request) -> StripeWebhook:
-    webhook: StripeWebhook = request.app.state.stripe_webhook
-    return webhook
 
 
 StripeDep = Annotated[stripe.StripeClient, Depends(get_stripe)]

@@ -1,6 +1,6 @@
 """Billing for providers: Stripe customers, Checkout and portal sessions, the webhook ledger for admins.
 
-Subscription state itself is never written here: only the Stripe webhook (`webhook.py`) writes it.
+Subscription state itself is never written here: only the Stripe webhook (the `webhook/` package) writes it.
 """
 
 import contextlib

@@ -15,7 +15,7 @@ from platform_api.bookings.errors import (
 )
 from platform_api.bookings.schemas import CreateRequest, EventBody, RequestDetailOut, RequestOut, RequestPage
 from platform_api.bookings.service import Actor, booking_service
-from platform_api.deps import READ_SESSION, WRITE_SESSION, ClockDep, CustomerSession, PartySession
+from platform_api.deps import READ_SESSION, WRITE_SESSION, ClockDep, CustomerSession, LimitsDep, PartySession
 from platform_api.errors import (
     InvalidTransition,
     NotDue,
@@ -26,7 +26,6 @@ from platform_api.errors import (
 )
 from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
 from platform_api.providers.errors import UnknownProvider
-from platform_api.ratelimits import LimitsDep
 from shared_models.documents import ServiceRequest
 from shared_models.enums import RequestEvent, RequestState
 from shared_models.ids import SORTABLE_KEY_PATTERN

@@ -100,6 +100,20 @@ def _invalid(request: ServiceRequest, event: RequestEvent, role: ActorRole) -> I
     )
 
 
+async def _clear_published(request: ServiceRequest) -> bool:
+    """The outbox has this request's pending events: clear them, if it is still at the version published
+    (a newer transition's events stay pending for its own publish). Whether it was."""
+    cleared = await store.update_one(
+        ServiceRequest,
+        {"_id": request.id, "version": request.version},
+        {"$set": {"pending_events": [], "pending_since": None}},
+    )
+    return cleared.matched > 0
+
+
+outbox_service.register(ServiceRequest, "service_request", _clear_published)
+
+
 class BookingService:
     async def create(self, customer: User, data: CreateRequest, now: datetime) -> ServiceRequest:
         profile = await provider_service.get(data.provider_id)

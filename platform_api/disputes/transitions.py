@@ -9,11 +9,26 @@ from platform_api.bookings.service import Actor
 from platform_api.disputes.state_machine import DisputeEvent, rule_for
 from platform_api.errors import ConcurrentUpdate, InvalidTransition, NotDue
 from platform_api.outbox.service import outbox_service
+from shared_models import store
 from shared_models.documents import Dispute, DisputeStep, DomainEvent
 from shared_models.enums import ActorRole
 from shared_models.store import replace_if
 
 SYSTEM = Actor(id=None, role=ActorRole.system)
+
+
+async def _clear_published(dispute: Dispute) -> bool:
+    """The outbox has this dispute's pending events: clear them, if it is still at the version published
+    (a newer transition's events stay pending for its own publish). Whether it was."""
+    cleared = await store.update_one(
+        Dispute,
+        {"_id": dispute.id, "version": dispute.version},
+        {"$set": {"pending_events": [], "pending_since": None}},
+    )
+    return cleared.matched > 0
+
+
+outbox_service.register(Dispute, "dispute", _clear_published)
 
 
 def party_role(dispute: Dispute, user_id: str) -> ActorRole | None:

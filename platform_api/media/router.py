@@ -3,9 +3,9 @@
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 
-from platform_api.deps import READ_SESSION, WRITE_SESSION, ClockDep, CurrentSession
+from platform_api.deps import READ_SESSION, WRITE_SESSION, ClockDep, CurrentSession, get_media
 from platform_api.errors import (
     errors,
 )
@@ -23,11 +23,6 @@ from platform_api.media.service import MediaService
 
 router = APIRouter(prefix="/media", tags=["media"], route_class=IdempotentRoute)
 log = structlog.get_logger(__name__)
-
-
-async def get_media(request: Request) -> MediaService:
-    media: MediaService = request.app.state.media
-    return media
 
 
 MediaDep = Annotated[MediaService, Depends(get_media)]

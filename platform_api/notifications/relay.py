@@ -8,14 +8,13 @@ the relay backs off (1 s, 2 s, 4 s … 60 s) and the events wait — none lost, 
 """
 
 import time
-from datetime import datetime
 from typing import Any
 
 import structlog
 
 from platform_api.conversations.service import BLOCK_CHANGED
+from platform_api.outbox.service import outbox_service
 from platform_api.realtime import ChatUnavailable, RealtimeClient
-from shared_models import store
 from shared_models.clock import Clock
 from shared_models.documents import Conversation, OutboxEvent
 from shared_models.notifications import Channel, for_event
@@ -59,7 +58,7 @@ class NotificationRelay:
     async def dispatch(self, event: OutboxEvent) -> None:
         if event.type == BLOCK_CHANGED:  # not a notification: the chat server must hear of a block
             await self.realtime.tell_conversation_changed(str(event.payload["conversation_id"]))
-            await self._mark_dispatched(event, self.clock.now())
+            await outbox_service.mark_dispatched(event, self.clock.now())
             return
         pairs = for_event(event.type, event.payload)
         now = self.clock.now()
@@ -81,7 +80,7 @@ class NotificationRelay:
                 for outcome, recipient, _ in pushes:
                     n = outcome.notification
                     await log_delivery(n, recipient, n.type, Channel.realtime, "sent", now)
-        await self._mark_dispatched(event, now)
+        await outbox_service.mark_dispatched(event, now)
 
     async def _conversation_of(self, payload: dict[str, Any]) -> str | None:
         """What "looking at it" means for this event: its conversation, or the parties' conversation."""
@@ -92,8 +91,3 @@ class NotificationRelay:
             conversation = await Conversation.find_one(Conversation.pair_key == pair)
             return str(conversation.id) if conversation else None
         return None
-
-    async def _mark_dispatched(self, event: OutboxEvent, now: datetime) -> None:
-        # A whole-document replace: the engine stores a top-level datetime written by $set as a string.
-        done = event.model_copy(update={"dispatched_at": now})
-        await store.replace_one_if({"_id": event.id, "dispatched_at": None}, done)

@@ -2,18 +2,22 @@
 
 A transition writes its event into the aggregate's `pending_events` in the same atomic update as the state
 change. Publishing copies each pending event into the outbox (the unique event id makes a retry a no-op),
-then clears the pending list only if the aggregate has not moved on since (version match); whatever a crash
-leaves behind, `publish_stale` finds through `pending_since` and finishes.
+then has the aggregate's owner clear the pending list, only if the aggregate has not moved on since (version
+match); whatever a crash leaves behind, `publish_stale` finds through `pending_since` and finishes.
+
+The outbox writes only `OutboxEvent`: each aggregate's domain registers its type with the function that
+clears its own document (`register`), and the relay marks events dispatched through `mark_dispatched`.
 """
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
 from shared_models import store
-from shared_models.documents import Dispute, DomainEvent, Review, ServiceRequest
+from shared_models.documents import Dispute, DomainEvent, OutboxEvent, Review, ServiceRequest
 from shared_models.services.outbox import append_events
 
 log = structlog.get_logger(__name__)
@@ -21,16 +25,22 @@ log = structlog.get_logger(__name__)
 # The normal path publishes within milliseconds; the sweeper only takes what has waited longer than this.
 STALE_AFTER = timedelta(seconds=30)
 
-# The aggregates that record domain events (`pending_events`, `pending_since`, `version`), by outbox name.
+# The aggregates that record domain events (`pending_events`, `pending_since`, `version`).
 Aggregate = ServiceRequest | Dispute | Review
-AGGREGATES: dict[type[Aggregate], str] = {
-    ServiceRequest: "service_request",
-    Dispute: "dispute",
-    Review: "review",
-}
+# The owner's write: clear the aggregate's pending events if it is still at the version published; whether
+# it was.
+ClearPublished = Callable[[Any], Awaitable[bool]]
 
 
 class OutboxService:
+    def __init__(self) -> None:
+        self._aggregates: dict[type[Aggregate], tuple[str, ClearPublished]] = {}
+
+    def register(self, model: type[Aggregate], name: str, clear: ClearPublished) -> None:
+        """An aggregate type whose events go through here: its outbox name (`service_request`, `dispute`,
+        `review`) and its domain's function that clears a published document's pending list."""
+        self._aggregates[model] = (name, clear)
+
     async def publish(self, aggregate: Aggregate, now: datetime) -> int:
         """Copy the aggregate's pending events to the outbox; returns how many were new."""
         return await self.publish_many([aggregate], now)
@@ -38,7 +48,12 @@ class OutboxService:
     async def publish_many(self, aggregates: Sequence[Aggregate], now: datetime) -> int:
         """The same for a batch, in one unordered insert (a sweep of thousands costs one round trip here)."""
         added = await self.append(
-            [(AGGREGATES[type(a)], str(a.id), event) for a in aggregates for event in a.pending_events], now
+            [
+                (self._aggregates[type(a)][0], str(a.id), event)
+                for a in aggregates
+                for event in a.pending_events
+            ],
+            now,
         )
         await asyncio.gather(*(self._clear(a) for a in aggregates if a.pending_events))
         return added
@@ -57,20 +72,21 @@ class OutboxService:
         return await append_events(events, now)
 
     async def _clear(self, aggregate: Aggregate) -> None:
-        # Only clear what we published: if a newer transition landed meanwhile (version moved), its events
-        # are still pending and its own publish, or the sweeper, takes them.
-        cleared = await store.update_one(
-            type(aggregate),
-            {"_id": aggregate.id, "version": aggregate.version},
-            {"$set": {"pending_events": [], "pending_since": None}},
-        )
-        if cleared.matched:
+        # Only what was published is cleared: if a newer transition landed meanwhile (version moved), its
+        # events are still pending and its own publish, or the sweeper, takes them.
+        if await self._aggregates[type(aggregate)][1](aggregate):
             aggregate.pending_events, aggregate.pending_since = [], None
+
+    async def mark_dispatched(self, event: OutboxEvent, now: datetime) -> None:
+        """The relay handled the event (at most once: only while it is still undispatched)."""
+        # A whole-document replace: the engine stores a top-level datetime written by $set as a string.
+        done = event.model_copy(update={"dispatched_at": now})
+        await store.replace_one_if({"_id": event.id, "dispatched_at": None}, done)
 
     async def publish_stale(self, now: datetime, batch_size: int = 500) -> int:
         """The sweeper: finish every publish a crash interrupted. Safe to run any number of times."""
         added = 0
-        for model in AGGREGATES:
+        for model in self._aggregates:
             while True:
                 stuck: list[Aggregate] = list(
                     await model.find({"pending_since": {"$lte": now - STALE_AFTER}})

@@ -2,11 +2,10 @@
 
 from datetime import datetime
 
-from platform_api.privacy import Section, Subject, public
+from platform_api.privacy import DELETED_NAME, Section, Subject, public
 from platform_api.providers.service import provider_service
 
 MODELS = ("ProviderProfile",)
-DELETED_NAME = "Deleted user"
 
 
 async def export_for(subject: Subject) -> dict[str, Section]:

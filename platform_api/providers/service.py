@@ -380,7 +380,7 @@ class ProviderService:
         """The profile id of each of these users who owns one, in one read (an admin page of accounts).
 
         One `$in` rather than one lookup per user: MongoDB serves it from the unique owner_id index; the
-        embedded engine scans the profiles for it (see ENGINE.md), acceptable for an admin page and not
+        embedded engine scans the profiles for it (README, "Engine notes"), acceptable for an admin page and not
         used on any hot path."""
         if not owner_ids:
             return {}

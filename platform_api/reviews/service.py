@@ -45,6 +45,20 @@ def _counterpart(role: ActorRole) -> ActorRole:
     return ActorRole.provider if role is ActorRole.customer else ActorRole.customer
 
 
+async def _clear_published(review: Review) -> bool:
+    """The outbox has this review's pending events: clear them, if it is still at the version published
+    (a newer transition's events stay pending for its own publish). Whether it was."""
+    cleared = await store.update_one(
+        Review,
+        {"_id": review.id, "version": review.version},
+        {"$set": {"pending_events": [], "pending_since": None}},
+    )
+    return cleared.matched > 0
+
+
+outbox_service.register(Review, "review", _clear_published)
+
+
 class ReviewService:
     async def write(self, author: User, request_id: str, rating: int, text: str, now: datetime) -> Review:
         actor = Actor.of(author)

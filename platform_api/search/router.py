@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
-from platform_api.deps import ClockDep, SettingsDep, get_auth_session
+from platform_api.deps import ClockDep, LimitsDep, SettingsDep, get_auth_session, get_geocoder
 from platform_api.entitlements.tiers import ENTITLEMENTS
 from platform_api.errors import (
     AppError,
@@ -12,7 +12,7 @@ from platform_api.errors import (
     ValidationFailed,
     errors,
 )
-from platform_api.ratelimits import LimitsDep, client_ip
+from platform_api.ratelimits import client_ip
 from platform_api.search.errors import GeocoderUnavailable, InvalidCursor, UnknownLocation
 from platform_api.search.geocoding import CachedGeocoder
 from platform_api.search.schemas import LocationOut, ProviderHit, RatingOut, SearchPage
@@ -38,6 +38,7 @@ async def search_providers(
     settings: SettingsDep,
     clock: ClockDep,
     limits: LimitsDep,
+    geocoder: Annotated[CachedGeocoder, Depends(get_geocoder)],
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     lng: Annotated[float | None, Query(ge=-180, le=180)] = None,
     q: Annotated[str | None, Query(min_length=2, max_length=200, description="A place: city, region")] = None,
@@ -60,7 +61,6 @@ async def search_providers(
     if lat is None or lng is None:
         if q is None:
             raise ValidationFailed("Give lat and lng, or a place name in q.", field="q")
-        geocoder: CachedGeocoder = request.app.state.geocoder
         place = await geocoder.locate(q)
         lat, lng, label = place.lat, place.lng, place.label
     if max_price is not None:

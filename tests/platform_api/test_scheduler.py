@@ -48,6 +48,20 @@ def test_each_job_is_its_own_schedule_entry(settings: Settings, clock: ManualClo
     assert "billing.check_drift" not in {e.id for e in JobRunner(off, clock).build().get_jobs()}
 
 
+def test_sweeps_catch_up_at_start_and_owe_a_missed_run(settings: Settings, clock: ManualClock) -> None:
+    built = {entry.id: entry for entry in JobRunner(settings, clock).build().get_jobs()}
+    for job in JOBS:
+        if job.name not in built:
+            continue
+        entry = built[job.name]
+        # Before the scheduler starts, only a job given a first run time has one.
+        assert (getattr(entry, "next_run_time", None) is not None) is job.catch_up, job.name
+        # None: however late (owed); absent until start: APScheduler's default grace.
+        assert (getattr(entry, "misfire_grace_time", "default") is None) is (job.lease is not None), job.name
+        assert entry.trigger.interval.total_seconds() == job.every(settings), job.name
+    assert {j.name for j in JOBS if j.catch_up} >= {"bookings.sweep", "disputes.sweep", "reviews.publish"}
+
+
 async def test_a_job_that_raises_stops_no_other_and_is_tried_again_next_tick(
     platform_app: FastAPI, settings: Settings, clock: ManualClock
 ) -> None:

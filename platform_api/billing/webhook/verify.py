@@ -10,14 +10,15 @@ body too large to be Stripe's) — nothing else happens.
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import stripe
 import structlog
-from fastapi import Request
+from fastapi import Depends, Request
 
 from platform_api.billing.errors import InvalidSignature, PayloadTooLarge
 from platform_api.billing.webhook.ledger import kept_headers
+from platform_api.deps import get_webhook
 
 if TYPE_CHECKING:
     from platform_api.billing.webhook.handler import StripeWebhook
@@ -46,9 +47,10 @@ def parse_event(body: bytes, signature: str | None, secret: str, tolerance: int)
     return event
 
 
-async def verified_delivery(request: Request) -> VerifiedDelivery:
+async def verified_delivery(
+    request: Request, webhook: Annotated["StripeWebhook", Depends(get_webhook)]
+) -> VerifiedDelivery:
     """The dependency: the verified delivery, or the typed refusal (recorded in the ledger)."""
-    webhook: StripeWebhook = request.app.state.stripe_webhook
     declared = request.headers.get("content-length", "0")
     if declared.isdigit() and int(declared) > MAX_WEBHOOK_BODY:
         raise PayloadTooLarge("The body is larger than any Stripe event.")
