@@ -21,7 +21,10 @@ from starlette.routing import Route
 from chat_server.events.base import ChatContext, user_room
 from chat_server.events.presence import block_changed
 from chat_server.protocol import SERVER_EVENTS, NotificationNew
+from shared_models.errors import AppError, BodyTooLarge
 from shared_models.ids import parse_object_id
+from shared_models.services.conversations import InvalidPayload
+from shared_models.services.sessions import NotAuthenticated
 
 log = structlog.get_logger(__name__)
 
@@ -56,8 +59,19 @@ async def disconnect_all(sio: socketio.AsyncServer, sids: list[str]) -> int:
 MAX_BODY_BYTES = 1_000_000  # the largest internal call (500 deliveries) is well under this
 
 
-class TooLarge(Exception):
-    pass
+class TooLarge(BodyTooLarge):
+    message = f"At most {MAX_BODY_BYTES} bytes."
+
+
+class TokenRequired(NotAuthenticated):
+    message = "Internal API token required."
+
+
+def refusal(failure: AppError | type[AppError]) -> JSONResponse:
+    """A refusal of this API, in the platform's error shape: `{"error": {"code", "message"}}`."""
+    return JSONResponse(
+        {"error": {"code": failure.code, "message": failure.message}}, status_code=failure.status_code
+    )
 
 
 async def _json(request: Request) -> Any:
@@ -77,10 +91,7 @@ async def _json(request: Request) -> Any:
 
 
 def too_large() -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": "payload_too_large", "message": f"At most {MAX_BODY_BYTES} bytes."}},
-        status_code=413,
-    )
+    return refusal(TooLarge)
 
 
 def routes(ctx: ChatContext) -> list[Route]:
@@ -91,10 +102,7 @@ def routes(ctx: ChatContext) -> list[Route]:
         return hmac.compare_digest(sent, settings.internal_api_token.get_secret_value().encode())
 
     def refuse() -> JSONResponse:
-        return JSONResponse(
-            {"error": {"code": "not_authenticated", "message": "Internal API token required."}},
-            status_code=401,
-        )
+        return refusal(TokenRequired)
 
     def disconnect(
         param: str, sockets_of: Callable[[str], Awaitable[list[str]]]
@@ -127,10 +135,7 @@ def routes(ctx: ChatContext) -> list[Route]:
         except TooLarge:
             return too_large()
         except (ValueError, KeyError, TypeError, ValidationError) as exc:
-            return JSONResponse(
-                {"error": {"code": "invalid_payload", "message": f"Unknown event or bad data: {exc}"[:300]}},
-                status_code=422,
-            )
+            return refusal(InvalidPayload(f"Unknown event or bad data: {exc}"[:300]))
         await sio.emit(event, data, to=user_room(request.path_params["user_id"]))
         return JSONResponse({"delivered": True})
 
@@ -143,9 +148,7 @@ def routes(ctx: ChatContext) -> list[Route]:
         except TooLarge:
             return too_large()
         except (ValueError, ValidationError) as exc:
-            return JSONResponse(
-                {"error": {"code": "invalid_payload", "message": str(exc)[:300]}}, status_code=422
-            )
+            return refusal(InvalidPayload(str(exc)[:300]))
         # One round trip for them all; "" is no conversation (nobody is engaged in it).
         found = await state.presence_many([(q.userId, q.conversationId or "") for q in queries])
         results = [
@@ -163,9 +166,7 @@ def routes(ctx: ChatContext) -> list[Route]:
         except TooLarge:
             return too_large()
         except (ValueError, ValidationError) as exc:
-            return JSONResponse(
-                {"error": {"code": "invalid_payload", "message": str(exc)[:300]}}, status_code=422
-            )
+            return refusal(InvalidPayload(str(exc)[:300]))
         sent = 0
         for d in deliveries:
             if await state.first_delivery(d.deliveryId):  # a retried post pushes nothing twice
@@ -182,9 +183,7 @@ def routes(ctx: ChatContext) -> list[Route]:
             return refuse()
         conversation_id = request.path_params["conversation_id"]
         if parse_object_id(conversation_id) is None:
-            return JSONResponse(
-                {"error": {"code": "invalid_payload", "message": "Not a conversation id."}}, status_code=422
-            )
+            return refusal(InvalidPayload("Not a conversation id."))
         conversation_id = str(parse_object_id(conversation_id))  # one spelling: lower-case hex
         await directory.invalidate(conversation_id)
         await block_changed(ctx, conversation_id)

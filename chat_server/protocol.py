@@ -1,4 +1,5 @@
-"""The Socket.IO protocol as code: every event, its payload schema, and the ack error codes.
+"""The Socket.IO protocol as code: every event, its payload schema, the ack error codes, and the refusals of the
+protocol itself (those of a domain are the domain's: `shared_models.services.conversations`).
 
 PROTOCOL.md documents exactly this catalogue; a test fails when the two, or the registered handlers, disagree.
 """
@@ -9,6 +10,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared_models.documents.chat import MAX_BODY
+from shared_models.errors import AppError, BadRequest, InternalError, ServiceUnavailable
+from shared_models.runtime.ratelimit import RateLimited
+from shared_models.services.conversations import ChatError
+from shared_models.services.sessions import NotAuthenticated
 from shared_models.text import is_blank
 
 ObjectIdStr = Field(pattern=r"^[0-9a-f]{24}$")
@@ -135,10 +140,48 @@ ACK_ERRORS: dict[str, str] = {
 }
 
 
+class UnknownEvent(ChatError, BadRequest):
+    code = "unknown_event"
+    message = "This event is not part of the protocol."
+
+
+class TooManyEvents(ChatError, RateLimited):
+    """The user's limit for this event is spent."""
+
+    message = "Too many events; slow down."
+
+
+class Unavailable(ChatError, ServiceUnavailable):
+    """The database or Redis cannot be reached: retryable."""
+
+    code = "service_unavailable"
+    message = "The server cannot reach what it needs (the database, or Redis); retry with backoff."
+
+
+class Degraded(Unavailable):
+    """A connection refused because the database or Redis cannot be reached."""
+
+    message = "The chat service is degraded; retry shortly."
+
+
+class EventFailed(ChatError, InternalError):
+    """An event whose handling failed on our side (logged with its traceback)."""
+
+    message = "Something failed on our side; retry."
+
+
+class TokenRequired(NotAuthenticated):
+    """A connection without a session token (neither `auth.token` nor the session cookie)."""
+
+    message = "A session token is required."
+
+
 def ok(**fields: Any) -> dict[str, Any]:
     return {"ok": True, **fields}
 
 
-def error(code: str, message: str | None = None) -> dict[str, Any]:
-    assert code in ACK_ERRORS, code
-    return {"ok": False, "error": {"code": code, "message": message or ACK_ERRORS[code]}}
+def error(failure: AppError | type[AppError], message: str | None = None) -> dict[str, Any]:
+    """The ack refusing an event: the failure's code, and `message` or the failure's own."""
+    assert failure.code in ACK_ERRORS, failure.code
+    text = message or failure.message or ACK_ERRORS[failure.code]
+    return {"ok": False, "error": {"code": failure.code, "message": text}}

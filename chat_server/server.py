@@ -14,7 +14,8 @@ import socketio
 import structlog
 from socketio import packet
 
-from chat_server.protocol import error
+from chat_server.protocol import UnknownEvent, error
+from shared_models.services.conversations import InvalidPayload
 
 log = structlog.get_logger(__name__)
 # python-socketio's lifecycle names, and "*", which it calls its catch-all handler for directly.
@@ -56,9 +57,9 @@ class ChatSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         if id is None:
             return  # nothing to answer: no ack was asked for
         answer = (
-            error("unknown_event", f"{name!r} is not an event of this protocol.")
+            error(UnknownEvent, f"{name!r} is not an event of this protocol.")
             if isinstance(name, str)
-            else error("invalid_payload", "An event's first element must be its name, a string.")
+            else error(InvalidPayload, "An event's first element must be its name, a string.")
         )
         await self._send_packet(
             eio_sid, self.packet_class(packet.ACK, namespace=namespace or "/", id=id, data=[answer])

@@ -32,6 +32,8 @@ from shared_models.errors import ServiceUnavailable as ServiceUnavailable
 from shared_models.errors import TooManyRequests as TooManyRequests
 from shared_models.errors import Unauthorized as Unauthorized
 from shared_models.errors import Unprocessable as Unprocessable
+from shared_models.runtime.ratelimit import RateLimited as RateLimited
+from shared_models.services.sessions import NotAuthenticated as NotAuthenticated
 
 log = structlog.get_logger(__name__)
 
@@ -56,11 +58,6 @@ class ValidationFailed(Unprocessable):
     message = "The request is invalid."
 
 
-class NotAuthenticated(Unauthorized):
-    code = "not_authenticated"
-    message = "Log in to continue."
-
-
 class CsrfFailed(Forbidden):
     code = "csrf_failed"
     message = "Missing or wrong CSRF header for a cookie-authenticated request."
@@ -71,14 +68,21 @@ class RoleForbidden(Forbidden):
     message = "This action needs another role."
 
 
-class RateLimited(TooManyRequests):
-    code = "rate_limited"
-    message = "Too many attempts; try again later."
+class CorsRejected(BadRequest):
+    """A refused CORS preflight (origin, method or header not allowed); the message says which."""
+
+    code = "cors_rejected"
+    message = "This cross-origin request is not allowed."
 
 
 class DatabaseUnavailable(ServiceUnavailable):
     code = "database_unavailable"
     message = "The database is unavailable; retry shortly."
+
+
+# What any operation may answer without declaring it: a lost database (the ConnectionFailure handler answers
+# every route that reads or writes it). The OpenAPI document lists these on every operation.
+EVERY_OPERATION: tuple[type[AppError], ...] = (DatabaseUnavailable,)
 
 
 # Failures of the compare-and-set and of the state machines, answered by several domains.
@@ -99,6 +103,7 @@ class NotDue(Conflict):
 
 _STATUS_DESCRIPTIONS = {status.status_code: status.description for status in reversed(STATUS_CLASSES)}
 _JSON = "application/json"
+_ERROR_BODY = "#/components/schemas/ErrorBody"
 
 
 def errors(*failures: type[AppError]) -> dict[int | str, dict[str, Any]]:
@@ -191,14 +196,14 @@ def install_error_handlers(app: FastAPI) -> None:
         loc = tuple(first.get("loc", ()))
         if first.get("type") == "json_invalid":  # its loc names a character position, not a field
             return JSONResponse(
-                _body("validation_error", "body: The request body is not valid JSON.", "body"),
+                _body(ValidationFailed.code, "body: The request body is not valid JSON.", "body"),
                 status_code=422,
             )
         # The body as a whole (e.g. an array where an object belongs) is named `body`, not left unnamed.
         field = _field_of(loc) or ("body" if loc[:1] == ("body",) else None)
         message = str(first.get("msg", "Invalid request"))
         return JSONResponse(
-            _body("validation_error", f"{field}: {message}" if field else message, field), status_code=422
+            _body(ValidationFailed.code, f"{field}: {message}" if field else message, field), status_code=422
         )
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -207,7 +212,7 @@ def install_error_handlers(app: FastAPI) -> None:
             # A body that is not even text (e.g. invalid UTF-8) or nests past the parser's recursion limit:
             # the same typed 422, naming the body, as any malformed JSON.
             return JSONResponse(
-                _body("validation_error", "body: The request body is not valid JSON.", "body"),
+                _body(ValidationFailed.code, "body: The request body is not valid JSON.", "body"),
                 status_code=422,
             )
         code = _HTTP_CODES.get(exc.status_code, "http_error")
@@ -224,7 +229,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("database.unavailable", error=str(exc)[:200])
         return JSONResponse(
             _body(DatabaseUnavailable.code, DatabaseUnavailable.message),
-            status_code=503,
+            status_code=DatabaseUnavailable.status_code,
             headers={"Retry-After": "2"},
         )
 
@@ -237,7 +242,9 @@ def install_error_handlers(app: FastAPI) -> None:
 def document_typed_validation_errors(app: FastAPI) -> None:
     """FastAPI documents its own 422 body (`HTTPValidationError`) on routes that did not declare one, but
     every 422 here answers `ErrorBody`: make the spec say so, so generated clients get the real type. Every
-    operation with a body or parameters lists `validation_error` (FastAPI's checks answer it)."""
+    operation with a body or parameters lists `validation_error` (FastAPI's checks answer it), and every
+    operation the failures of `EVERY_OPERATION` (but not in place of an answer of its own with that status:
+    the readiness probe's 503 is its report)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -249,11 +256,15 @@ def document_typed_validation_errors(app: FastAPI) -> None:
                 responses = operation.get("responses", {})
                 response = responses.get("422")
                 if response and "HTTPValidationError" in str(response):
-                    response = responses["422"] = {
-                        "content": {_JSON: {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
-                    }
+                    response = responses["422"] = {"content": {_JSON: {"schema": {"$ref": _ERROR_BODY}}}}
                 if response is not None and (operation.get("parameters") or operation.get("requestBody")):
                     _list(response, ValidationFailed)
+                for failure in EVERY_OPERATION:
+                    answer = responses.setdefault(
+                        str(failure.status_code), {"content": {_JSON: {"schema": {"$ref": _ERROR_BODY}}}}
+                    )
+                    if answer.get("content", {}).get(_JSON, {}).get("schema") == {"$ref": _ERROR_BODY}:
+                        _list(answer, failure)
         schemas = spec.get("components", {}).get("schemas", {})
         schemas.setdefault(
             "ErrorBody", ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -277,5 +288,5 @@ class TypedCORSMiddleware(CORSMiddleware):
         headers = {k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")}
         message = bytes(response.body).decode()  # e.g. "Disallowed CORS origin"
         return JSONResponse(
-            _body("cors_rejected", message), status_code=response.status_code, headers=headers
+            _body(CorsRejected.code, message), status_code=response.status_code, headers=headers
         )

@@ -3,7 +3,10 @@
 A concrete class names one failure and carries what clients see: its `code`, its HTTP `status_code` and a
 default `message` (a raise may say more, and add the `field`, `details` or `headers`). The platform maps
 it to its typed JSON body (`platform_api.errors`), the chat server to its ack (`chat_server.events.base`).
-The classes below group failures by status (`except Conflict:`); they are not raised themselves.
+A concrete class subclasses the status class of its own status: the status classes group failures by
+status (`except Conflict:`); they are not raised themselves. A failure that one route answers with another
+status (a missing provider named in a body, 422, rather than in the path, 404) is a class of that status
+with the same code, naming the class it is a variant of (`variant_of`).
 """
 
 from typing import Any, ClassVar
@@ -14,6 +17,8 @@ class AppError(Exception):
     description: ClassVar[str] = "Bad request"  # what the status means, in the OpenAPI document
     code: str = "bad_request"
     message: str = "The request cannot be served."
+    # The failure this class answers with another status (same code, another grouping class), if any.
+    variant_of: ClassVar[type["AppError"] | None] = None
 
     def __init__(
         self,
@@ -95,3 +100,18 @@ STATUS_CLASSES: tuple[type[AppError], ...] = (
     ServerError,
     ServiceUnavailable,
 )
+
+
+# Failures of no one domain, answered by both services.
+class BodyTooLarge(AppError):
+    status_code = 413
+    description = "The body is too large"
+    code = "payload_too_large"
+    message = "The body is too large."
+
+
+class InternalError(ServerError):
+    """What an unhandled failure answers (`shared_models.runtime.telemetry`), and its refinements."""
+
+    code = "internal_error"
+    message = "Something went wrong on our side; it is logged under this request id."

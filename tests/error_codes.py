@@ -1,5 +1,6 @@
-"""What the error-code contract reads from the source: the failures each route can reach, and the old ways of
-naming a failure (a `code="…"` string, a bare status class).
+"""What the error-code contract reads from the source: the failures each route can reach, the old ways of
+naming a failure (a `code="…"` string, a bare status class), codes written by hand into an ack or an error
+body, and the classes that share a code or answer another status than the status class they subclass.
 
 Reachability is computed on the source (AST) with names resolved through the running modules: from a route's
 endpoint and every dependency it has, each call is followed into the function it names — a module's own
@@ -69,14 +70,105 @@ def relpath(cls_or_fn: Any) -> str:
 
 
 def shared_codes(classes: Iterable[type[AppError]]) -> dict[str, list[str]]:
-    """Codes that more than one class defines (a class that only refines its parent's status or meaning,
-    inheriting the code, defines none)."""
-    by_code: dict[str, list[str]] = {}
+    """Codes that more than one class answers, beyond the one exception: two classes may share a code only
+    when their statuses differ and one names the other as the failure it is a variant of (`variant_of`).
+
+    A class that only refines another's meaning, inheriting its code and its status (`TransitionLost`, a
+    `ConcurrentUpdate`), is the same failure and is not counted; one that inherits a code but answers it
+    with another status is a failure of its own and is."""
+    by_code: dict[str, list[type[AppError]]] = {}
     for cls in classes:
-        if cls in STATUS_CLASSES or "code" not in cls.__dict__:
+        if cls in STATUS_CLASSES or not _answers_a_code_of_its_own(cls):
             continue
-        by_code.setdefault(cls.__dict__["code"], []).append(f"{cls.__module__}.{cls.__qualname__}")
-    return {code: names for code, names in by_code.items() if len(names) > 1}
+        by_code.setdefault(cls.code, []).append(cls)
+    found: dict[str, list[str]] = {}
+    for code, sharing in by_code.items():
+        if any(not _variants(a, b) for i, a in enumerate(sharing) for b in sharing[i + 1 :]):
+            found[code] = [f"{cls.__module__}.{cls.__qualname__}" for cls in sharing]
+    return found
+
+
+def _answers_a_code_of_its_own(cls: type[AppError]) -> bool:
+    if "code" in cls.__dict__:
+        return True
+    origin = next(c for c in cls.__mro__ if "code" in c.__dict__)  # the class whose code it inherits
+    return bool(origin.status_code != cls.status_code)
+
+
+def _variants(a: type[AppError], b: type[AppError]) -> bool:
+    named = getattr(a, "variant_of", None) is b or getattr(b, "variant_of", None) is a
+    return a.status_code != b.status_code and named
+
+
+def misgrouped(classes: Iterable[type[AppError]]) -> list[str]:
+    """Failures that answer another status than the status class they subclass (an `except NotFound:` would
+    catch a 409)."""
+    found: list[str] = []
+    for cls in classes:
+        for group in cls.__mro__[1:]:
+            if group in STATUS_CLASSES and group is not AppError and group.status_code != cls.status_code:
+                found.append(
+                    f"{cls.__module__}.{cls.__qualname__} answers {cls.status_code} but is a {group.__name__}"
+                )
+    return found
+
+
+# The functions that build what a client sees of a failure, from its code: the chat server's ack
+# (`chat_server.protocol.error`), the platform's JSON body (`platform_api.errors._body`), python-socketio's
+# refused connection (its first argument is the code the client's `connect_error` reads).
+BODY_BUILDERS = frozenset({"error", "_body", "ConnectionRefusedError"})
+
+
+def hand_written_codes(root: Path, packages: Iterable[str], allowed: Iterable[str] = ()) -> list[str]:
+    """Codes written by hand where a failure's class belongs: a code string passed to a body builder (an ack,
+    a JSON body, a refused connection), or an error body written as a literal (`{"code": "…", "message": …}`,
+    `{"error": {"code": "…"}}`)."""
+    skip = set(allowed)
+    found: list[str] = []
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            if rel in skip:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), filename=rel)):
+                if isinstance(node, ast.Call) and _builder(node) and _code_string(node):
+                    found.append(f"{rel}:{node.lineno}: passes a code string to {_called_name(node)}")
+                if isinstance(node, ast.Dict):
+                    entries = _entries(node)
+                    details = [node] if "message" in entries else []
+                    inner = entries.get("error")
+                    details += [inner] if isinstance(inner, ast.Dict) else []
+                    if any(_is_str(_entries(detail).get("code")) for detail in details):
+                        found.append(f"{rel}:{node.lineno}: writes an error body with a code string")
+    return sorted(set(found))
+
+
+def _builder(call: ast.Call) -> bool:
+    """A call of a body builder; `log.error(...)` (a logger's) is not one."""
+    if isinstance(call.func, ast.Name):
+        return call.func.id in BODY_BUILDERS
+    if isinstance(call.func, ast.Attribute) and call.func.attr in BODY_BUILDERS:
+        return call.func.attr != "error" or (
+            isinstance(call.func.value, ast.Name) and call.func.value.id == "protocol"
+        )
+    return False
+
+
+def _code_string(call: ast.Call) -> bool:
+    first = call.args[0] if call.args else None
+    return _is_str(first) or any(k.arg == "code" and _is_str(k.value) for k in call.keywords)
+
+
+def _entries(node: ast.Dict) -> dict[str, ast.expr]:
+    return {
+        k.value: v
+        for k, v in zip(node.keys, node.values, strict=True)
+        if isinstance(k, ast.Constant) and isinstance(k.value, str)
+    }
+
+
+def _is_str(node: ast.expr | None) -> bool:
+    return (isinstance(node, ast.Constant) and isinstance(node.value, str)) or isinstance(node, ast.JoinedStr)
 
 
 def legacy_raises(root: Path, packages: Iterable[str], allowed: Iterable[str] = ()) -> list[str]:

@@ -25,13 +25,22 @@ from chat_server.keyed_locks import KeyedLocks
 from chat_server.lanes import SocketLanes
 from chat_server.metrics import CHAT_EVENTS
 from chat_server.ordered import OrderedDelivery
-from chat_server.protocol import ACK_ERRORS, CLIENT_EVENTS, Payload, error
+from chat_server.protocol import (
+    ACK_ERRORS,
+    CLIENT_EVENTS,
+    EventFailed,
+    Payload,
+    TooManyEvents,
+    Unavailable,
+    UnknownEvent,
+    error,
+)
 from chat_server.server import ChatSocketServer
 from chat_server.state import StateStore
 from shared_models.clock import Clock
 from shared_models.errors import AppError
 from shared_models.runtime.ratelimit import RateLimiter
-from shared_models.services.conversations import Members, NotAmongYours
+from shared_models.services.conversations import InvalidPayload, Members, NotAmongYours
 from shared_models.services.session_cache import SessionCache
 
 log = structlog.get_logger(__name__)
@@ -91,13 +100,13 @@ Handler = Callable[[ChatContext, str, dict[str, Any], Any], Awaitable[Ack | Late
 
 
 def _arity_error(event: str, count: int) -> Ack:
-    return error("invalid_payload", f"{event} takes exactly one payload object; {count} arguments were sent.")
+    return error(InvalidPayload, f"{event} takes exactly one payload object; {count} arguments were sent.")
 
 
 def _validation_error(exc: ValidationError) -> Ack:
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
     where = ".".join(str(p) for p in first.get("loc", ())) or "payload"
-    return error("invalid_payload", f"{where}: {first.get('msg')}")
+    return error(InvalidPayload, f"{where}: {first.get('msg')}")
 
 
 def _always(payload: Any) -> bool:
@@ -187,7 +196,7 @@ def on(
                     and limited(payload)
                     and await ctx.limiter.hit(ctx.rates[rate], rate, session["user_id"])
                 ):
-                    return error("rate_limited")
+                    return error(TooManyEvents)
                 return await handler(ctx, sid, session, payload)
             except Exception as exc:
                 return _failure(event, sid, exc)
@@ -209,19 +218,19 @@ def _failure(event: str, sid: str, exc: Exception) -> Ack:
     `service_unavailable` when the database or Redis could not be reached, else `internal_error` (logged with
     its traceback)."""
     if isinstance(exc, AppError) and exc.code in ACK_ERRORS:
-        return error(exc.code, exc.message)
+        return error(exc)
     if isinstance(exc, UNREACHABLE):
         log.warning("socket.event_unavailable", socket_event=event, error=type(exc).__name__)
-        return error("service_unavailable")
+        return error(Unavailable)
     log.error("socket.event_failed", socket_event=event, sid=sid, exc_info=exc)
-    return error("internal_error")
+    return error(EventFailed)
 
 
 def register_unknown(ctx: ChatContext) -> None:
     """Any event the protocol does not define is answered too (when the client asked for an ack)."""
 
     async def unknown(event: str, sid: str, *args: Any) -> Ack:
-        CHAT_EVENTS.labels("unknown", "unknown_event").inc()
-        return error("unknown_event", f"{str(event)[:64]!r} is not an event of this protocol.")
+        CHAT_EVENTS.labels("unknown", UnknownEvent.code).inc()
+        return error(UnknownEvent, f"{str(event)[:64]!r} is not an event of this protocol.")
 
     ctx.sio.on("*", unknown)

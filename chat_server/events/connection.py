@@ -9,6 +9,8 @@ import structlog
 from chat_server.events import presence
 from chat_server.events.base import ChatContext, user_room
 from chat_server.metrics import SOCKET_CONNECTIONS
+from chat_server.protocol import Degraded, TokenRequired
+from shared_models.errors import AppError
 from shared_models.services.sessions import SessionError, authenticate
 
 log = structlog.get_logger(__name__)
@@ -28,30 +30,31 @@ def _token_from(environ: dict[str, Any], auth: Any, cookie_name: str) -> str | N
     return morsel.value if morsel is not None and morsel.value else None
 
 
-def _unavailable(sid: str, exc: Exception) -> socketio.exceptions.ConnectionRefusedError:
-    log.warning("socket.refused", sid=sid, code="service_unavailable", error=type(exc).__name__)
+def refused(failure: AppError | type[AppError]) -> socketio.exceptions.ConnectionRefusedError:
+    """A refused connection: the client's `connect_error` carries the code as its message, and the
+    failure (`{code, message}`) as its data."""
     return socketio.exceptions.ConnectionRefusedError(
-        "service_unavailable",
-        {"code": "service_unavailable", "message": "The chat service is degraded; retry shortly."},
+        failure.code, {"code": failure.code, "message": failure.message}
     )
+
+
+def _unavailable(sid: str, exc: Exception) -> socketio.exceptions.ConnectionRefusedError:
+    log.warning("socket.refused", sid=sid, code=Degraded.code, error=type(exc).__name__)
+    return refused(Degraded)
 
 
 async def connect(ctx: ChatContext, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
     """`connect`: authenticate the session token (cookie or `auth.token`), or refuse with its code."""
     token = _token_from(environ, auth, ctx.settings.session_cookie_name)
     if token is None:
-        raise socketio.exceptions.ConnectionRefusedError(
-            "not_authenticated", {"code": "not_authenticated", "message": "A session token is required."}
-        )
+        raise refused(TokenRequired)
     try:
         user, claims = await authenticate(
             token, ctx.settings.jwt_secret.get_secret_value(), ctx.clock, ctx.session_cache
         )
     except SessionError as exc:
         log.info("socket.refused", sid=sid, code=exc.code)
-        raise socketio.exceptions.ConnectionRefusedError(
-            exc.code, {"code": exc.code, "message": exc.message}
-        ) from None
+        raise refused(exc) from None
     except Exception as exc:  # the database is unreachable: the same clear refusal as below
         raise _unavailable(sid, exc) from None
     user_id = str(user.id)

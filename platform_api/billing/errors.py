@@ -1,7 +1,6 @@
 """Failures of subscriptions, Stripe and its webhook."""
 
 from platform_api.errors import (
-    AppError,
     BadRequest,
     Conflict,
     NotFound,
@@ -9,6 +8,7 @@ from platform_api.errors import (
     ServiceUnavailable,
     Unprocessable,
 )
+from shared_models.errors import BodyTooLarge
 
 
 class TierUnavailable(Unprocessable):
@@ -31,10 +31,8 @@ class StripeUnavailable(ServiceUnavailable):
     message = "Stripe could not be reached; retry shortly."
 
 
-class PayloadTooLarge(AppError):
-    status_code = 413
+class PayloadTooLarge(BodyTooLarge):
     description = "The body is larger than any Stripe event"
-    code = "payload_too_large"
     message = "The body is larger than any Stripe event."
 
 

@@ -9,10 +9,12 @@ class RequestNotFound(NotFound):
     message = "No such request."
 
 
-class UnknownRequest(RequestNotFound):
+class UnknownRequest(Unprocessable):
     """The same failure named in a request body (`request_id`) rather than the path: answered 422."""
 
-    status_code = 422
+    variant_of = RequestNotFound
+    code = RequestNotFound.code
+    message = RequestNotFound.message
 
 
 class CategoryNotOffered(Unprocessable):

@@ -8,10 +8,12 @@ class ProviderNotFound(NotFound):
     message = "No such provider."
 
 
-class UnknownProvider(ProviderNotFound):
+class UnknownProvider(Unprocessable):
     """The same failure named in a request body (`provider_id`) rather than the path: answered 422."""
 
-    status_code = 422
+    variant_of = ProviderNotFound
+    code = ProviderNotFound.code
+    message = ProviderNotFound.message
 
 
 class ProfileNotFound(NotFound):
@@ -19,10 +21,12 @@ class ProfileNotFound(NotFound):
     message = "This provider has no profile."
 
 
-class EditWithoutProfile(ProfileNotFound):
+class EditWithoutProfile(Conflict):
     """An edit of the caller's own profile when there is none: answered 409 (the account's state)."""
 
-    status_code = 409
+    variant_of = ProfileNotFound
+    code = ProfileNotFound.code
+    message = ProfileNotFound.message
 
 
 class ProfileExists(Conflict):

@@ -16,9 +16,15 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
+from shared_models.errors import TooManyRequests
 from shared_models.runtime.redis_client import TIMEOUTS
 
 log = structlog.get_logger(__name__)
+
+
+class RateLimited(TooManyRequests):
+    code = "rate_limited"
+    message = "Too many attempts; try again later."
 
 
 @dataclass

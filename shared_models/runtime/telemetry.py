@@ -16,6 +16,8 @@ from typing import Any
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 
+from shared_models.errors import InternalError
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -67,8 +69,8 @@ def internal_error_body(request_id: str) -> dict[str, Any]:
     """The documented error shape (`{error: {code, message, details}}`) for an unhandled failure."""
     return {
         "error": {
-            "code": "internal_error",
-            "message": "Something went wrong on our side; it is logged under this request id.",
+            "code": InternalError.code,
+            "message": InternalError.message,
             "details": {"request_id": request_id},
         }
     }

@@ -22,7 +22,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared_models import store
 from shared_models.documents import Conversation, LastMessage, MediaObject, Message
-from shared_models.errors import AppError, Conflict, Forbidden, NotFound, ServerError, Unprocessable
+from shared_models.errors import AppError, Conflict, Forbidden, InternalError, NotFound, Unprocessable
 from shared_models.ids import parse_object_id, sortable_key
 from shared_models.services.media import NotAttachable, attachable, grant
 
@@ -59,10 +59,9 @@ class DuplicateClientId(ChatError, Conflict):
     message = "This client_id was already used for another message."
 
 
-class KeptMoving(ChatError, ServerError):
+class KeptMoving(ChatError, InternalError):
     """A message's seq was taken by other writers on every attempt."""
 
-    code = "internal_error"
     message = "The conversation kept moving; retry."
 
 

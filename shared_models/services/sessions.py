@@ -34,6 +34,13 @@ OBJECT_ID = re.compile(r"[0-9a-f]{24}")  # str(ObjectId): lower-case hex
 JTI = re.compile(r"[A-Za-z0-9_-]{16,64}")  # secrets.token_urlsafe(16) and kin
 
 
+class NotAuthenticated(Unauthorized):
+    """No session token was sent at all."""
+
+    code = "not_authenticated"
+    message = "Log in to continue."
+
+
 class SessionError(AppError):
     """Why a token does not open a session (one class per reason); `code` is what clients see."""
 

@@ -9,8 +9,17 @@ import httpx
 from chat_server.app import create_app
 from chat_server.config import ChatSettings
 from chat_server.events.messages import message_new
-from chat_server.protocol import ACK_ERRORS, CLIENT_EVENTS, SERVER_EVENTS, MessageNew
-from shared_models.services.conversations import Members, Outgoing
+from chat_server.protocol import (
+    ACK_ERRORS,
+    CLIENT_EVENTS,
+    SERVER_EVENTS,
+    EventFailed,
+    MessageNew,
+    TooManyEvents,
+    Unavailable,
+    error,
+)
+from shared_models.services.conversations import ChatError, Members, Outgoing
 
 DOC = (Path(__file__).resolve().parents[2] / "chat_server" / "PROTOCOL.md").read_text()
 
@@ -37,6 +46,21 @@ def test_documented_events_match_the_catalogue() -> None:
 def test_documented_error_codes_match_the_catalogue() -> None:
     codes = set(re.findall(r"^\| `([a-z_]+)` \|", section("Ack error codes"), flags=re.M))
     assert codes == set(ACK_ERRORS)
+
+
+def _subclasses(cls: type) -> set[type]:
+    return {sub for direct in cls.__subclasses__() for sub in (direct, *_subclasses(direct))}
+
+
+def test_every_ack_error_code_is_a_class_of_the_one_hierarchy() -> None:
+    """Each code an ack carries is a chat refusal's (`ChatError`, an `AppError`), never a bare string."""
+    assert {cls.code for cls in _subclasses(ChatError)} == set(ACK_ERRORS)
+
+
+def test_the_refusals_answered_without_a_message_of_their_own_say_what_the_catalogue_says() -> None:
+    for failure in (TooManyEvents, Unavailable, EventFailed):
+        ack = error(failure)
+        assert ack == {"ok": False, "error": {"code": failure.code, "message": ACK_ERRORS[failure.code]}}
 
 
 def test_documented_payload_fields_match_the_schemas() -> None:
