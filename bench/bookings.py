@@ -24,6 +24,7 @@ from platform_api.bookings.state_machine import RESPOND_WINDOW
 from platform_api.errors import Conflict
 from scripts import stack
 from scripts.processes import free_port
+from shared_models import store
 from shared_models.documents import OutboxEvent, ProviderProfile, ServiceRequest, TimeWindow, Transition, User
 from shared_models.enums import ActorRole, RequestEvent, RequestState, Role, ServiceCategory
 from shared_models.ids import sortable_key
@@ -122,9 +123,8 @@ async def sweep(customer: User, owner: User, profile: ProviderProfile, due: int)
             ).model_dump(by_alias=True, exclude={"revision_id"})
         )
     t0 = time.perf_counter()
-    collection = ServiceRequest.get_pymongo_collection()
     for i in range(0, len(docs), 5000):
-        await collection.insert_many(docs[i : i + 5000], ordered=False)
+        await store.insert_new(ServiceRequest, docs[i : i + 5000])  # one unordered insert_many each
     print(f"seeded {due:,} due requests in {time.perf_counter() - t0:.1f}s")
     del docs
     tracemalloc.start()

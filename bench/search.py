@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import monitoring
 
 from bench.fixtures import stripe_subscription, subscribe
 from bench.scratch import interruptible, scratch
@@ -46,17 +46,20 @@ from platform_api.search.coverage import haversine_km
 from platform_api.search.service import SearchQuery, search_service
 from scripts import stack
 from scripts.processes import free_port
+from shared_models import store
 from shared_models.documents import Money, ProviderCoverage, ProviderProfile, ServiceArea
 from shared_models.documents.billing import ENTITLED_STATUSES
 from shared_models.enums import ServiceCategory
 from shared_models.runtime.logs import configure_logging
-from shared_models.runtime.registry import init_models
+from shared_models.runtime.registry import connect, init_models
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 METRO = (51.5072, -0.1276)
 COUNTRY = ((50.3, 55.8), (-4.5, 1.3))  # lat and lng ranges of (roughly) Great Britain's south and middle
 PRICES = {"basic": "price_basic_monthly", "pro": "price_pro_monthly", "premium": "price_premium_monthly"}
 CHUNK = 2_000
+# pymongo's default server selection timeout; registry.connect gives each command five times that.
+SELECTION_TIMEOUT_MS = 30_000
 FIXED_METRO = 3_000
 GOALS = {"proportional": 2.0, "fixed-local": 1.5}
 
@@ -143,9 +146,9 @@ def build(rng: random.Random, first: int, count: int, spread: str, settings: Set
 
 
 async def write(chunk: dict[str, Any]) -> None:
-    await ProviderProfile.get_pymongo_collection().insert_many(chunk["profiles"], ordered=False)
+    await store.insert_new(ProviderProfile, chunk["profiles"])  # one unordered insert_many, as production
     await subscribe(chunk["subscriptions"], NOW)
-    await ProviderCoverage.get_pymongo_collection().insert_many(chunk["rows"], ordered=False)
+    await store.insert_new(ProviderCoverage, chunk["rows"])
 
 
 async def seed(size: int, spread: str) -> None:
@@ -224,9 +227,7 @@ async def run(sizes: list[int], queries: int, plans: list[str], spreads: list[st
         port = free_port()
         procs.append(stack.engine(port, tmp / "mongo", tmp).start())
         reads = Reads()
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            stack.mongodb_uri(port), tz_aware=True, event_listeners=[reads]
-        )
+        client = connect(stack.mongodb_uri(port), SELECTION_TIMEOUT_MS, listeners=[reads])
         try:
             for spread in spreads:
                 for size in sizes:

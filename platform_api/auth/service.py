@@ -147,8 +147,9 @@ class AuthService:
             raise InvalidCredentials()
         if user.status is not UserStatus.active:
             raise AccountSuspended()
-        if new_hash is not None:
-            await user.set({User.password_hash: new_hash})
+        if new_hash is not None:  # a rehash under newer parameters: the stored hash and this copy alike
+            await store.update_one(User, {"_id": user.id}, {"$set": {"password_hash": new_hash}})
+            user.password_hash = new_hash
             session_cache.forget(str(user.id))
         return user
 

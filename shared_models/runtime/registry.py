@@ -1,11 +1,11 @@
 """The one list of documents and the one initialiser both services call, so neither can drift."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import pymongo
 from beanie import Document, init_beanie
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from shared_models.documents import (
     AccountToken,
@@ -77,7 +77,11 @@ DOCUMENT_MODELS: tuple[type[Document], ...] = (
 )
 
 
-def connect(uri: str, timeout_ms: int) -> AsyncMongoClient[dict[str, object]]:
+def connect(
+    uri: str, timeout_ms: int, listeners: Sequence[monitoring.CommandListener] = ()
+) -> AsyncMongoClient[dict[str, object]]:
+    """The one way a process makes its database client (a test checks no other module makes one);
+    `listeners` watch its commands (a benchmark counts round trips)."""
     # Short selection timeouts make a dead engine surface as a fast 503 instead of a 30 s hang.
     clears = (
         PoolClears()
@@ -88,7 +92,7 @@ def connect(uri: str, timeout_ms: int) -> AsyncMongoClient[dict[str, object]]:
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=max(timeout_ms * 5, 10_000),
         tz_aware=True,
-        event_listeners=[clears],
+        event_listeners=[clears, *listeners],
     )
     pool_clears_listener(client, clears)
     return client

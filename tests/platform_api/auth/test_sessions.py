@@ -5,10 +5,14 @@ from datetime import timedelta
 import httpx
 import jwt
 import pytest
+from beanie import PydanticObjectId
 from fastapi import FastAPI
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 
-from platform_api.auth.service import auth_service
+from platform_api.auth.service import auth_service, password_hasher
 from platform_api.config import Settings
+from shared_models import store
 from shared_models.clock import ManualClock
 from shared_models.documents import RevokedSession, User
 from shared_models.enums import Role, UserStatus
@@ -49,6 +53,19 @@ async def test_cookies_are_not_secure_in_dev_only(api: httpx.AsyncClient, platfo
     assert settings.secure_cookies
     dev = settings.model_copy(update={"environment": Environment.dev})
     assert not dev.secure_cookies
+
+
+async def test_a_login_on_an_outdated_hash_stores_its_rehash(api: httpx.AsyncClient) -> None:
+    """A hash made under older argon2 parameters is replaced at the next login (through the store), and the
+    password goes on working."""
+    account = await register(api)
+    older = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=8 * 1024, parallelism=1),)).hash(PASSWORD)
+    await store.update_one(User, {"_id": PydanticObjectId(account.id)}, {"$set": {"password_hash": older}})
+    assert (await login(api, account.email)).status_code == 200
+    stored = await User.get(account.id)
+    assert stored is not None and stored.password_hash != older
+    assert password_hasher.verify_and_update(PASSWORD, stored.password_hash) == (True, None)  # current
+    assert (await login(api, account.email)).status_code == 200
 
 
 async def test_wrong_password_and_unknown_email_get_the_same_401(api: httpx.AsyncClient) -> None:

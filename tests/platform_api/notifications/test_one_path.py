@@ -32,6 +32,14 @@ def test_only_the_creation_path_creates_and_both_services_call_it() -> None:
         "from shared_models.documents import Notification\nasync def f():\n    await Notification(recipient_id='x').insert()\n",
         "from shared_models import documents\nasync def f(docs):\n    await documents.Notification.insert_many(docs)\n",
         "from shared_models.documents import NotificationClaim\nasync def f():\n    return await NotificationClaim.find_one({})\n",
+        # disguised: an import alias, a module alias, a class alias, the store, a claim under another name
+        "from shared_models.documents import Notification as N\nasync def f(**k):\n    await N(**k).insert()\n",
+        "from shared_models import documents as d\nasync def f(**k):\n    await d.Notification(**k).insert()\n",
+        "from shared_models.documents import Notification\nMade = Notification\nasync def f(docs):\n"
+        "    await Made.insert_many(docs)\n",
+        "from shared_models import store\nfrom shared_models.documents import Notification as N\n"
+        "async def f(rows):\n    await store.insert_new(N, rows)\n",
+        "from shared_models.documents import NotificationClaim as C\nasync def f():\n    return await C.find_one({})\n",
     ],
 )
 def test_the_contract_catches_a_second_creator(tmp_path: Path, source: str) -> None:
