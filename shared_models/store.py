@@ -324,6 +324,18 @@ async def claim_window(model: type[Document], key: str, now_key: str, until_key:
     return claimed is not None
 
 
+async def clear_pending_events(model: type[Document], doc: Any) -> bool:
+    """The transactional outbox's last step, for `model`'s owner: clear `doc`'s `pending_events` (and
+    `pending_since`) once they are in the outbox, only if `doc` is still at the version published — a newer
+    change's events stay pending for its own publish. Whether it was."""
+    cleared = await update_one(
+        model,
+        {"_id": doc.id, "version": doc.version},
+        {"$set": {"pending_events": [], "pending_since": None}},
+    )
+    return cleared.matched > 0
+
+
 async def delete_one(model: type[Document], query: Query) -> bool:
     """Delete the first document matching `query`; True if one was deleted."""
     deleted = await _collection(model).delete_one(query)

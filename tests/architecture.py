@@ -106,7 +106,7 @@ WRITE_METHODS = frozenset(
 STORE_WRITES = frozenset(
     {
         "replace_if", "replace_one_if", "update_if", "update_one", "update_many", "update_each",
-        "insert_new", "insert_all", "claim_window", "delete_one", "acquire_lease",
+        "insert_new", "insert_all", "claim_window", "delete_one", "acquire_lease", "clear_pending_events",
     }
 )  # fmt: skip
 
@@ -338,11 +338,18 @@ def written_documents(node: ast.Call, types: DocumentTypes) -> set[str]:
     if isinstance(func, ast.Attribute) and func.attr in WRITE_METHODS:
         receiver = func.value
         written |= _named(receiver) | types.classes_of(receiver, scope) | types.values_of(receiver, scope)
+    args = [*node.args, *(keyword.value for keyword in node.keywords)]
+    if isinstance(func, ast.Name | ast.Attribute) and (
+        func.id if isinstance(func, ast.Name) else func.attr
+    ) == ("partial"):  # functools.partial(store.update_one, User, …): the write is bound here
+        func, args = (
+            (node.args[0], [*node.args[1:], *(k.value for k in node.keywords)]) if node.args else (func, [])
+        )
     called = types.store_function(func, scope)
     if called is None and isinstance(func, ast.Name | ast.Attribute):
         called = func.id if isinstance(func, ast.Name) else func.attr
     if called in STORE_WRITES:
-        for arg in [*node.args, *(keyword.value for keyword in node.keywords)]:
+        for arg in args:
             written |= _named(arg) | types.classes_of(arg, scope) | types.values_of(arg, scope)
     return written
 

@@ -42,7 +42,7 @@ WRITE_CALLS = frozenset(
 STORE_WRITE_CALLS = frozenset(
     {
         "replace_if", "replace_one_if", "update_if", "update_one", "update_many", "update_each",
-        "insert_new", "insert_all", "claim_window", "delete_one", "acquire_lease",
+        "insert_new", "insert_all", "claim_window", "delete_one", "acquire_lease", "clear_pending_events",
     }
 )  # fmt: skip
 WRITE_CALLS = WRITE_CALLS | STORE_WRITE_CALLS

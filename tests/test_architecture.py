@@ -73,6 +73,11 @@ def test_no_document_is_written_outside_its_owning_domain() -> None:
 @pytest.mark.parametrize(
     ("rel", "source"),
     [
+        (  # a clearing function bound for another domain's document (the outbox registering it)
+            "platform_api/outbox/service.py",
+            "import functools\nfrom shared_models import store\nfrom shared_models.documents import ServiceRequest\n"
+            "CLEAR = functools.partial(store.clear_pending_events, ServiceRequest)\n",
+        ),
         (  # today's account deletion, before each domain erased its own part
             "platform_api/account/service.py",
             "from shared_models.documents import ServiceRequest\n"

@@ -6,6 +6,7 @@ update. No multi-document transaction is used (the embedded engine's are not iso
 """
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -100,18 +101,10 @@ def _invalid(request: ServiceRequest, event: RequestEvent, role: ActorRole) -> I
     )
 
 
-async def _clear_published(request: ServiceRequest) -> bool:
-    """The outbox has this request's pending events: clear them, if it is still at the version published
-    (a newer transition's events stay pending for its own publish). Whether it was."""
-    cleared = await store.update_one(
-        ServiceRequest,
-        {"_id": request.id, "version": request.version},
-        {"$set": {"pending_events": [], "pending_since": None}},
-    )
-    return cleared.matched > 0
-
-
-outbox_service.register(ServiceRequest, "service_request", _clear_published)
+# The owner clears its own document once its events are in the outbox.
+outbox_service.register(
+    ServiceRequest, "service_request", functools.partial(store.clear_pending_events, ServiceRequest)
+)
 
 
 class BookingService:

@@ -2,6 +2,7 @@
 its history step and records its domain events in the document (then moved to the outbox), like the booking
 state machine. State changes are validated against the table in `state_machine`."""
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -17,18 +18,8 @@ from shared_models.store import replace_if
 SYSTEM = Actor(id=None, role=ActorRole.system)
 
 
-async def _clear_published(dispute: Dispute) -> bool:
-    """The outbox has this dispute's pending events: clear them, if it is still at the version published
-    (a newer transition's events stay pending for its own publish). Whether it was."""
-    cleared = await store.update_one(
-        Dispute,
-        {"_id": dispute.id, "version": dispute.version},
-        {"$set": {"pending_events": [], "pending_since": None}},
-    )
-    return cleared.matched > 0
-
-
-outbox_service.register(Dispute, "dispute", _clear_published)
+# The owner clears its own document once its events are in the outbox.
+outbox_service.register(Dispute, "dispute", functools.partial(store.clear_pending_events, Dispute))
 
 
 def party_role(dispute: Dispute, user_id: str) -> ActorRole | None:

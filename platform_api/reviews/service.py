@@ -8,6 +8,7 @@ only if it is newer than what the profile holds, so concurrent publications alwa
 """
 
 import asyncio
+import functools
 from datetime import datetime, timedelta
 
 import structlog
@@ -45,18 +46,8 @@ def _counterpart(role: ActorRole) -> ActorRole:
     return ActorRole.provider if role is ActorRole.customer else ActorRole.customer
 
 
-async def _clear_published(review: Review) -> bool:
-    """The outbox has this review's pending events: clear them, if it is still at the version published
-    (a newer transition's events stay pending for its own publish). Whether it was."""
-    cleared = await store.update_one(
-        Review,
-        {"_id": review.id, "version": review.version},
-        {"$set": {"pending_events": [], "pending_since": None}},
-    )
-    return cleared.matched > 0
-
-
-outbox_service.register(Review, "review", _clear_published)
+# The owner clears its own document once its events are in the outbox.
+outbox_service.register(Review, "review", functools.partial(store.clear_pending_events, Review))
 
 
 class ReviewService:
