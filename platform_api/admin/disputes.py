@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from platform_api.admin.errors import BookingNotFound
 from platform_api.audit.service import audit_service
 from platform_api.auth.service import auth_service
-from platform_api.bookings.errors import DeadlinePassed, ReasonRequired
+from platform_api.bookings.errors import TRANSITION_FAILURES
 from platform_api.bookings.service import booking_service
 from platform_api.deps import READ_SESSION, WRITE_SESSION, AdminSession, ClockDep
 from platform_api.disputes.errors import DisputeNotFound, DisputeResolved, NoQuote
@@ -244,10 +244,7 @@ async def request_info(
         *WRITE_SESSION,
         RoleForbidden,
         DisputeNotFound,
-        InvalidTransition,
-        DeadlinePassed,
-        NotDue,
-        ReasonRequired,
+        *TRANSITION_FAILURES,
         NoQuote,
         ConcurrentUpdate,
         ValidationFailed,

@@ -1,7 +1,16 @@
 """Failures of booking requests (an illegal transition and a lost compare-and-set are shared by the
 state machines: `platform_api.errors`)."""
 
-from platform_api.errors import ConcurrentUpdate, Conflict, Forbidden, NotFound, Unprocessable
+from platform_api.errors import (
+    ConcurrentUpdate,
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotDue,
+    NotFound,
+    Unprocessable,
+    ValidationFailed,
+)
 
 
 class RequestNotFound(NotFound):
@@ -44,3 +53,10 @@ class DeadlinePassed(Conflict):
 
 class TransitionLost(ConcurrentUpdate):
     """The compare-and-set matched nothing: someone else moved the request first."""
+
+
+# What a route answers when it moves a request through the state machine, for its `responses=errors(...)`:
+# `booking_service.transition` refuses with these; `booking_service.perform` (find the request, check the
+# provider's subscription and the quote, then transition) adds its own.
+TRANSITION_FAILURES = (InvalidTransition, DeadlinePassed, NotDue, ReasonRequired)
+PERFORM_FAILURES = (RequestNotFound, SubscriptionRequired, *TRANSITION_FAILURES, ValidationFailed)

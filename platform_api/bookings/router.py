@@ -6,19 +6,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from platform_api.bookings.errors import (
+    PERFORM_FAILURES,
     CategoryNotOffered,
-    DeadlinePassed,
     ProviderUnavailable,
-    ReasonRequired,
     RequestNotFound,
-    SubscriptionRequired,
 )
 from platform_api.bookings.schemas import CreateRequest, EventBody, RequestDetailOut, RequestOut, RequestPage
 from platform_api.bookings.service import Actor, booking_service
 from platform_api.deps import READ_SESSION, WRITE_SESSION, ClockDep, CustomerSession, LimitsDep, PartySession
 from platform_api.errors import (
-    InvalidTransition,
-    NotDue,
     RateLimited,
     RoleForbidden,
     ValidationFailed,
@@ -118,13 +114,7 @@ async def get_request(request_id: str, session: PartySession) -> RequestDetailOu
     responses=errors(
         *WRITE_SESSION,
         RoleForbidden,
-        RequestNotFound,
-        SubscriptionRequired,
-        InvalidTransition,
-        DeadlinePassed,
-        NotDue,
-        ReasonRequired,
-        ValidationFailed,
+        *PERFORM_FAILURES,
     ),
 )
 async def act_on_request(

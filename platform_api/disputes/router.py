@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from platform_api.bookings.errors import DeadlinePassed, ReasonRequired, RequestNotFound, SubscriptionRequired
+from platform_api.bookings.errors import PERFORM_FAILURES
 from platform_api.deps import READ_SESSION, WRITE_SESSION, ClockDep, CustomerSession, PartySession
 from platform_api.disputes.errors import DisputeNotFound, EvidenceClosed, EvidenceInvalid
 from platform_api.disputes.schemas import (
@@ -18,8 +18,6 @@ from platform_api.disputes.schemas import (
 )
 from platform_api.disputes.service import dispute_service
 from platform_api.errors import (
-    InvalidTransition,
-    NotDue,
     RoleForbidden,
     ValidationFailed,
     errors,
@@ -50,13 +48,7 @@ async def _mine(dispute_id: str, user: User) -> Dispute:
     responses=errors(
         *WRITE_SESSION,
         RoleForbidden,
-        RequestNotFound,
-        SubscriptionRequired,
-        InvalidTransition,
-        DeadlinePassed,
-        NotDue,
-        ReasonRequired,
-        ValidationFailed,
+        *PERFORM_FAILURES,
     ),
 )
 async def open_dispute(
