@@ -33,7 +33,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.document_types import DocumentTypes, constant_string
+from tests.document_types import DocumentTypes, constant_string, python_files
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPS = ("platform_api", "chat_server", "shared_models")
@@ -109,15 +109,6 @@ STORE_WRITES = frozenset(
         "insert_new", "insert_all", "claim_window", "delete_one", "acquire_lease", "clear_pending_events",
     }
 )  # fmt: skip
-
-
-def _python_files(root: Path, packages: tuple[str, ...]) -> Iterator[tuple[str, ast.Module]]:
-    for package in packages:
-        for path in sorted((root / package).rglob("*.py")):
-            if "node_modules" in path.parts:
-                continue
-            rel = path.relative_to(root).as_posix()
-            yield rel, ast.parse(path.read_text(), filename=rel)
 
 
 def _module_name(rel: str) -> str:
@@ -223,7 +214,7 @@ def _target_unit(name: str, root: Path) -> str | None:
 def import_graph(root: Path = ROOT, packages: tuple[str, ...] = TOPS) -> dict[str, dict[str, str]]:
     """unit → {imported unit: where (file:line)}."""
     graph: dict[str, dict[str, str]] = defaultdict(dict)
-    for rel, tree in _python_files(root, packages):
+    for rel, tree in python_files(root, packages):
         source = _unit(_module_name(rel))
         if source is None:
             continue
@@ -282,7 +273,7 @@ def cycles(graph: dict[str, dict[str, str]]) -> list[list[str]]:
 
 def _imports_of(root: Path, package: str, forbidden: frozenset[str]) -> list[str]:
     found = []
-    for rel, tree in _python_files(root, (package,)):
+    for rel, tree in python_files(root, (package,)):
         for node in ast.walk(tree):
             names = _imported(node, rel)
             for name in names[:1] if isinstance(node, ast.ImportFrom) else names:
@@ -357,7 +348,7 @@ def written_documents(node: ast.Call, types: DocumentTypes) -> set[str]:
 def foreign_writes(root: Path = ROOT, packages: tuple[str, ...] = SCANNED) -> list[str]:
     """Writes of a document outside its owning domain (see the module's docstring for what counts)."""
     found = []
-    for rel, tree in _python_files(root, packages):
+    for rel, tree in python_files(root, packages):
         if rel.startswith("shared_models/documents/") or rel in ANY_WRITER:
             continue
         domain = domain_of(rel)

@@ -13,7 +13,7 @@ import ast
 import re
 from pathlib import Path
 
-from tests.document_types import DocumentTypes
+from tests.document_types import DocumentTypes, python_files
 
 DOCUMENT = "ProviderSubscription"
 COLLECTION = "provider_subscriptions"
@@ -66,22 +66,19 @@ def _names_document(tree: ast.AST) -> list[int]:
 
 def violations(root: Path, packages: tuple[str, ...] = PACKAGES) -> list[str]:
     found: list[str] = []
-    for package in packages:
-        for path in sorted((root / package).rglob("*.py")):
-            rel = path.relative_to(root).as_posix()
-            if rel.startswith(WRITER):
-                continue
-            tree = ast.parse(path.read_text(), filename=rel)
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Constant) and node.value == COLLECTION and rel not in DEFINITIONS:
-                    found.append(f"{rel}:{node.lineno}: reaches the {COLLECTION} collection by name")
-            if rel in DEFINITIONS:
-                continue
-            named = _names_document(tree)
-            if named and rel != READER:
-                found.append(f"{rel}:{named[0]}: uses {DOCUMENT}; read it through {READER}")
-            if rel == READER:
-                found += _reader_writes(rel, tree)
+    for rel, tree in python_files(root, packages):
+        if rel.startswith(WRITER):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value == COLLECTION and rel not in DEFINITIONS:
+                found.append(f"{rel}:{node.lineno}: reaches the {COLLECTION} collection by name")
+        if rel in DEFINITIONS:
+            continue
+        named = _names_document(tree)
+        if named and rel != READER:
+            found.append(f"{rel}:{named[0]}: uses {DOCUMENT}; read it through {READER}")
+        if rel == READER:
+            found += _reader_writes(rel, tree)
     return found
 
 
@@ -112,12 +109,10 @@ def notification_creators(root: Path, packages: tuple[str, ...] = PACKAGES) -> l
     also under another name (`Notification as N`, `Made = Notification`, `documents.Notification`) and
     through the store (`store.insert_new(N, rows)`)."""
     found: list[str] = []
-    for package in packages:
-        for path in sorted((root / package).rglob("*.py")):
-            rel = path.relative_to(root).as_posix()
-            if rel == CREATOR or rel in DEFINITIONS or rel.startswith("shared_models/documents/"):
-                continue
-            found += _notification_writes(rel, ast.parse(path.read_text(), filename=rel))
+    for rel, tree in python_files(root, packages):
+        if rel == CREATOR or rel in DEFINITIONS or rel.startswith("shared_models/documents/"):
+            continue
+        found += _notification_writes(rel, tree)
     return found
 
 

@@ -25,8 +25,9 @@ runtime), `functools.partial`, a class name assembled at runtime (`getattr(docum
 """
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 STORE_MODULE = "shared_models.store"
 # Reads on a document class that answer documents (or a query over them).
@@ -45,6 +46,17 @@ CARRIED = frozenset(
     }
 )  # fmt: skip
 TYPE_OF_CLASS = frozenset({"type", "Type"})
+
+
+def python_files(root: Path, packages: Iterable[str]) -> Iterator[tuple[str, ast.Module]]:
+    """Every Python module under `root/<package>` (a package's npm folders aside), as (its path relative
+    to `root`, its parsed tree), in path order: what each source check reads."""
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            if "node_modules" in path.parts:
+                continue
+            rel = path.relative_to(root).as_posix()
+            yield rel, ast.parse(path.read_text(), filename=rel)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from shared_models.errors import STATUS_CLASSES, AppError
+from tests.document_types import python_files
 
 PACKAGES = ("platform_api", "shared_models")
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,21 +126,19 @@ def hand_written_codes(root: Path, packages: Iterable[str], allowed: Iterable[st
     `{"error": {"code": "…"}}`)."""
     skip = set(allowed)
     found: list[str] = []
-    for package in packages:
-        for path in sorted((root / package).rglob("*.py")):
-            rel = path.relative_to(root).as_posix()
-            if rel in skip:
-                continue
-            for node in ast.walk(ast.parse(path.read_text(), filename=rel)):
-                if isinstance(node, ast.Call) and _builder(node) and _code_string(node):
-                    found.append(f"{rel}:{node.lineno}: passes a code string to {_called_name(node)}")
-                if isinstance(node, ast.Dict):
-                    entries = _entries(node)
-                    details = [node] if "message" in entries else []
-                    inner = entries.get("error")
-                    details += [inner] if isinstance(inner, ast.Dict) else []
-                    if any(_is_str(_entries(detail).get("code")) for detail in details):
-                        found.append(f"{rel}:{node.lineno}: writes an error body with a code string")
+    for rel, tree in python_files(root, packages):
+        if rel in skip:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _builder(node) and _code_string(node):
+                found.append(f"{rel}:{node.lineno}: passes a code string to {_called_name(node)}")
+            if isinstance(node, ast.Dict):
+                entries = _entries(node)
+                details = [node] if "message" in entries else []
+                inner = entries.get("error")
+                details += [inner] if isinstance(inner, ast.Dict) else []
+                if any(_is_str(_entries(detail).get("code")) for detail in details):
+                    found.append(f"{rel}:{node.lineno}: writes an error body with a code string")
     return sorted(set(found))
 
 
@@ -176,28 +175,23 @@ def legacy_raises(root: Path, packages: Iterable[str], allowed: Iterable[str] = 
     instead of a failure of its own, a class naming its code in `default_code`."""
     skip = set(allowed)
     found: list[str] = []
-    for package in packages:
-        for path in sorted((root / package).rglob("*.py")):
-            rel = path.relative_to(root).as_posix()
-            if rel in skip:
-                continue
-            tree = ast.parse(path.read_text(), filename=rel)
-            for node in ast.walk(tree):
-                if (
-                    isinstance(node, ast.Raise)
-                    and isinstance(node.exc, ast.Call)
-                    and any(k.arg == "code" for k in node.exc.keywords)
-                ):
-                    found.append(f"{rel}:{node.lineno}: raises with a code= string")
-                if isinstance(node, ast.Call) and _called_name(node) in STATUS_NAMES:
-                    found.append(
-                        f"{rel}:{node.lineno}: makes a {_called_name(node)}, not a failure of its own"
-                    )
-                if isinstance(node, ast.ClassDef):
-                    for item in node.body:
-                        targets = item.targets if isinstance(item, ast.Assign) else []
-                        if any(isinstance(t, ast.Name) and t.id == "default_code" for t in targets):
-                            found.append(f"{rel}:{item.lineno}: {node.name} names its code in default_code")
+    for rel, tree in python_files(root, packages):
+        if rel in skip:
+            continue
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Raise)
+                and isinstance(node.exc, ast.Call)
+                and any(k.arg == "code" for k in node.exc.keywords)
+            ):
+                found.append(f"{rel}:{node.lineno}: raises with a code= string")
+            if isinstance(node, ast.Call) and _called_name(node) in STATUS_NAMES:
+                found.append(f"{rel}:{node.lineno}: makes a {_called_name(node)}, not a failure of its own")
+            if isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    targets = item.targets if isinstance(item, ast.Assign) else []
+                    if any(isinstance(t, ast.Name) and t.id == "default_code" for t in targets):
+                        found.append(f"{rel}:{item.lineno}: {node.name} names its code in default_code")
     return found
 
 

@@ -34,7 +34,7 @@ from shared_models.runtime.registry import connect
 from shared_models.store import UnsafeForEngine
 from tests.architecture import OWNERS
 from tests.conftest import Engine
-from tests.document_types import CARRIED, DocumentTypes, Scope, constant_string
+from tests.document_types import CARRIED, DocumentTypes, Scope, constant_string, python_files
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("platform_api", "chat_server", "shared_models", "scripts", "bench")
@@ -334,11 +334,9 @@ class _Module:
 def raw_sites(root: Path, packages: tuple[str, ...] = PACKAGES) -> list[Site]:
     """Every raw use outside the store, allowed or not."""
     found = []
-    for package in packages:
-        for path in sorted((root / package).rglob("*.py")):
-            rel = path.relative_to(root).as_posix()
-            if rel != STORE:
-                found += _Module(ast.parse(path.read_text(), filename=rel)).sites(rel)
+    for rel, tree in python_files(root, packages):
+        if rel != STORE:
+            found += _Module(tree).sites(rel)
     return found
 
 
