@@ -92,14 +92,15 @@ def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
         stack.extend(reversed(list(ast.iter_child_nodes(node))))
 
 
-def _names(target: ast.expr) -> Iterator[str]:
+def target_names(target: ast.expr) -> Iterator[str]:
+    """The names an assignment target binds (`a`, `a, b`, `a, *rest`)."""
     if isinstance(target, ast.Name):
         yield target.id
     elif isinstance(target, ast.Tuple | ast.List):
         for element in target.elts:
-            yield from _names(element)
+            yield from target_names(element)
     elif isinstance(target, ast.Starred):
-        yield from _names(target.value)
+        yield from target_names(target.value)
 
 
 def _base_name(node: ast.expr) -> str:
@@ -161,13 +162,13 @@ class DocumentTypes:
             if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
-                    scope.bound.update(_names(target))
+                    scope.bound.update(target_names(target))
             elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
-                scope.bound.update(_names(node.target))
+                scope.bound.update(target_names(node.target))
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 scope.bound.add(node.name)
             elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-                scope.bound.update(_names(node.optional_vars))
+                scope.bound.update(target_names(node.optional_vars))
         for _ in range(8):  # to a fixpoint: `a = User.get(x)`, `b = a.model_copy()`, `c = b` …
             if not self._bind(nodes, scope, args):
                 break
@@ -215,7 +216,7 @@ class DocumentTypes:
                         pairs.append((target, node.value))
             elif isinstance(node, ast.AnnAssign):
                 values, classes = self.annotation(node.annotation, scope)
-                for name in _names(node.target):
+                for name in target_names(node.target):
                     add(scope.values, name, values)
                     add(scope.classes, name, classes)
                 if node.value is not None:
@@ -227,7 +228,7 @@ class DocumentTypes:
             for target, value in pairs:
                 values, classes = self.values_of(value, scope), self.classes_of(value, scope)
                 store_function = self.store_function(value, scope)
-                for name in _names(target):
+                for name in target_names(target):
                     add(scope.values, name, values)
                     add(scope.classes, name, classes)
                     if store_function is not None and name not in scope.store_functions:

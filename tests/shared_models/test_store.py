@@ -15,7 +15,7 @@
 
 import ast
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,7 +34,7 @@ from shared_models.runtime.registry import connect
 from shared_models.store import UnsafeForEngine
 from tests.architecture import OWNERS
 from tests.conftest import Engine
-from tests.document_types import CARRIED, DocumentTypes, Scope, constant_string, python_files
+from tests.document_types import CARRIED, DocumentTypes, Scope, constant_string, python_files, target_names
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("platform_api", "chat_server", "shared_models", "scripts", "bench")
@@ -111,14 +111,6 @@ def _client_annotation(node: ast.expr | None) -> bool:
     return node is not None and any(t in ast.unparse(node) for t in CLIENT_CLASSES)
 
 
-def _targets(node: ast.expr) -> Iterator[str]:
-    if isinstance(node, ast.Name):
-        yield node.id
-    elif isinstance(node, ast.Tuple | ast.List):
-        for element in node.elts:
-            yield from _targets(element)
-
-
 def _pairs(node: ast.AST) -> list[tuple[ast.expr, ast.expr]]:
     pairs: list[tuple[ast.expr, ast.expr]] = []
     if isinstance(node, ast.Assign):
@@ -160,7 +152,7 @@ class _Module:
             if isinstance(node, ast.arg) and _raw_annotation(node.annotation):
                 self.raw_names.add(node.arg)
             elif isinstance(node, ast.AnnAssign) and _raw_annotation(node.annotation):
-                self.raw_names.update(_targets(node.target))
+                self.raw_names.update(target_names(node.target))
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
                 scope = self.types.scope(node.body[0])
                 arguments = node.args
@@ -169,7 +161,7 @@ class _Module:
                         self.clients.add((id(scope), arg.arg))
             elif isinstance(node, ast.AnnAssign) and _client_annotation(node.annotation):
                 scope = self.types.scope(node)
-                self.clients |= {self._key(name, scope) for name in _targets(node.target)}
+                self.clients |= {self._key(name, scope) for name in target_names(node.target)}
         while self._bind_assignments():
             pass
 
@@ -253,7 +245,7 @@ class _Module:
     def _bind_assignments(self) -> bool:
         grew = False
         for (target, value), scope in self.assignments:
-            names = set(_targets(target))
+            names = set(target_names(target))
             if names - self.raw_names and self.raw(value, scope):
                 self.raw_names |= names
                 grew = True
