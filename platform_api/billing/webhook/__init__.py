@@ -12,19 +12,15 @@
   admin re-process or the drift check alike.
 """
 
-from platform_api.billing.errors import InvalidSignature, UnverifiedDelivery, WebhookFailed
 from platform_api.billing.webhook.handler import StripeWebhook
 from platform_api.billing.webhook.ledger import Outcome
 from platform_api.billing.webhook.reducer import StripeState
 from platform_api.billing.webhook.verify import VerifiedDelivery, verified_delivery
 
 __all__ = [
-    "InvalidSignature",
     "Outcome",
     "StripeState",
     "StripeWebhook",
-    "UnverifiedDelivery",
     "VerifiedDelivery",
-    "WebhookFailed",
     "verified_delivery",
 ]
