@@ -12,7 +12,10 @@ from scripts.stripe_fake.app import FakeStripe, create_app
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=12111)
-    parser.add_argument("--webhook-url", help="where completed checkouts and changes are delivered")
+    parser.add_argument(
+        "--webhook-url",
+        help="where events are delivered (Connect and payment events always, others when asked)",
+    )
     parser.add_argument("--state-file", type=Path, help="keep objects and events between runs")
     args = parser.parse_args()
     fake = FakeStripe(

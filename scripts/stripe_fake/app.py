@@ -1,23 +1,22 @@
-"""A small local stand-in for the few Stripe endpoints the platform calls, answered with Stripe's own shapes.
+"""A small local stand-in for the Stripe endpoints the platform calls, answered with Stripe's own shapes.
 
 The real `stripe` SDK talks to it (its `api` base address points here). Objects are Stripe's example
-objects (`fixtures.json`, copied from stripe/openapi) with ids, status, prices and times overridden. Besides
-the API it has what Stripe's dashboard and hosted pages would do, under `/_fake/...`: complete a checkout,
-change a subscription's price, schedule or perform a cancellation, fail or recover a payment. Each of these
-records the events Stripe would send and, when asked and a webhook target is configured, delivers them
-signed with Stripe's real signature scheme.
+objects (`fixtures.json`, copied from stripe/openapi) with ids, status, amounts and times overridden. It covers
+Billing (customers, Checkout subscriptions, the billing portal; this module), Connect Express accounts and
+their onboarding (connect.py), destination-charge payments with PaymentIntents (payments.py, pay_page.py) and
+their refunds (refunds.py), and the event list. Besides the API it has what Stripe's dashboard, hosted pages
+and its own machinery would do, under `/_fake/...`: complete a checkout, change, cancel or fail a
+subscription, finish or restrict onboarding, confirm a payment. Every action records the events Stripe would
+send, signed with Stripe's real scheme: subscription and checkout events are delivered when a control call
+asks `deliver`; Connect and payment events always, by the delivery worker (delivery.py).
 """
 
 import copy
 import json
-import re
-import secrets
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import httpx
 from starlette.applications import Starlette
@@ -25,48 +24,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from scripts.stripe_fake.signing import signature_header
+from scripts.stripe_fake import connect, pay_page, payments, refunds
+from scripts.stripe_fake.api import api
+from scripts.stripe_fake.delivery import SweepAfterResponse, WebhookDelivery, post_signed
+from scripts.stripe_fake.wire import API_VERSION, Json, fixture, new_id, public, stripe_error
 
-FIXTURES: dict[str, Any] = json.loads((Path(__file__).parent / "fixtures.json").read_text())["resources"]
-API_VERSION = "2026-10-28.endive"
 PERIOD_SECONDS = 30 * 24 * 3600
 # Prices the fake knows an amount for; any other `price_…` id is accepted at 1,000 minor units.
 AMOUNTS = {"price_basic_monthly": 1900, "price_pro_monthly": 4900, "price_premium_monthly": 9900}
-
-Json = dict[str, Any]
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(12)}"
-
-
-def decode_form(body: str) -> Json:
-    """Stripe's form encoding (`a[b][0][c]=v`) back into nested dicts and lists."""
-    root: Json = {}
-    for key, value in parse_qsl(body, keep_blank_values=True):
-        parts = re.findall(r"[^\[\]]+", key)
-        node: Any = root
-        for part, nxt in zip(parts, [*parts[1:], None], strict=True):
-            if nxt is None:
-                node[part] = value
-            else:
-                node = node.setdefault(part, {})
-    listed: Json = _listify(root)
-    return listed
-
-
-def _listify(node: Any) -> Any:
-    if isinstance(node, dict):
-        if node and all(k.isdigit() for k in node):
-            return [_listify(node[k]) for k in sorted(node, key=int)]
-        return {k: _listify(v) for k, v in node.items()}
-    return node
-
-
-def stripe_error(status: int, message: str, code: str = "resource_missing") -> JSONResponse:
-    return JSONResponse(
-        {"error": {"type": "invalid_request_error", "code": code, "message": message}}, status_code=status
-    )
 
 
 @dataclass
@@ -77,7 +42,8 @@ class FakeStripe:
     state_file: Path | None = None
     objects: dict[str, Json] = field(default_factory=dict)  # every object by id
     events: list[Json] = field(default_factory=list)  # oldest first
-    idempotent: dict[str, Json] = field(default_factory=dict)
+    idempotent: dict[str, Json] = field(default_factory=dict)  # "path key" → the params and the answer
+    request_context: Json | None = None  # the API request being handled, which its events name
 
     def __post_init__(self) -> None:
         if self.state_file is not None and self.state_file.exists():
@@ -100,7 +66,7 @@ class FakeStripe:
     # --- objects, shaped from Stripe's fixtures -------------------------------------------------------
 
     def customer(self, params: Json) -> Json:
-        obj = copy.deepcopy(FIXTURES["customer"])
+        obj = fixture("customer")
         obj.update(
             id=new_id("cus"),
             created=int(time.time()),
@@ -112,7 +78,7 @@ class FakeStripe:
         return self.put(obj)
 
     def price(self, price_id: str) -> Json:
-        obj: Json = copy.deepcopy(FIXTURES["price"])
+        obj: Json = fixture("price")
         amount = AMOUNTS.get(price_id, 1000)
         obj.update(
             id=price_id, unit_amount=amount, unit_amount_decimal=str(amount), product="prod_marketplace"
@@ -122,7 +88,7 @@ class FakeStripe:
 
     def checkout_session(self, params: Json) -> Json:
         items = params.get("line_items") or []
-        obj = copy.deepcopy(FIXTURES["checkout.session"])
+        obj = fixture("checkout.session")
         session_id = new_id("cs_test")
         obj.update(
             id=session_id,
@@ -146,7 +112,7 @@ class FakeStripe:
         return self.put(obj)
 
     def portal_session(self, params: Json) -> Json:
-        obj = copy.deepcopy(FIXTURES["billing_portal.session"])
+        obj = fixture("billing_portal.session")
         session_id = new_id("bps")
         obj.update(
             id=session_id,
@@ -163,7 +129,7 @@ class FakeStripe:
         now = int(time.time())
         sub_id = new_id("sub")
         price_id = session["_line_items"][0]["price"]
-        obj = copy.deepcopy(FIXTURES["subscription"])
+        obj = fixture("subscription")
         obj.update(
             id=sub_id,
             customer=session["customer"],
@@ -182,7 +148,7 @@ class FakeStripe:
             metadata=session["_subscription_metadata"],
             discounts=[],
         )
-        item = copy.deepcopy(FIXTURES["subscription_item"])
+        item = fixture("subscription_item")
         item.update(
             id=new_id("si"),
             created=now,
@@ -201,7 +167,7 @@ class FakeStripe:
 
     def invoice(self, sub: Json, paid: bool) -> Json:
         now = int(time.time())
-        obj = copy.deepcopy(FIXTURES["invoice"])
+        obj = fixture("invoice")
         amount = sub["items"]["data"][0]["price"]["unit_amount"]
         obj.update(
             id=new_id("in"),
@@ -223,9 +189,10 @@ class FakeStripe:
         sub["latest_invoice"] = obj["id"]
         return self.put(obj)
 
-    def event(self, kind: str, obj: Json, previous: Json | None = None) -> Json:
-        event: Json = copy.deepcopy(FIXTURES["event"])
-        data: Json = {"object": copy.deepcopy(obj)}
+    def event(self, kind: str, obj: Json, previous: Json | None = None, account: str | None = None) -> Json:
+        """Record what Stripe would send; `account` for the events of a connected account (Connect)."""
+        event: Json = fixture("event")
+        data: Json = {"object": copy.deepcopy(public(obj))}
         if previous is not None:
             data["previous_attributes"] = previous
         event.update(
@@ -235,8 +202,10 @@ class FakeStripe:
             data=data,
             api_version=API_VERSION,
             pending_webhooks=1,
-            request={"id": new_id("req"), "idempotency_key": None},
+            request=dict(self.request_context or {"id": new_id("req"), "idempotency_key": None}),
         )
+        if account is not None:
+            event["account"] = account
         self.events.append(event)
         return event
 
@@ -252,7 +221,7 @@ class FakeStripe:
         )
         return [
             self.event("customer.subscription.created", sub),
-            self.event("checkout.session.completed", _public(session)),
+            self.event("checkout.session.completed", public(session)),
             self.event("invoice.paid", invoice),
         ]
 
@@ -294,49 +263,34 @@ class FakeStripe:
         statuses = []
         async with httpx.AsyncClient(timeout=30) as client:
             for event in events:
-                payload = json.dumps(event)
-                response = await client.post(
-                    self.webhook_url,
-                    content=payload,
-                    headers={
-                        "Content-Type": "application/json",
-                        "Stripe-Signature": signature_header(payload, self.webhook_secret),
-                        "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-                    },
-                )
+                response = await post_signed(client, self.webhook_url, self.webhook_secret, event)
                 statuses.append(response.status_code)
         return statuses
 
 
-def _public(obj: Json) -> Json:
-    return {k: v for k, v in obj.items() if not k.startswith("_")}
-
-
 def create_app(fake: FakeStripe) -> Starlette:
-    Handler = Callable[[Request], Awaitable[Response]]
+    delivery = WebhookDelivery(fake)
+    app = Starlette(
+        routes=[
+            *billing_routes(fake),
+            *connect.routes(fake),
+            *payments.routes(fake),
+            *refunds.routes(fake),
+            *pay_page.routes(fake),
+            *delivery.routes(),
+            Route("/healthz", lambda _: JSONResponse({"status": "ok"}), methods=["GET"]),
+        ],
+        lifespan=delivery.running,
+    )
+    app.add_middleware(SweepAfterResponse, delivery=delivery)
+    return app
 
-    def api(handler: Callable[[Request, Json], Awaitable[Response]]) -> Handler:
-        """Stripe's API conventions: a secret key, form-encoded bodies, idempotency keys."""
 
-        async def wrapped(request: Request) -> Response:
-            if not request.headers.get("authorization", "").startswith("Bearer sk_"):
-                return stripe_error(401, "Invalid API Key provided.", "api_key_invalid")
-            key = request.headers.get("idempotency-key")
-            if request.method == "POST" and key and key in fake.idempotent:
-                return JSONResponse(fake.idempotent[key])
-            params = decode_form((await request.body()).decode()) if request.method == "POST" else {}
-            response = await handler(request, params)
-            if request.method == "POST" and key and response.status_code == 200:
-                fake.idempotent[key] = json.loads(bytes(response.body))
-            fake.save()
-            return response
-
-        return wrapped
-
+def billing_routes(fake: FakeStripe) -> list[Route]:
     def found(obj: Json | None, what: str, obj_id: str) -> Response:
         if obj is None:
             return stripe_error(404, f"No such {what}: '{obj_id}'")
-        return JSONResponse(_public(obj))
+        return JSONResponse(public(obj))
 
     async def create_customer(_: Request, params: Json) -> Response:
         return JSONResponse(fake.customer(params))
@@ -353,7 +307,7 @@ def create_app(fake: FakeStripe) -> Starlette:
             )
         if params.get("customer") and fake.get(params["customer"], "customer") is None:
             return stripe_error(400, f"No such customer: '{params['customer']}'")
-        return JSONResponse(_public(fake.checkout_session(params)))
+        return JSONResponse(public(fake.checkout_session(params)))
 
     async def get_checkout(request: Request, _: Json) -> Response:
         obj_id = request.path_params["id"]
@@ -455,23 +409,21 @@ def create_app(fake: FakeStripe) -> Starlette:
             f'<p><a href="{portal["return_url"]}">Back</a></p>'
         )
 
-    routes = [
-        Route("/v1/customers", api(create_customer), methods=["POST"]),
-        Route("/v1/customers/{id}", api(get_customer), methods=["GET"]),
-        Route("/v1/checkout/sessions", api(create_checkout), methods=["POST"]),
-        Route("/v1/checkout/sessions/{id}", api(get_checkout), methods=["GET"]),
-        Route("/v1/billing_portal/sessions", api(create_portal), methods=["POST"]),
-        Route("/v1/subscriptions/{id}", api(get_subscription), methods=["GET"]),
-        Route("/v1/subscriptions/{id}", api(delete_subscription), methods=["DELETE"]),
-        Route("/v1/events", api(list_events), methods=["GET"]),
-        Route("/v1/events/{id}", api(get_event), methods=["GET"]),
+    return [
+        Route("/v1/customers", api(fake, create_customer), methods=["POST"]),
+        Route("/v1/customers/{id}", api(fake, get_customer), methods=["GET"]),
+        Route("/v1/checkout/sessions", api(fake, create_checkout), methods=["POST"]),
+        Route("/v1/checkout/sessions/{id}", api(fake, get_checkout), methods=["GET"]),
+        Route("/v1/billing_portal/sessions", api(fake, create_portal), methods=["POST"]),
+        Route("/v1/subscriptions/{id}", api(fake, get_subscription), methods=["GET"]),
+        Route("/v1/subscriptions/{id}", api(fake, delete_subscription), methods=["DELETE"]),
+        Route("/v1/events", api(fake, list_events), methods=["GET"]),
+        Route("/v1/events/{id}", api(fake, get_event), methods=["GET"]),
         Route("/_fake/checkout/{id}/complete", control_complete, methods=["POST"]),
         Route("/_fake/subscriptions/{id}/{action}", control_subscription, methods=["POST"]),
         Route("/checkout/{id}", checkout_page, methods=["GET", "POST"]),
         Route("/portal/{id}", portal_page, methods=["GET"]),
-        Route("/healthz", lambda _: JSONResponse({"status": "ok"}), methods=["GET"]),
     ]
-    return Starlette(routes=routes)
 
 
 async def _json(request: Request) -> Json:
