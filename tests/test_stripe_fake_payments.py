@@ -570,3 +570,21 @@ async def test_held_events_are_kept_in_order_for_the_test_to_send(
 
     client.v1.payment_intents.cancel(intent.id)
     assert [d["type"] for d in await control.flush_webhooks(fake_url)] == ["payment_intent.canceled"]
+
+
+async def test_hosted_pay_page_confirms_with_the_client_secret_only(
+    client: stripe.StripeClient, fake_url: str
+) -> None:
+    intent = destination_intent(client, await onboarded_account(client, fake_url))
+    page = f"{fake_url}/pay/{intent.id}"
+    async with httpx.AsyncClient() as browser:
+        wrong = await browser.post(page, params={"client_secret": f"{intent.id}_secret_wrong"})
+        assert wrong.status_code == 403
+        assert client.v1.payment_intents.retrieve(intent.id).status == "requires_payment_method"
+        query = {"client_secret": intent.client_secret, "return_url": "http://app.test/paid"}
+        assert ">Pay<" in (await browser.get(page, params=query)).text
+        paid = await browser.post(page, params=query, data={"payment_method": "pm_card_visa"})
+    assert paid.status_code == 303
+    assert paid.headers["location"].startswith(f"http://app.test/paid?payment_intent={intent.id}&")
+    assert "redirect_status=succeeded" in paid.headers["location"]
+    assert client.v1.payment_intents.retrieve(intent.id).status == "requires_capture"
