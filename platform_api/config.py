@@ -67,6 +67,13 @@ class Settings(CommonSettings):
     billing_cancel_url: str = "http://localhost:5173/billing"
     billing_portal_return_url: str = "http://localhost:5173/billing"
     webhook_ledger_retention_days: int = Field(default=90, ge=1)
+    # Stripe Connect (providers paid for bookings). Connect events come from a second webhook endpoint
+    # ("events on connected accounts") with its own secret; unset: the same secret as the platform's.
+    stripe_connect_webhook_secret: SecretStr | None = None
+    stripe_connect_country: str = Field(default="GB", pattern=r"^[A-Z]{2}$")  # ISO 3166 of new accounts
+    # Where Stripe's hosted onboarding sends the provider back (return) or when the link expired (refresh).
+    connect_return_url: str = "http://localhost:5173/payouts?onboarding=done"
+    connect_refresh_url: str = "http://localhost:5173/payouts?onboarding=refresh"
     # How often stored subscription state is compared with Stripe's (drift check); 0 turns it off.
     billing_drift_check_hours: float = Field(default=24.0, ge=0)
 

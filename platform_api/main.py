@@ -30,6 +30,8 @@ from platform_api.media.service import MediaService
 from platform_api.media.storage import ObjectStorage
 from platform_api.notifications.router import router as notifications_router
 from platform_api.notifications.unsubscribe import router as unsubscribe_router
+from platform_api.payments import reducer as payment_reducers
+from platform_api.payments.router import router as payments_router
 from platform_api.providers.router import router as providers_router
 from platform_api.ratelimits import HttpLimits
 from platform_api.realtime import RealtimeClient
@@ -68,6 +70,11 @@ OPENAPI_TAGS = [
         "name": "billing",
         "description": "Provider subscriptions on Stripe: checkout, portal, the stored state, Stripe's webhook.",
     },
+    {
+        "name": "payments",
+        "description": "Customers pay providers for bookings on Stripe Connect: providers' Express accounts "
+        "(onboarding, dashboard) and the cancellation policy. A booking's payment is `/requests/{id}/payment`.",
+    },
     {"name": "search", "description": "Find providers who serve a location, fairly ranked."},
     {"name": "notifications", "description": "In-app notifications, unread counts and preferences."},
     {"name": "account", "description": "Consents, marketing choice, one-click unsubscribe."},
@@ -101,6 +108,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.realtime = RealtimeClient(settings)
         app.state.stripe = stripe_client(settings)
         app.state.stripe_webhook = StripeWebhook(settings, app.state.stripe, app.state.clock)
+        payment_reducers.attach(app.state.stripe_webhook)
         app.state.media = MediaService(settings, ObjectStorage(settings))
         geocoder = build_geocoder(settings)
         app.state.geocoder = CachedGeocoder(
@@ -161,6 +169,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         conversations_router,
         media_router,
         billing_router,
+        payments_router,
         search_router,
         notifications_router,
         consent_router,

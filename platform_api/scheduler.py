@@ -24,6 +24,7 @@ from platform_api.disputes import jobs as dispute_jobs
 from platform_api.metrics import JOB_DURATION, JOB_LAG, JOB_RUNS
 from platform_api.notifications import jobs as notification_jobs
 from platform_api.outbox import jobs as outbox_jobs
+from platform_api.payments import jobs as payment_jobs
 from platform_api.providers import jobs as provider_jobs
 from platform_api.realtime import RealtimeClient
 from platform_api.reviews import jobs as review_jobs
@@ -41,6 +42,7 @@ JOBS: tuple[Job, ...] = (
     *review_jobs.JOBS,
     *outbox_jobs.JOBS,
     *billing_jobs.JOBS,
+    *payment_jobs.JOBS,
     *provider_jobs.JOBS,
     *auth_jobs.JOBS,
     *notification_jobs.JOBS,

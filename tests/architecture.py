@@ -80,6 +80,9 @@ OWNERS: dict[str, str] = {
     "ProviderProfile": "providers",
     "Review": "reviews",
     "ServiceRequest": "bookings",
+    "ConnectedAccount": "payments",
+    "BookingPayment": "payments",
+    "PaymentInstruction": "payments",
 }
 # The shared half of a domain: `shared_models/services/<module>.py` → its domain.
 SHARED_DOMAINS = {
@@ -362,3 +365,17 @@ def foreign_writes(root: Path = ROOT, packages: tuple[str, ...] = SCANNED) -> li
                         f"{rel}:{node.lineno}: writes {document} (owned by {OWNERS[document]}) from {domain}"
                     )
     return found
+
+
+def writers_of(document: str, root: Path = ROOT, packages: tuple[str, ...] = SCANNED) -> dict[str, list[int]]:
+    """Every module that writes `document` (by the same rules as `foreign_writes`), with the lines: for a
+    single-writer contract inside a domain (e.g. only the webhook reducer writes a payment's state)."""
+    found: dict[str, list[int]] = defaultdict(list)
+    for rel, tree in python_files(root, packages):
+        if rel.startswith("shared_models/documents/"):
+            continue
+        types = DocumentTypes(tree, frozenset(OWNERS))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and document in written_documents(node, types):
+                found[rel].append(node.lineno)
+    return dict(found)

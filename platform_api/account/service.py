@@ -30,6 +30,7 @@ from platform_api.conversations import privacy as conversations
 from platform_api.disputes import privacy as disputes
 from platform_api.media import privacy as media
 from platform_api.notifications import privacy as notifications
+from platform_api.payments import privacy as payments
 from platform_api.privacy import Subject
 from platform_api.providers import privacy as providers
 from platform_api.providers.service import provider_service
@@ -49,6 +50,7 @@ DOMAINS: tuple[ModuleType, ...] = (
     idempotency,
     conversations,
     billing,
+    payments,
     media,
     disputes,
     reviews,

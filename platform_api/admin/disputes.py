@@ -5,6 +5,7 @@ import asyncio
 from enum import StrEnum
 from typing import Annotated, Any
 
+import stripe
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
@@ -13,7 +14,7 @@ from platform_api.audit.service import audit_service
 from platform_api.auth.service import auth_service
 from platform_api.bookings.errors import TRANSITION_FAILURES
 from platform_api.bookings.service import booking_service
-from platform_api.deps import READ_SESSION, WRITE_SESSION, AdminSession, ClockDep
+from platform_api.deps import READ_SESSION, WRITE_SESSION, AdminSession, ClockDep, get_stripe
 from platform_api.disputes.errors import DisputeNotFound, DisputeResolved, NoQuote
 from platform_api.disputes.schemas import (
     DisputeOut,
@@ -34,6 +35,8 @@ from platform_api.errors import (
     errors,
 )
 from platform_api.media.router import MediaDep
+from platform_api.payments import service as payments
+from platform_api.payments.schemas import PaymentOut
 from platform_api.providers.service import provider_service
 from shared_models.clock import ClientMoment
 from shared_models.documents import (
@@ -50,6 +53,8 @@ from shared_models.enums import ActorRole, RequestState, ServiceCategory
 from shared_models.ids import SORTABLE_KEY_PATTERN
 
 router = APIRouter(prefix="/admin/disputes", tags=["admin"])
+
+StripeDep = Annotated[stripe.StripeClient, Depends(get_stripe)]
 
 
 class DisputeSort(StrEnum):
@@ -96,9 +101,12 @@ class DisputedBooking(BaseModel):
 
 
 class AdminDisputeView(Timeline):
-    """The timeline, and the booking beside it."""
+    """The timeline, the booking beside it, and what was paid for it (null: not paid by card in the app)."""
 
     booking: DisputedBooking
+    payment: PaymentOut | None = Field(
+        description="What the customer paid: amount, the platform fee, what was captured and refunded."
+    )
 
 
 def snapshot(dispute: Dispute) -> dict[str, Any]:
@@ -163,6 +171,7 @@ async def get_dispute(dispute: DisputeDep, media: MediaDep) -> AdminDisputeView:
         auth_service.get_user(dispute.customer_id),
         provider_service.get(dispute.provider_id),
     )
+    payment = await payments.view(request) if request is not None else None
     # Bookings, accounts and profiles are kept (anonymised) when an account is deleted: missing is a bug.
     if request is None or customer is None or provider is None:
         raise BookingNotFound()
@@ -180,6 +189,7 @@ async def get_dispute(dispute: DisputeDep, media: MediaDep) -> AdminDisputeView:
         dispute=DisputeOut.of(dispute),
         items=build_timeline(dispute, evidence, links),
         booking=DisputedBooking.of(request, customer, provider),
+        payment=PaymentOut.of(payment) if payment is not None else None,
     )
 
 
@@ -238,7 +248,9 @@ async def request_info(
     "/{dispute_id}/resolve",
     summary="Decide the dispute: outcome, refund and a note; the booking reaches its final state",
     description="Both parties are notified. Refunds are relative to the booking's agreed price: "
-    "`customer_favoured` full or partial, `split` partial, `provider_favoured` none.",
+    "`customer_favoured` full or partial, `split` partial, `provider_favoured` none. For a booking paid by "
+    "card the refund is made on Stripe once (reversing the provider's transfer and the platform fee in "
+    "proportion); it shows in `payment.amount_refunded` when Stripe's webhook confirms it.",
     response_model=DisputeOut,
     responses=errors(
         *WRITE_SESSION,
@@ -251,11 +263,13 @@ async def request_info(
     ),
 )
 async def resolve_dispute(
-    dispute: DisputeDep, body: ResolveIn, session: AdminSession, clock: ClockDep
+    dispute: DisputeDep, body: ResolveIn, session: AdminSession, clock: ClockDep, client: StripeDep
 ) -> DisputeOut:
     now = clock.now()
     refund = (body.refund.kind, body.refund.amount_minor) if body.refund else None
-    after = await dispute_service.resolve(dispute, session.user, body.outcome, refund, body.note, now)
+    after = await dispute_service.resolve(
+        dispute, session.user, body.outcome, refund, body.note, now, stripe_client=client
+    )
     await audit_service.record(
         session.user_id, "dispute.resolve", "dispute", str(dispute.id), snapshot(dispute),
         {**snapshot(after), "note": body.note}, now,

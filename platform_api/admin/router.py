@@ -20,6 +20,8 @@ from platform_api.billing.schemas import (
     WebhookAck,
 )
 from platform_api.billing.service import billing_service
+from platform_api.bookings.errors import RequestNotFound
+from platform_api.bookings.service import booking_service
 from platform_api.deps import READ_SESSION, WRITE_SESSION, AdminSession, ClockDep
 from platform_api.entitlements import subscriptions
 from platform_api.errors import (
@@ -28,6 +30,9 @@ from platform_api.errors import (
     errors,
 )
 from platform_api.notifications.schemas import DeliveryOut as NotificationDeliveryOut
+from platform_api.payments import service as payments
+from platform_api.payments.errors import PaymentNotFound
+from platform_api.payments.schemas import PaymentOut
 from platform_api.providers.errors import ProviderNotFound
 from platform_api.providers.service import provider_service
 from platform_api.search.schemas import FairnessReport, TierExposure
@@ -113,6 +118,22 @@ async def reprocess_webhook_delivery(
         {"outcome": outcome.status, "detail": outcome.detail}, clock.now(),
     )  # fmt: skip
     return WebhookAck(outcome=outcome.status, detail=outcome.detail)
+
+
+@router.get(
+    "/requests/{request_id}/payment",
+    summary="A booking's payment: status, amounts, the platform fee, refunds and money instructions",
+    response_model=PaymentOut,
+    responses=errors(*READ_SESSION, RoleForbidden, RequestNotFound, PaymentNotFound),
+)
+async def booking_payment(request_id: str, session: AdminSession) -> PaymentOut:
+    request = await booking_service.get(request_id)
+    if request is None:
+        raise RequestNotFound()
+    view = await payments.view(request)
+    if view is None:
+        raise PaymentNotFound()
+    return PaymentOut.of(view)
 
 
 @router.get(

@@ -11,6 +11,7 @@ from platform_api.errors import (
     Unprocessable,
     ValidationFailed,
 )
+from platform_api.payments.errors import ChargesNotEnabled, PaymentNotAuthorised, QuoteLocked
 
 
 class RequestNotFound(NotFound):
@@ -57,6 +58,14 @@ class TransitionLost(ConcurrentUpdate):
 
 # What a route answers when it moves a request through the state machine, for its `responses=errors(...)`:
 # `booking_service.transition` refuses with these; `booking_service.perform` (find the request, check the
-# provider's subscription and the quote, then transition) adds its own.
+# provider's subscription, the quote and, for a card-paid booking, the payment, then transition) adds its own.
 TRANSITION_FAILURES = (InvalidTransition, DeadlinePassed, NotDue, ReasonRequired)
-PERFORM_FAILURES = (RequestNotFound, SubscriptionRequired, *TRANSITION_FAILURES, ValidationFailed)
+PERFORM_FAILURES = (
+    RequestNotFound,
+    SubscriptionRequired,
+    QuoteLocked,
+    ChargesNotEnabled,
+    PaymentNotAuthorised,
+    *TRANSITION_FAILURES,
+    ValidationFailed,
+)

@@ -3,8 +3,11 @@
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+import stripe
+from fastapi import APIRouter, Depends, Query, Response, status
 
+from platform_api.billing.errors import StripeUnavailable
+from platform_api.billing.webhook import StripeWebhook
 from platform_api.bookings.errors import (
     PERFORM_FAILURES,
     CategoryNotOffered,
@@ -13,7 +16,16 @@ from platform_api.bookings.errors import (
 )
 from platform_api.bookings.schemas import CreateRequest, EventBody, RequestDetailOut, RequestOut, RequestPage
 from platform_api.bookings.service import Actor, booking_service
-from platform_api.deps import READ_SESSION, WRITE_SESSION, ClockDep, CustomerSession, LimitsDep, PartySession
+from platform_api.deps import (
+    READ_SESSION,
+    WRITE_SESSION,
+    ClockDep,
+    CustomerSession,
+    LimitsDep,
+    PartySession,
+    get_stripe,
+    get_webhook,
+)
 from platform_api.errors import (
     RateLimited,
     RoleForbidden,
@@ -21,12 +33,26 @@ from platform_api.errors import (
     errors,
 )
 from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
+from platform_api.payments import service as payments
+from platform_api.payments.errors import (
+    AmountTooSmall,
+    ChargesNotEnabled,
+    NotCardPaid,
+    PaymentClosed,
+    PaymentNotFound,
+    PaymentRejected,
+    QuoteRequired,
+)
+from platform_api.payments.schemas import PaymentOut, PaymentStartedOut
 from platform_api.providers.errors import UnknownProvider
 from shared_models.documents import ServiceRequest
 from shared_models.enums import RequestEvent, RequestState
 from shared_models.ids import SORTABLE_KEY_PATTERN
 
 router = APIRouter(prefix="/requests", tags=["bookings"], route_class=IdempotentRoute)
+
+StripeDep = Annotated[stripe.StripeClient, Depends(get_stripe)]
+WebhookDep = Annotated[StripeWebhook, Depends(get_webhook)]
 
 
 class PartyEvent(StrEnum):
@@ -56,6 +82,8 @@ def _detail(request: ServiceRequest, actor: Actor) -> RequestDetailOut:
         UnknownProvider,
         CategoryNotOffered,
         ProviderUnavailable,
+        QuoteRequired,
+        AmountTooSmall,
         ValidationFailed,
         RateLimited,
     ),
@@ -106,6 +134,55 @@ async def get_request(request_id: str, session: PartySession) -> RequestDetailOu
 
 
 @router.post(
+    "/{request_id}/payment",
+    dependencies=[IDEMPOTENT],
+    summary="Pay for a card-paid booking: its PaymentIntent and client secret (the booking's customer)",
+    description="Creates the booking's PaymentIntent once (calling again returns it): the card is "
+    "authorised when the app confirms it with `client_secret` (Stripe's Payment Element or Payment Sheet) "
+    "and captured when the provider accepts. Only while the booking is requested (409 `payment_closed`) "
+    "and the provider can take charges (409 `charges_not_enabled`).",
+    response_model=PaymentStartedOut,
+    responses=errors(
+        *WRITE_SESSION,
+        RoleForbidden,
+        RequestNotFound,
+        NotCardPaid,
+        PaymentClosed,
+        ChargesNotEnabled,
+        QuoteRequired,
+        AmountTooSmall,
+        PaymentRejected,
+        StripeUnavailable,
+    ),
+)
+async def start_payment(
+    request_id: str, session: CustomerSession, client: StripeDep, webhook: WebhookDep
+) -> PaymentStartedOut:
+    request = await booking_service.get_for_party(request_id, Actor.of(session.user))
+    if request is None:
+        raise RequestNotFound()
+    if not request.payment_required:
+        raise NotCardPaid()
+    return PaymentStartedOut.started(await payments.start(request, client, webhook))
+
+
+@router.get(
+    "/{request_id}/payment",
+    summary="A booking's payment: status, amounts, the platform fee, refunds (its customer and provider)",
+    response_model=PaymentOut,
+    responses=errors(*READ_SESSION, RoleForbidden, RequestNotFound, PaymentNotFound),
+)
+async def get_payment(request_id: str, session: PartySession) -> PaymentOut:
+    request = await booking_service.get_for_party(request_id, Actor.of(session.user))
+    if request is None:
+        raise RequestNotFound()
+    view = await payments.view(request)
+    if view is None:
+        raise PaymentNotFound()
+    return PaymentOut.of(view)
+
+
+@router.post(
     "/{request_id}/{event}",
     summary="Act on a request: accept, decline, cancel, complete or confirm",
     description="Illegal in the current state → 409 `invalid_transition` with `details.state` and "
@@ -118,11 +195,22 @@ async def get_request(request_id: str, session: PartySession) -> RequestDetailOu
     ),
 )
 async def act_on_request(
-    request_id: str, event: PartyEvent, session: PartySession, clock: ClockDep, body: EventBody | None = None
+    request_id: str,
+    event: PartyEvent,
+    session: PartySession,
+    clock: ClockDep,
+    client: StripeDep,
+    body: EventBody | None = None,
 ) -> RequestDetailOut:
     actor = Actor.of(session.user)
     body = body or EventBody()
     request = await booking_service.perform(
-        request_id, RequestEvent(event.value), actor, clock.now(), reason=body.reason, quote=body.quote
+        request_id,
+        RequestEvent(event.value),
+        actor,
+        clock.now(),
+        reason=body.reason,
+        quote=body.quote,
+        stripe_client=client,
     )
     return _detail(request, actor)

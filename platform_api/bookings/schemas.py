@@ -83,6 +83,10 @@ class RequestOut(BaseModel):
     location: GeoPoint
     window: TimeWindow
     quote: Money | None
+    payment_required: bool = Field(
+        description="Paid by card in the app: the customer authorises `quote` (POST /requests/{id}/payment) "
+        "before the provider can accept; see GET /payments/cancellation-policy."
+    )
     state: RequestState
     version: int
     respond_by: datetime | None
@@ -114,6 +118,7 @@ class RequestOut(BaseModel):
             "location": request.location,
             "window": request.window,
             "quote": request.quote,
+            "payment_required": request.payment_required,
             "state": request.state,
             "version": request.version,
             "respond_by": request.respond_by,

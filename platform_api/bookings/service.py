@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import stripe
 import structlog
 from beanie import PydanticObjectId
 
@@ -38,6 +39,8 @@ from platform_api.bookings.state_machine import (
 from platform_api.entitlements.guards import provider_accepts_requests
 from platform_api.errors import Conflict, InvalidTransition, NotDue, ValidationFailed
 from platform_api.outbox.service import outbox_service
+from platform_api.payments import service as payments
+from platform_api.payments import settlement
 from platform_api.providers.errors import UnknownProvider
 from platform_api.providers.service import provider_service
 from shared_models import store
@@ -118,6 +121,10 @@ class BookingService:
             raise ValidationFailed("The requested window must start in the future.", field="window.start")
         if not await provider_accepts_requests(profile):
             raise ProviderUnavailable()
+        # A provider that can take card payments is paid through the app: the price is known up front.
+        card_paid = await payments.card_payments_for(str(profile.id))
+        if card_paid:
+            payments.check_price(data.quote)
         request_id = PydanticObjectId()
         actor = Actor.of(customer)
         creation = Transition(
@@ -139,6 +146,7 @@ class BookingService:
             location=data.location,
             window=TimeWindow(start=data.window.start, end=data.window.end),
             quote=data.quote,
+            payment_required=card_paid,
             state=RequestState.requested,
             version=1,
             history=[creation],
@@ -191,8 +199,11 @@ class BookingService:
         reason: str | None = None,
         quote: Money | None = None,
         changes: dict[str, Any] | None = None,
+        stripe_client: stripe.StripeClient | None = None,
     ) -> ServiceRequest:
-        """A party's event on a request (accept, decline, cancel, complete, confirm, dispute)."""
+        """A party's event on a request (accept, decline, cancel, complete, confirm, dispute). A card-paid
+        booking's money follows its new state (`payments.settlement`) when `stripe_client` is given; the
+        `payments.settle` job does it otherwise, or if Stripe is down."""
         request = await self.get_for_party(request_id, actor)
         if request is None:
             raise RequestNotFound()
@@ -202,15 +213,19 @@ class BookingService:
             profile = await provider_service.get(request.provider_id)
             if profile is None or not await provider_accepts_requests(profile):
                 raise SubscriptionRequired()
+            await payments.check_acceptable(request, quote)
         if quote is not None:
             changes = {**(changes or {}), "quote": quote}
         try:
-            return await self.transition(request, event, actor, now, reason=reason, changes=changes)
+            updated = await self.transition(request, event, actor, now, reason=reason, changes=changes)
         except TransitionLost:
             # Someone moved it first: answer from the state that won, as if we had arrived second.
             fresh = await ServiceRequest.get(request.id)
             assert fresh is not None
             raise _invalid(fresh, event, actor.role) from None
+        if stripe_client is not None and updated.payment_required:
+            await settlement.settle_quietly(updated, stripe_client, now)
+        return updated
 
     async def transition(
         self,

@@ -3,9 +3,9 @@ against the booking's agreed price) → the booking closes through the booking s
 Each step is its owner's write (the dispute's compare-and-set here, the booking's transition in bookings);
 `reconcile` (the `disputes.sweep` job) finishes whatever a crash between them left half done."""
 
-import contextlib
 from datetime import datetime
 
+import stripe
 from beanie import PydanticObjectId
 
 from platform_api.bookings.service import Actor, TransitionLost, booking_service
@@ -14,6 +14,7 @@ from platform_api.disputes.opening import ensure_for
 from platform_api.disputes.state_machine import DisputeEvent
 from platform_api.disputes.transitions import apply, event
 from platform_api.errors import ValidationFailed
+from platform_api.payments import settlement
 from shared_models.documents import (
     Dispute,
     DisputeOutcome,
@@ -34,9 +35,12 @@ async def resolve(
     refund: tuple[RefundKind, int | None] | None,
     note: str,
     now: datetime,
+    stripe_client: stripe.StripeClient | None = None,
 ) -> Dispute:
     """Decide: the dispute is resolved, then the booking moves to its final state (`resolved`) through
-    the booking state machine; both parties are notified."""
+    the booking state machine, and a card-paid booking's refund is executed on Stripe once
+    (`payments.settlement`; with no `stripe_client`, or Stripe down, by the `payments.settle` job); both
+    parties are notified."""
     request = await ServiceRequest.get(PydanticObjectId(dispute.request_id))
     assert request is not None
     decided = refund_for(outcome, refund, request)
@@ -57,7 +61,9 @@ async def resolve(
         note=note,
         events=[event("dispute.resolved", dispute, now, outcome=outcome.value)],
     )
-    await close_booking(resolved, now)
+    closed = await close_booking(resolved, now)
+    if closed is not None and closed.payment_required and stripe_client is not None:
+        await settlement.settle_quietly(closed, stripe_client, now)
     return resolved
 
 
@@ -88,10 +94,13 @@ def refund_for(
     return Refund(kind=kind, amount_minor=amount, currency=quote.currency)
 
 
-async def close_booking(dispute: Dispute, now: datetime) -> None:
+async def close_booking(dispute: Dispute, now: datetime) -> ServiceRequest | None:
+    """Move the booking to `resolved` with the decision; the booking as it is after (None: none)."""
     request = await ServiceRequest.get(PydanticObjectId(dispute.request_id))
-    if request is None or request.state is not RequestState.disputed or dispute.outcome is None:
-        return
+    if request is None or dispute.outcome is None:
+        return None
+    if request.state is not RequestState.disputed:
+        return request
     refund = dispute.refund
     resolution = Resolution(
         outcome=dispute.outcome.value,
@@ -100,12 +109,13 @@ async def close_booking(dispute: Dispute, now: datetime) -> None:
     )
     decision = next(s for s in reversed(dispute.history) if s.event == DisputeEvent.resolve.value)
     admin = Actor(id=decision.actor_id, role=ActorRole.admin)
-    # Lost to a concurrent reconcile run: the booking is final either way.
-    with contextlib.suppress(TransitionLost):
-        await booking_service.transition(
+    try:
+        return await booking_service.transition(
             request, RequestEvent.resolve, admin, now, reason=dispute.resolution_note,
             changes={"resolution": resolution},
         )  # fmt: skip
+    except TransitionLost:  # lost to a concurrent reconcile run: the booking is final either way
+        return await ServiceRequest.get(request.id)
 
 
 async def reconcile(now: datetime) -> int:

@@ -10,21 +10,39 @@ log = structlog.get_logger(__name__)
 
 
 class Entitlements(BaseModel, frozen=True):
-    """What a tier allows. Tiers buy capacity and a badge, never a better search position."""
+    """What a tier allows. Tiers buy capacity, a badge and a lower commission, never a better search
+    position. `commission_bps`: the platform's application fee on a paid booking, in basis points of the
+    amount charged (1 bp = 0.01 %)."""
 
     max_categories: int
     max_service_radius_km: float
     badge: str | None
+    commission_bps: int
 
 
 ENTITLEMENTS: dict[SubscriptionTier, Entitlements] = {
-    SubscriptionTier.basic: Entitlements(max_categories=2, max_service_radius_km=15, badge=None),
-    SubscriptionTier.pro: Entitlements(max_categories=5, max_service_radius_km=40, badge="pro"),
-    SubscriptionTier.premium: Entitlements(max_categories=12, max_service_radius_km=100, badge="premium"),
+    SubscriptionTier.basic: Entitlements(
+        max_categories=2, max_service_radius_km=15, badge=None, commission_bps=1500
+    ),
+    SubscriptionTier.pro: Entitlements(
+        max_categories=5, max_service_radius_km=40, badge="pro", commission_bps=1200
+    ),
+    SubscriptionTier.premium: Entitlements(
+        max_categories=12, max_service_radius_km=100, badge="premium", commission_bps=1000
+    ),
     # A paying provider on a price we have no slot for (a configuration slip on our side) keeps the
     # smallest paid entitlements rather than losing service.
-    SubscriptionTier.unknown: Entitlements(max_categories=2, max_service_radius_km=15, badge=None),
+    SubscriptionTier.unknown: Entitlements(
+        max_categories=2, max_service_radius_km=15, badge=None, commission_bps=1500
+    ),
 }
+
+
+def application_fee(amount: int, tier: SubscriptionTier) -> int:
+    """The platform's fee on a booking charged `amount` minor units by a provider on `tier`: the tier's
+    commission, rounded half up to a whole minor unit."""
+    return (amount * ENTITLEMENTS[tier].commission_bps + 5_000) // 10_000
+
 
 PAID_TIERS = (SubscriptionTier.basic, SubscriptionTier.pro, SubscriptionTier.premium)
 

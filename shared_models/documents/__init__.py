@@ -44,6 +44,7 @@ from shared_models.documents.notifications import (
     NotificationPreferences,
 )
 from shared_models.documents.outbox import OutboxEvent
+from shared_models.documents.payments import BookingPayment, ConnectedAccount, PaymentInstruction
 from shared_models.documents.providers import ProviderCoverage, ProviderProfile, ServiceArea
 from shared_models.documents.reviews import Review, ReviewReply
 from shared_models.documents.search import GeocodeCache, SearchEvent, SearchImpression
@@ -54,6 +55,8 @@ __all__ = [
     "AccountToken",
     "AuditEntry",
     "BillingCustomer",
+    "BookingPayment",
+    "ConnectedAccount",
     "ConsentRecord",
     "Conversation",
     "Dispute",
@@ -82,6 +85,7 @@ __all__ = [
     "NotificationDelivery",
     "NotificationPreferences",
     "OutboxEvent",
+    "PaymentInstruction",
     "ProcessedStripeEvent",
     "ProviderCoverage",
     "ProviderProfile",

@@ -77,6 +77,9 @@ class ServiceRequest(Document):
     location: GeoPoint
     window: TimeWindow
     quote: Money | None = None
+    # Paid by card through the app (the provider could take charges when it was requested): the customer
+    # authorises `quote` before the provider can accept (platform_api.payments).
+    payment_required: bool = False
     state: RequestState
     version: int
     history: list[Transition]
@@ -109,6 +112,8 @@ class ServiceRequest(Document):
             IndexModel([("state", ASCENDING), ("confirm_by", ASCENDING)]),
             IndexModel([("state", ASCENDING), ("remind_at", ASCENDING)]),
             IndexModel([("pending_since", ASCENDING)]),
+            IndexModel([("payment_required", ASCENDING)]),
+            IndexModel([("payment_required", ASCENDING), ("updated_at", ASCENDING)]),
         ]
 
 
@@ -126,6 +131,7 @@ class ServiceRequestSummary(BaseModel):
     location: GeoPoint
     window: TimeWindow
     quote: Money | None = None
+    payment_required: bool = False
     state: RequestState
     version: int
     respond_by: datetime | None = None

@@ -11,6 +11,8 @@ from shared_models.documents import (
     AccountToken,
     AuditEntry,
     BillingCustomer,
+    BookingPayment,
+    ConnectedAccount,
     ConsentRecord,
     Conversation,
     Dispute,
@@ -28,6 +30,7 @@ from shared_models.documents import (
     NotificationDelivery,
     NotificationPreferences,
     OutboxEvent,
+    PaymentInstruction,
     ProcessedStripeEvent,
     ProviderCoverage,
     ProviderProfile,
@@ -74,6 +77,9 @@ DOCUMENT_MODELS: tuple[type[Document], ...] = (
     Review,
     AuditEntry,
     IdempotentRequest,
+    ConnectedAccount,
+    BookingPayment,
+    PaymentInstruction,
 )
 
 

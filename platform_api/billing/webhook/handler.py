@@ -3,7 +3,7 @@
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -23,13 +23,27 @@ from shared_models.ids import parse_object_id
 
 log = structlog.get_logger(__name__)
 
+# A reducer for some event types: applies a verified event (`force`: even if it was applied before).
+EventReducer = Callable[[Mapping[str, Any], bool], Awaitable[Outcome]]
+
 
 class StripeWebhook:
+    """The one handler of Stripe's events. Subscriptions are billing's own; another domain routes the event
+    types it owns to its reducer (`route`), and gets the same signature check, ledger, dedupe and replay."""
+
     def __init__(self, settings: Settings, client: stripe.StripeClient, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
         self.ledger = Ledger(settings, clock)
         self.reducer = SubscriptionReducer(settings, client, clock)
+        self.routes: dict[str, EventReducer] = {}  # other domains' event types (subscriptions: below)
+
+    def route(self, event_types: Iterable[str], reducer: EventReducer) -> None:
+        """Send these event types to `reducer` (a type has one reducer: routing it twice is a mistake)."""
+        for event_type in event_types:
+            if event_type in self.routes or event_type in HANDLED_TYPES:
+                raise ValueError(f"{event_type} already has a reducer")
+            self.routes[event_type] = reducer
 
     @property
     def client(self) -> stripe.StripeClient:
@@ -106,14 +120,19 @@ class StripeWebhook:
         event_id, event_type = str(event["id"]), str(event["type"])
         if not force and await self.ledger.processed(event_id):
             return Outcome("duplicate")
-        if event_type not in HANDLED_TYPES:
-            outcome = Outcome("ignored", f"unhandled event type {event_type}")
-        elif (sub_id := subscription_id_of(event)) is None:
-            outcome = Outcome("ignored", "not about a subscription")
+        if event_type in HANDLED_TYPES:  # billing's own, called by name (the error-code check follows it)
+            outcome = await self._subscription_event(event, force)
+        elif (reducer := self.routes.get(event_type)) is not None:
+            outcome = await reducer(event, force)
         else:
-            outcome = await self.reducer.apply(sub_id, event, force)
+            outcome = Outcome("ignored", f"unhandled event type {event_type}")
         await self.ledger.mark_processed(event_id, event_type, outcome.status)
         return outcome
+
+    async def _subscription_event(self, event: Mapping[str, Any], force: bool) -> Outcome:
+        if (sub_id := subscription_id_of(event)) is None:
+            return Outcome("ignored", "not about a subscription")
+        return await self.reducer.apply(sub_id, event, force)
 
     async def backfill(self, items: list[tuple[ProviderProfile, Mapping[str, Any]]]) -> int:
         """See `SubscriptionReducer.backfill`."""

@@ -2,7 +2,8 @@
 
 Checks, in order: the declared and actual body size (at most `MAX_WEBHOOK_BODY`; Stripe's events are a few
 KB), the `Stripe-Signature` header by Stripe's scheme (HMAC-SHA256 of `t.body` with the endpoint secret,
-timestamp within `STRIPE_WEBHOOK_TOLERANCE_SECONDS`; the stripe SDK's `WebhookSignature.verify_header`), and
+timestamp within `STRIPE_WEBHOOK_TOLERANCE_SECONDS`; the stripe SDK's `WebhookSignature.verify_header`; the
+secret of the platform endpoint or of the Connect endpoint, `STRIPE_CONNECT_WEBHOOK_SECRET`), and
 that the body is a Stripe event (`object: "event"` with an id, a type and `data.object`). A refused delivery
 is recorded in the ledger as `rejected` and answers 400 `invalid_signature` (413 `payload_too_large` for a
 body too large to be Stripe's) — nothing else happens.
@@ -22,6 +23,7 @@ from platform_api.deps import get_webhook
 
 if TYPE_CHECKING:
     from platform_api.billing.webhook.handler import StripeWebhook
+    from platform_api.config import Settings
 
 log = structlog.get_logger(__name__)
 MAX_WEBHOOK_BODY = 1024 * 1024  # bytes; Stripe's events are a few KB: anything near this is not Stripe
@@ -36,15 +38,33 @@ class VerifiedDelivery:
     headers: dict[str, str]
 
 
-def parse_event(body: bytes, signature: str | None, secret: str, tolerance: int) -> dict[str, Any]:
-    """The event of a signed body. Raises `stripe.SignatureVerificationError`, or ValueError / KeyError /
+def parse_event(
+    body: bytes, signature: str | None, secrets: str | list[str], tolerance: int
+) -> dict[str, Any]:
+    """The event of a body signed with one of `secrets` (the platform endpoint's and, for Connect events,
+    the Connect endpoint's). Raises `stripe.SignatureVerificationError`, or ValueError / KeyError /
     TypeError for a body that is not a Stripe event."""
-    stripe.WebhookSignature.verify_header(body.decode("utf-8"), signature, secret, tolerance)
+    payload = body.decode("utf-8")
+    candidates = [secrets] if isinstance(secrets, str) else secrets
+    for index, secret in enumerate(candidates):
+        try:
+            stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
+            break
+        except stripe.SignatureVerificationError:
+            if index == len(candidates) - 1:
+                raise
     event = json.loads(body)
     if not isinstance(event, dict) or event.get("object") != "event":
         raise ValueError("the body is not a Stripe event")
     event["id"], event["type"], event["data"]["object"]
     return event
+
+
+def endpoint_secrets(settings: "Settings") -> list[str]:
+    """The signing secrets of our endpoints: the platform's, then Connect's when it has its own."""
+    connect = settings.stripe_connect_webhook_secret
+    extra = [connect.get_secret_value()] if connect is not None and connect.get_secret_value() else []
+    return [settings.stripe_webhook_secret.get_secret_value(), *extra]
 
 
 async def verified_delivery(
@@ -64,7 +84,7 @@ async def verified_delivery(
         event = parse_event(
             body,
             request.headers.get("stripe-signature"),
-            settings.stripe_webhook_secret.get_secret_value(),
+            endpoint_secrets(settings),
             settings.stripe_webhook_tolerance_seconds,
         )
     except (stripe.SignatureVerificationError, ValueError, KeyError, TypeError) as exc:

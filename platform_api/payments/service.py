@@ -1,0 +1,138 @@
+"""A booking's payment: started by the customer while the booking is requested (a PaymentIntent the app
+confirms with Stripe's client secret), gated at acceptance, shown to the parties and admins.
+
+The PaymentIntent is a destination charge: `transfer_data.destination` is the provider's connected account,
+`application_fee_amount` the commission of the provider's tier (`entitlements.tiers`), `capture_method`
+manual (authorise on request, capture on acceptance: `policy`). One PaymentIntent per booking (Stripe
+idempotency key per booking; the record's `_id` is the booking's).
+"""
+
+from dataclasses import dataclass
+
+import stripe
+import structlog
+
+from platform_api.billing.stripe_api import stripe_errors
+from platform_api.entitlements import subscriptions
+from platform_api.entitlements.tiers import application_fee
+from platform_api.payments import accounts, settlement
+from platform_api.payments.errors import (
+    AmountTooSmall,
+    PaymentClosed,
+    PaymentNotAuthorised,
+    PaymentRejected,
+    QuoteLocked,
+    QuoteRequired,
+)
+from platform_api.payments.reducer import PaymentReducer, StripeSource
+from shared_models.documents import Money, ServiceRequest
+from shared_models.documents.payments import BookingPayment, PaymentInstruction, PaymentIntentStatus
+from shared_models.enums import RequestState, SubscriptionTier
+
+log = structlog.get_logger(__name__)
+
+# The smallest amount Stripe charges a card, in minor units, for the currencies of the UK and the euro area
+# (Stripe's "Minimum and maximum charge amounts": 0.30 GBP, 0.50 EUR / USD). Stripe refuses smaller ones.
+MINIMUM_CHARGE = {"GBP": 30, "EUR": 50, "USD": 50}
+DEFAULT_MINIMUM_CHARGE = 50
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    payment: BookingPayment
+    instructions: list[PaymentInstruction]
+    client_secret: str | None = None
+
+
+async def card_payments_for(provider_id: str) -> bool:
+    """Whether a booking requested of this provider now is paid by card (its connected account can take
+    charges): then a quote is required and the customer pays before the provider can accept."""
+    account = await accounts.get_for_provider(provider_id)
+    return account is not None and account.charges_enabled
+
+
+def check_price(quote: Money | None) -> None:
+    """A card-paid booking's price: present and at least the card minimum (`QuoteRequired`, `AmountTooSmall`)."""
+    if quote is None:
+        raise QuoteRequired(field="quote")
+    minimum = MINIMUM_CHARGE.get(quote.currency, DEFAULT_MINIMUM_CHARGE)
+    if quote.amount_minor < minimum:
+        raise AmountTooSmall(
+            f"A card payment is at least {minimum} minor units of {quote.currency}.",
+            field="quote.amount_minor",
+        )
+
+
+async def start(request: ServiceRequest, client: stripe.StripeClient, source: StripeSource) -> PaymentView:
+    """The booking's PaymentIntent, created once, with the client secret the app confirms it with (Stripe's
+    Payment Element / the mobile Payment Sheet). Only while the booking is requested (`PaymentClosed`) and
+    the provider can take charges (`ChargesNotEnabled`)."""
+    existing = await BookingPayment.get(request.id)
+    if existing is None:
+        if request.state is not RequestState.requested:
+            raise PaymentClosed(details={"state": request.state.value})
+        await _create(request, client, source)
+    payment = existing or await BookingPayment.get(request.id)
+    assert payment is not None
+    intent_id = payment.stripe_payment_intent_id
+    with stripe_errors("read the payment"):
+        intent = await client.v1.payment_intents.retrieve_async(intent_id)
+    return PaymentView(payment, await _instructions(request), client_secret=intent.client_secret)
+
+
+async def _create(request: ServiceRequest, client: stripe.StripeClient, source: StripeSource) -> None:
+    account = await accounts.chargeable(request.provider_id)
+    quote = request.quote
+    check_price(quote)
+    assert quote is not None
+    subscription = await subscriptions.get_for_provider(request.provider_id)
+    tier = subscription.tier if subscription is not None else SubscriptionTier.unknown
+    try:
+        with stripe_errors("start the payment"):
+            intent = await client.v1.payment_intents.create_async(
+                params={
+                    "amount": quote.amount_minor,
+                    "currency": quote.currency.lower(),
+                    "capture_method": "manual",
+                    "automatic_payment_methods": {"enabled": True},
+                    "transfer_data": {"destination": account.stripe_account_id},
+                    "application_fee_amount": application_fee(quote.amount_minor, tier),
+                    "description": f"Booking {request.id}",
+                    "metadata": {
+                        "request_id": str(request.id),
+                        "customer_id": request.customer_id,
+                        "provider_id": request.provider_id,
+                        "provider_user_id": request.provider_user_id,
+                    },
+                },
+                options={"idempotency_key": f"marketplace-booking-{request.id}-payment"},
+            )
+    except stripe.InvalidRequestError as exc:
+        raise PaymentRejected(f"Stripe refused the payment: {exc.user_message}", field="quote") from exc
+    # Recorded by the webhook's own writer, from the object Stripe has (the created event may come first).
+    await PaymentReducer(source).record(str(intent.id), None)
+    log.info("payments.started", request_id=str(request.id), amount=quote.amount_minor, tier=tier.value)
+
+
+async def view(request: ServiceRequest) -> PaymentView | None:
+    payment = await BookingPayment.get(request.id)
+    return PaymentView(payment, await _instructions(request)) if payment is not None else None
+
+
+async def _instructions(request: ServiceRequest) -> list[PaymentInstruction]:
+    return list((await settlement.instructions_of(str(request.id))).values())
+
+
+async def check_acceptable(request: ServiceRequest, quote: Money | None) -> None:
+    """Before a provider accepts a card-paid booking: its price stays the one authorised (`QuoteLocked`),
+    the provider can still take charges (`ChargesNotEnabled`), and the customer's card is authorised
+    (`PaymentNotAuthorised`)."""
+    if not request.payment_required:
+        return
+    if quote is not None and quote != request.quote:
+        raise QuoteLocked(field="quote")
+    await accounts.chargeable(request.provider_id)
+    payment = await BookingPayment.get(request.id)
+    if payment is None or payment.status is not PaymentIntentStatus.requires_capture:
+        status = payment.status.value if payment else None
+        raise PaymentNotAuthorised(details={"payment_status": status})
