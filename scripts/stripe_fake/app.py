@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from scripts.stripe_fake import connect, pay_page, payments, refunds
 from scripts.stripe_fake.api import api
-from scripts.stripe_fake.delivery import SweepAfterResponse, WebhookDelivery, post_signed
+from scripts.stripe_fake.delivery import SweepAfterResponse, WebhookSender, post_signed
 from scripts.stripe_fake.wire import API_VERSION, Json, fixture, new_id, public, stripe_error
 
 PERIOD_SECONDS = 30 * 24 * 3600
@@ -269,7 +269,7 @@ class FakeStripe:
 
 
 def create_app(fake: FakeStripe) -> Starlette:
-    delivery = WebhookDelivery(fake)
+    delivery = WebhookSender(fake)
     app = Starlette(
         routes=[
             *billing_routes(fake),

@@ -44,7 +44,7 @@ async def post_signed(client: httpx.AsyncClient, url: str, secret: str, event: J
 
 
 @dataclass
-class WebhookDelivery:
+class WebhookSender:
     fake: "FakeStripe"
     held: bool = False
     kept: list[Json] = field(default_factory=list)  # events created while held, oldest first
@@ -147,7 +147,7 @@ class WebhookDelivery:
 class SweepAfterResponse:
     """ASGI middleware: once a request has been answered, its new events go to the delivery worker."""
 
-    def __init__(self, app: ASGIApp, delivery: WebhookDelivery) -> None:
+    def __init__(self, app: ASGIApp, delivery: WebhookSender) -> None:
         self.app = app
         self.delivery = delivery
 

@@ -1,0 +1,121 @@
+"""Payment webhooks get the subscription webhook's robustness from the same handler: a forged or unsigned
+event changes nothing, a signed event whose body lies changes nothing Stripe does not say, each event id is
+applied once, the ledger keeps every delivery, and Connect's own endpoint secret is accepted too."""
+
+import copy
+import json
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from shared_models.clock import ManualClock
+from shared_models.documents import ProcessedStripeEvent, WebhookDelivery
+from tests.factories import API, signed
+from tests.platform_api.bookings.helpers import Parties, make_parties
+from tests.platform_api.payments.helpers import (
+    act,
+    catch_up,
+    onboard,
+    paid_booking,
+    payment_of,
+    stored_payment,
+    stripe_events,
+)
+
+
+@pytest.fixture
+async def card(api: httpx.AsyncClient, stripe_api: str) -> Parties:
+    p = await make_parties(api)
+    await onboard(api, stripe_api, p.provider)
+    return p
+
+
+async def test_forged_payment_webhooks_change_nothing(
+    api: httpx.AsyncClient, stripe_api: str, card: Parties, clock: ManualClock
+) -> None:
+    booking = await paid_booking(api, stripe_api, card, clock.now())
+    before = await stored_payment(booking)
+    real = (await stripe_events(stripe_api, {booking.payment_intent_id}))[-1]
+    lie = copy.deepcopy(real)
+    lie.update(id="evt_forged_capture", type="payment_intent.succeeded")
+    lie["data"]["object"].update(status="succeeded", amount_received=booking.amount, amount_capturable=0)
+    body = json.dumps(lie)
+    for headers in (
+        {"Content-Type": "application/json"},  # unsigned
+        signed(lie, secret="whsec_not_ours")[1],  # signed with another secret
+        {**signed(lie)[1], "Stripe-Signature": signed(lie)[1]["Stripe-Signature"].replace("v1=", "v1=0")},
+        signed(lie, timestamp=1_600_000_000)[1],  # an old, replayed signature
+    ):
+        response = await api.post(f"{API}/billing/webhook", content=body, headers=headers)
+        assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_signature"
+    after = await stored_payment(booking)
+    assert after.model_dump() == before.model_dump()
+    assert await ProcessedStripeEvent.find_one(ProcessedStripeEvent.event_id == "evt_forged_capture") is None
+    rejected = await WebhookDelivery.find({"outcome": "rejected", "body": body}).count()
+    assert rejected == 4
+
+
+async def test_a_signed_event_that_lies_about_the_money_records_only_what_stripe_says(
+    api: httpx.AsyncClient, stripe_api: str, card: Parties, clock: ManualClock
+) -> None:
+    """Even signed (a leaked secret, a bug upstream), an event only names the object: we read it again."""
+    booking = await paid_booking(api, stripe_api, card, clock.now())
+    real = (await stripe_events(stripe_api, {booking.payment_intent_id}))[-1]
+    lie = copy.deepcopy(real)
+    lie.update(id="evt_lying_refund", type="charge.refunded")
+    lie["data"]["object"] = {
+        "id": "ch_lie", "object": "charge", "payment_intent": booking.payment_intent_id,
+        "amount_refunded": booking.amount, "refunded": True,
+    }  # fmt: skip
+    payload, headers = signed(lie)
+    response = await api.post(f"{API}/billing/webhook", content=payload, headers=headers)
+    assert response.status_code == 200, response.text
+    shown = await payment_of(api, card.customer, booking)
+    assert shown["status"] == "requires_capture" and shown["amount_refunded"] == 0 and shown["refunds"] == []
+
+
+async def test_each_payment_event_applies_once_and_redeliveries_are_duplicates(
+    api: httpx.AsyncClient, stripe_api: str, card: Parties, clock: ManualClock
+) -> None:
+    booking = await paid_booking(api, stripe_api, card, clock.now())
+    assert (await act(api, card.provider, booking, "accept")).status_code == 200
+    await catch_up(api, stripe_api, {booking.payment_intent_id})
+    version = (await stored_payment(booking)).version
+    events = await stripe_events(stripe_api, {booking.payment_intent_id})
+    for event in events:
+        payload, headers = signed(event)
+        response = await api.post(f"{API}/billing/webhook", content=payload, headers=headers)
+        assert response.json()["outcome"] == "duplicate", response.text
+    assert (await stored_payment(booking)).version == version
+
+
+async def test_the_connect_endpoint_secret_is_accepted_too(
+    platform_app: FastAPI, api: httpx.AsyncClient, stripe_api: str
+) -> None:
+    """Production has two endpoints (the platform's, and Connect's for connected accounts' events), each
+    with its own signing secret; both may point at the same URL."""
+    p = await make_parties(api)
+    settings = platform_app.state.settings
+    original = settings.stripe_connect_webhook_secret
+    settings.stripe_connect_webhook_secret = type(settings.stripe_webhook_secret)("whsec_connect_endpoint")
+    try:
+        from scripts.stripe_fake.control import onboard_account
+        from tests.platform_api.payments.helpers import connected_account_id
+
+        account_id = await connected_account_id(api, p.provider)
+        await onboard_account(stripe_api, account_id)
+        for event in await stripe_events(stripe_api, {account_id}):
+            payload, headers = signed(event, secret="whsec_connect_endpoint")
+            response = await api.post(f"{API}/billing/webhook", content=payload, headers=headers)
+            assert response.status_code == 200, response.text
+        forged = await api.post(
+            f"{API}/billing/webhook",
+            content=payload,
+            headers=signed(json.loads(payload), secret="whsec_third")[1],
+        )
+        assert forged.status_code == 400
+    finally:
+        settings.stripe_connect_webhook_secret = original
+    status = await api.get(f"{API}/payments/account", headers=p.provider.bearer)
+    assert status.json()["charges_enabled"] is True
