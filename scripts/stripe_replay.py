@@ -3,7 +3,9 @@
     python -m scripts.stripe_replay --since 2026-11-24T00:00:00Z [--force] [--type invoice.payment_failed]
 
 For recovery after an outage or a bug: events already processed are answered as duplicates unless --force
-(which is safe too: the handler re-reads each subscription from Stripe and applies each change once).
+(which is safe too: the handler re-reads each subscription, payment or connected account from Stripe and
+applies each change once). Every event type the platform handles is replayed: the payments domain's reducers
+are attached to the handler here as in the platform process.
 """
 
 import argparse
@@ -15,6 +17,7 @@ from datetime import UTC, datetime
 from platform_api.billing.stripe_api import stripe_client
 from platform_api.billing.webhook import StripeWebhook
 from platform_api.config import Settings
+from platform_api.payments import reducer as payment_reducers
 from shared_models.clock import SystemClock
 from shared_models.runtime.registry import connect, init_models
 
@@ -23,6 +26,7 @@ async def replay(settings: Settings, since: datetime, force: bool, event_type: s
     client = connect(settings.mongodb_uri, settings.mongodb_timeout_ms)
     stripe = stripe_client(settings)
     webhook = StripeWebhook(settings, stripe, SystemClock())
+    payment_reducers.attach(webhook)  # else payment and account events are marked processed as ignored
     outcomes: Counter[str] = Counter()
     try:
         await init_models(client, settings.mongodb_db)
