@@ -4,11 +4,21 @@ a fresh shell (no activated venv, nothing exported: `python` may be another inte
 import json
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
 from platform_api.config import Settings
-from scripts.seed import DEMO_CUSTOMER, DEMO_PASSWORD, DEMO_PROVIDERS, DemoLogin
+from scripts.seed import (
+    CARD_PROVIDER,
+    DEMO_CUSTOMER,
+    DEMO_PASSWORD,
+    DEMO_PROVIDERS,
+    DemoLogin,
+    PaidBooking,
+)
+from shared_models.documents.payments import PaymentIntentStatus
+from shared_models.enums import RequestState
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every command line starts so, and nothing else does: the launcher test runs each one as printed.
@@ -26,7 +36,7 @@ def command(*argv: str, env: dict[str, str] | None = None) -> str:
     return PROMPT + " ".join([*assigned, *(shlex.quote(arg) for arg in argv)])
 
 
-def demo(settings: Settings, logins: list[DemoLogin]) -> str:
+def demo(settings: Settings, logins: list[DemoLogin], paid: Sequence[PaidBooking] = ()) -> str:
     api = f"http://127.0.0.1:{settings.port}{settings.api_prefix}"
     lines = [f"\nDemo accounts (password for all: {DEMO_PASSWORD}):"]
     lines += [f"  {login.role.value:<9} {login.email:<32} {login.note}" for login in logins]
@@ -44,7 +54,52 @@ def demo(settings: Settings, logins: list[DemoLogin]) -> str:
         )
         query = urlencode({"q": provider.place, "category": provider.categories[0].value})
         lines.append(command("curl", "-s", f"{api}/search/providers?{query}"))
-    return "\n".join(lines)
+    return "\n".join(lines + card_payments(api, paid))
+
+
+def _money(amount: int, currency: str) -> str:
+    return f"{currency} {amount / 100:.2f}"
+
+
+def card_payments(api: str, paid: Sequence[PaidBooking]) -> list[str]:
+    """The card-paid demo bookings, and how to accept the authorised one and watch its capture."""
+    if not paid:
+        return []
+    business = next(p.business for p in DEMO_PROVIDERS if p.email == CARD_PROVIDER)
+    lines = [
+        f"\nCard payments (Stripe Connect): {business} is onboarded (charges enabled); bookings the demo "
+        "customer paid by card:"
+    ]
+    lines += [
+        f"  {b.request_id}  {b.state.value:<9} payment {b.payment_status.value:<16} "
+        f"{_money(b.amount, b.currency)} (platform fee {_money(b.application_fee_amount, b.currency)})  "
+        f"{b.description}"
+        for b in paid
+    ]
+    authorised = next(
+        (
+            b
+            for b in paid
+            if b.state is RequestState.requested and b.payment_status is PaymentIntentStatus.requires_capture
+        ),
+        None,
+    )
+    shown = authorised or paid[0]
+    bearer = ["-H", "Authorization: Bearer TOKEN"]
+    if authorised is not None:
+        lines.append(
+            f"Accept the authorised one as {CARD_PROVIDER} (TOKEN: the access_token of its login) and the "
+            "platform captures the card:"
+        )
+        lines.append(
+            command("curl", "-s", "-X", "POST", f"{api}/requests/{authorised.request_id}/accept", *bearer)
+        )
+    lines.append(
+        "Its payment (status, amount, platform fee, what was captured), for the customer or the provider: "
+        "`succeeded` once Stripe's webhook has told the platform:"
+    )
+    lines.append(command("curl", "-s", f"{api}/requests/{shown.request_id}/payment", *bearer))
+    return lines
 
 
 def stripe_complete(settings: Settings) -> str:

@@ -1,5 +1,6 @@
-"""Demo data for `bash scripts/run.sh --demo`: one account per role, a few providers, their bookings, and a
-dispute with evidence for the admin console. Idempotent.
+"""Demo data for `bash scripts/run.sh --demo`: one account per role, a few providers, their bookings, a
+dispute with evidence for the admin console, and a provider on Stripe Connect with two bookings the customer
+paid by card (one captured, one authorised for the provider to accept). Idempotent.
 
     .venv/bin/python -m scripts.seed     (into the database and object store the environment names: Settings())
 """
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
+import stripe
 
 from platform_api.auth.schemas import RegisterRequest
 from platform_api.auth.service import auth_service
@@ -26,10 +28,13 @@ from platform_api.entitlements import subscriptions
 from platform_api.errors import Conflict
 from platform_api.media.service import MediaService
 from platform_api.media.storage import ObjectStorage
+from platform_api.payments import accounts, settlement
+from platform_api.payments import reducer as payment_reducers
+from platform_api.payments import service as payments
 from platform_api.providers.schemas import ProviderSignup
 from platform_api.providers.service import provider_service
 from scripts.demo_files import ceiling_photo, invoice_pdf
-from scripts.stripe_fake.control import complete_checkout
+from scripts.stripe_fake.control import complete_checkout, confirm_payment, onboard_account
 from shared_models.clock import Clock, SystemClock
 from shared_models.documents import (
     Dispute,
@@ -38,10 +43,12 @@ from shared_models.documents import (
     GeoPoint,
     MediaObject,
     Money,
+    ProviderProfile,
     ServiceArea,
     ServiceRequest,
     User,
 )
+from shared_models.documents.payments import BookingPayment, PaymentIntentStatus
 from shared_models.enums import RequestEvent, RequestState, Role, ServiceCategory, SubscriptionTier
 from shared_models.runtime.registry import connect, init_models
 
@@ -117,12 +124,43 @@ PROVIDER_ANSWER = (
     "rated for LED fittings; I offered to replace it at cost. I will refit the loose rose free of charge."
 )
 PHOTO_NAME, INVOICE_NAME = "ceiling-light.jpg", "volt-invoice.pdf"
+# The demo provider onboarded to Stripe Connect: bookings requested of it from then on are paid by card.
+CARD_PROVIDER = "fixit@demo.example.com"
+
+
+@dataclass(frozen=True)
+class CardBookingPlan:
+    category: ServiceCategory
+    description: str
+    amount_minor: int  # GBP
+    accepted: bool  # accepted (the card captured), or left requested with the card authorised
+
+
+# Booked after the provider's onboarding (its older tap repair stays an unpaid booking).
+CARD_BOOKINGS = (
+    CardBookingPlan(ServiceCategory.plumbing, "Replace a leaking radiator valve", 12000, accepted=True),
+    CardBookingPlan(ServiceCategory.hvac, "Annual boiler service", 8500, accepted=False),
+)
+
+
+@dataclass(frozen=True)
+class PaidBooking:
+    """A card-paid demo booking as the seed left it."""
+
+    request_id: str
+    description: str
+    state: RequestState
+    payment_status: PaymentIntentStatus
+    amount: int
+    application_fee_amount: int
+    currency: str
 
 
 @dataclass(frozen=True)
 class Demo:
     logins: list[DemoLogin]
     dispute_id: str | None  # None only when data kept from older runs has no disputable booking left
+    paid_bookings: list[PaidBooking]
 
 
 async def seed_demo(clock: Clock, settings: Settings) -> list[DemoLogin]:
@@ -163,10 +201,17 @@ async def seed(clock: Clock, settings: Settings) -> Demo:
         with contextlib.suppress(Conflict):
             await auth_service.register(signup, clock, settings, Origin("signup", "127.0.0.1", "demo seed"))
         logins.append(DemoLogin(signup.role, str(signup.email), signup.display_name))
-    await _subscribe_providers(clock, settings)
+    assert settings.stripe_api_base, "demo seeding needs the local Stripe stand-in"
+    client = stripe_client(settings)
+    # The platform's one handler, with the payments domain's reducers as the platform process attaches them.
+    webhook = StripeWebhook(settings, client, clock)
+    payment_reducers.attach(webhook)
+    await _subscribe_providers(clock, settings, client, webhook)
     await _seed_requests(clock)
+    await _onboard_card_provider(clock, settings, client, webhook)
+    paid = await _seed_card_bookings(clock, settings, client, webhook)
     dispute = await _seed_dispute(clock, settings)
-    return Demo(logins, str(dispute.id) if dispute else None)
+    return Demo(logins, str(dispute.id) if dispute else None, paid)
 
 
 async def seed_and_print(settings: Settings) -> Demo:
@@ -179,7 +224,7 @@ async def seed_and_print(settings: Settings) -> Demo:
         await client.close()
     from scripts import dev_guide  # imported here: it imports this module's constants
 
-    print(dev_guide.demo(settings, demo.logins))
+    print(dev_guide.demo(settings, demo.logins, demo.paid_bookings))
     if demo.dispute_id is not None:
         print(f"dispute: {demo.dispute_id}  (the demo customer's, on the {DISPUTED_PROVIDER} job)")
     return demo
@@ -193,11 +238,11 @@ def main() -> int:
     return 0
 
 
-async def _subscribe_providers(clock: Clock, settings: Settings) -> None:
+async def _subscribe_providers(
+    clock: Clock, settings: Settings, client: stripe.StripeClient, webhook: StripeWebhook
+) -> None:
     """Each demo provider pays at (the local) Checkout; the events go through the real webhook handler."""
-    assert settings.stripe_api_base, "demo seeding needs the local Stripe stand-in"
-    client = stripe_client(settings)
-    webhook = StripeWebhook(settings, client, clock)
+    assert settings.stripe_api_base
     for demo in DEMO_PROVIDERS:
         owner = await User.find_one(User.email == demo.email)
         assert owner is not None
@@ -246,6 +291,124 @@ async def _seed_requests(clock: Clock) -> None:
         request = await booking_service.create(customer, data, now)
         for event in events:
             request = await booking_service.transition(request, event, Actor.of(owner), now)
+
+
+async def _provider(email: str) -> tuple[User, ProviderProfile]:
+    owner = await User.find_one(User.email == email)
+    assert owner is not None
+    profile = await provider_service.get_by_owner(str(owner.id))
+    assert profile is not None
+    return owner, profile
+
+
+async def _onboard_card_provider(
+    clock: Clock, settings: Settings, client: stripe.StripeClient, webhook: StripeWebhook
+) -> None:
+    """The card provider gets its Express account and finishes Stripe's onboarding (on the stand-in, as on the
+    hosted page); Stripe's `account.updated` goes through the real handler and enables charges (once)."""
+    assert settings.stripe_api_base
+    owner, profile = await _provider(CARD_PROVIDER)
+    account = await accounts.ensure(profile, owner, settings, client, clock)
+    if account.charges_enabled:
+        return
+    onboarded = await onboard_account(settings.stripe_api_base, account.stripe_account_id)
+    await _handle_events_about(webhook, client, account.stripe_account_id, int(onboarded["created"]))
+    assert await payments.card_payments_for(str(profile.id)), "the demo provider's charges are not enabled"
+
+
+async def _seed_card_bookings(
+    clock: Clock, settings: Settings, client: stripe.StripeClient, webhook: StripeWebhook
+) -> list[PaidBooking]:
+    """The demo customer books the card provider and pays by card, as the app does: the booking's
+    PaymentIntent, confirmed with a test card, its events through the real handler (authorised); the provider
+    accepts the first (the platform captures it). Each step happens once; a run cut short resumes."""
+    assert settings.stripe_api_base
+    customer = await User.find_one(User.email == DEMO_CUSTOMER)
+    assert customer is not None
+    owner, profile = await _provider(CARD_PROVIDER)
+    now = clock.now()
+    paid: list[PaidBooking] = []
+    for days, plan in enumerate(CARD_BOOKINGS, start=3):
+        query = {
+            "customer_id": str(customer.id),
+            "provider_id": str(profile.id),
+            "description": plan.description,
+        }
+        request = await ServiceRequest.find_one(query)
+        if request is None:
+            start = now + timedelta(days=days)
+            data = CreateRequest(
+                provider_id=str(profile.id),
+                category=plan.category,
+                description=plan.description,
+                address="221B Baker Street, London",
+                location=GeoPoint(lat=51.5238, lng=-0.1586),
+                window=TimeWindowIn(start=start, end=start + timedelta(hours=2)),
+                quote=Money(amount_minor=plan.amount_minor, currency="GBP"),
+            )
+            request = await booking_service.create(customer, data, now)
+        if not request.payment_required:
+            continue  # booked before the provider took cards (a run cut short before onboarding)
+        if request.state is RequestState.requested:
+            await _authorise(request, settings.stripe_api_base, client, webhook)
+            if plan.accepted:
+                request = await booking_service.perform(
+                    str(request.id), RequestEvent.accept, Actor.of(owner), now, stripe_client=client
+                )
+        if request.state is not RequestState.requested:
+            await settlement.settle(request, client, now)  # done already unless a run stopped half way
+        payment = await BookingPayment.get(request.id)
+        assert payment is not None
+        payment = await _record_payment(webhook, client, payment)
+        paid.append(
+            PaidBooking(
+                str(request.id),
+                request.description,
+                request.state,
+                payment.status,
+                payment.amount,
+                payment.application_fee_amount,
+                payment.currency,
+            )
+        )
+    return paid
+
+
+async def _authorise(
+    request: ServiceRequest, api_base: str, client: stripe.StripeClient, webhook: StripeWebhook
+) -> None:
+    """The customer pays: the PaymentIntent started, confirmed with a test card, Stripe's events handled."""
+    started = await payments.start(request, client, webhook)
+    payment = await _record_payment(webhook, client, started.payment)  # what a run cut short left unhandled
+    if payment.status is PaymentIntentStatus.requires_payment_method:
+        await confirm_payment(api_base, payment.stripe_payment_intent_id)
+        payment = await _record_payment(webhook, client, payment)
+    assert payment.status is PaymentIntentStatus.requires_capture, payment.status
+
+
+async def _record_payment(
+    webhook: StripeWebhook, client: stripe.StripeClient, payment: BookingPayment
+) -> BookingPayment:
+    """Handle Stripe's events about the payment so far; the payment as they left it."""
+    intent = await client.v1.payment_intents.retrieve_async(payment.stripe_payment_intent_id)
+    await _handle_events_about(webhook, client, payment.stripe_payment_intent_id, int(intent.created))
+    fresh = await BookingPayment.get(payment.id)
+    assert fresh is not None
+    return fresh
+
+
+async def _handle_events_about(
+    webhook: StripeWebhook, client: stripe.StripeClient, object_id: str, since: int
+) -> None:
+    """Stripe's events about an account or a PaymentIntent (its charges and refunds too) since `since`, oldest
+    first, through the real handler. The stand-in also sends them to its webhook target (when the platform is
+    up, as in the browser tests): whichever comes second is answered as a duplicate."""
+    page = await client.v1.events.list_async(params={"created": {"gte": since}, "limit": 100})
+    events = [event.to_dict() async for event in page.auto_paging_iter()]
+    for event in reversed(events):  # Stripe lists newest first
+        obj = event["data"]["object"]
+        if object_id in (obj.get("id"), payment_reducers.payment_intent_id_of(event)):
+            await webhook.ingest(event, source="seed")
 
 
 async def _seed_dispute(clock: Clock, settings: Settings) -> Dispute | None:

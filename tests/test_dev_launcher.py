@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -14,10 +15,13 @@ import pytest
 
 from scripts.dev_guide import PROMPT
 from scripts.processes import free_port, port_open, wait_until
-from scripts.seed import DEMO_ACCOUNTS, DEMO_CUSTOMER, DEMO_PASSWORD, DEMO_PROVIDERS
+from scripts.seed import CARD_PROVIDER, DEMO_ACCOUNTS, DEMO_CUSTOMER, DEMO_PASSWORD, DEMO_PROVIDERS
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
+# The demo customer's bookings, newest first: the card provider's two paid ones (the authorised one, the
+# captured one), then the disputed, the accepted (unpaid) and the requested one.
+SEEDED_STATES = ["requested", "accepted", "disputed", "accepted", "requested"]
 
 
 class Launcher:
@@ -199,6 +203,34 @@ def the_demo_providers_are_where_the_launcher_says(launcher: Launcher, base: str
         ]
 
 
+def the_paid_bookings_are_as_the_launcher_says(launcher: Launcher, base: str) -> None:
+    """The captured booking's payment reads `succeeded` with its amount and fee; accepting the authorised one
+    with the printed command captures it, and the printed payment command shows it once Stripe's webhook
+    (sent by the stand-in to the platform) has arrived."""
+    listed = re.findall(r"^  ([0-9a-f]{24})  (\w+) +payment (\w+) ", launcher.text(), re.MULTILINE)
+    assert sorted((state, status) for _, state, status in listed) == [
+        ("accepted", "succeeded"),
+        ("requested", "requires_capture"),
+    ], listed
+    [(captured, _, _)] = [entry for entry in listed if entry[1] == "accepted"]
+    [(authorised, _, _)] = [entry for entry in listed if entry[1] == "requested"]
+    customer = bearer_of(base, DEMO_CUSTOMER)
+    paid = httpx.get(f"{base}/api/v1/requests/{captured}/payment", headers=customer, timeout=10).json()
+    assert (paid["status"], paid["currency"], paid["amount_received"]) == ("succeeded", "GBP", paid["amount"])
+    assert paid["amount"] > 0 and paid["application_fee_amount"] > 0, paid
+
+    token = login(base, CARD_PROVIDER).json()["access_token"]
+    [accept] = [c for c in launcher.commands() if c.endswith("TOKEN'") and f"/{authorised}/accept" in c]
+    [payment] = [c for c in launcher.commands() if f"/{authorised}/payment" in c]
+    assert json.loads(launcher.run_as_printed(accept.replace("TOKEN", token)))["state"] == "accepted"
+
+    def captured_now() -> bool:
+        shown = json.loads(launcher.run_as_printed(payment.replace("TOKEN", token)))
+        return bool(shown["status"] == "succeeded" and shown["amount_received"] == shown["amount"])
+
+    wait_until(captured_now, 60, "the capture's webhook to reach the platform")
+
+
 def the_printed_login_works_as_printed(launcher: Launcher) -> None:
     [command] = [command for command in launcher.commands() if "/auth/login" in command]
     session = json.loads(launcher.run_as_printed(command))
@@ -222,7 +254,7 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
         assert httpx.get(f"http://127.0.0.1:{launcher.ports['chat']}/healthz").status_code == 200
         buckets = httpx.get(f"http://127.0.0.1:{launcher.ports['s3']}/moto-api/data.json").json()
         assert "marketplace-media" in json.dumps(buckets)
-        assert demo_request_states(base) == ["disputed", "accepted", "requested"]
+        assert demo_request_states(base) == SEEDED_STATES
         assert subscribe_as_the_readme_says(launcher, base) == "pro"
         customer = bearer_of(base, "customer@demo.example.com")
         photo = png()
@@ -249,8 +281,10 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
         }  # the demo providers
         the_demo_providers_are_where_the_launcher_says(launcher, base)
         the_printed_login_works_as_printed(launcher)
-        # Each command the launcher printed ran above as printed: the checkout, the searches, the login.
-        assert len(launcher.commands()) == 1 + len(DEMO_PROVIDERS) + 1, launcher.commands()
+        the_paid_bookings_are_as_the_launcher_says(launcher, base)
+        # Each command the launcher printed ran above as printed: the checkout, the searches, the login, the
+        # acceptance of the authorised booking and its payment.
+        assert len(launcher.commands()) == 1 + len(DEMO_PROVIDERS) + 1 + 2, launcher.commands()
     finally:
         code = launcher.stop(proc)
     assert code == 0, launcher.text()
@@ -263,7 +297,10 @@ def test_run_command_brings_up_both_services_and_stops_cleanly(tmp_path: Path) -
     proc = launcher.run("--demo")
     try:
         assert login(base, "admin@demo.example.com").json()["user"]["role"] == "admin"
-        assert demo_request_states(base) == ["disputed", "accepted", "requested"]  # seeded once, not twice
+        # Seeded once, not twice (the first run accepted the authorised booking).
+        assert demo_request_states(base) == ["accepted", *SEEDED_STATES[1:]]
+        listed = re.findall(r"^  [0-9a-f]{24}  (\w+) +payment (\w+) ", launcher.text(), re.MULTILINE)
+        assert listed == [("accepted", "succeeded")] * 2, listed  # both captured now
         assert download(base, bearer_of(base, "customer@demo.example.com"), media_id) == photo
     finally:
         assert launcher.stop(proc) == 0

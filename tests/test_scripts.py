@@ -19,7 +19,16 @@ from platform_api.main import create_app
 from platform_api.media.storage import ObjectStorage
 from scripts import object_store, stack
 from scripts.processes import free_port
-from scripts.seed import DEMO_ACCOUNTS, DEMO_ADMIN, DEMO_PASSWORD, DISPUTED_PROVIDER, PROVIDER_ANSWER
+from scripts.seed import (
+    CARD_BOOKINGS,
+    CARD_PROVIDER,
+    DEMO_ACCOUNTS,
+    DEMO_ADMIN,
+    DEMO_CUSTOMER,
+    DEMO_PASSWORD,
+    DISPUTED_PROVIDER,
+    PROVIDER_ANSWER,
+)
 from shared_models.runtime.settings import Environment
 from tests.conftest import Engine, run_create_admin, service_env
 from tests.factories import API
@@ -136,9 +145,11 @@ def run_seed(engine: Engine, db_name: str, stripe_api: str, s3: str) -> subproce
     )
 
 
-async def test_the_seed_opens_one_dispute_with_a_photo_a_pdf_and_the_providers_answer_however_often_it_runs(
+async def test_the_seed_opens_one_dispute_and_pays_two_bookings_by_card_however_often_it_runs(
     engine: Engine, db_name: str, stripe_api: str, s3: str, settings: Settings
 ) -> None:
+    """The dispute has a photo, a PDF and the provider's answer; the card provider's bookings are one captured
+    and one authorised. The suite's stand-in sends no webhooks: the seed handled every event itself."""
     outputs = []
     for _ in range(2):
         done = await asyncio.to_thread(run_seed, engine, db_name, stripe_api, s3)
@@ -163,6 +174,14 @@ async def test_the_seed_opens_one_dispute_with_a_photo_a_pdf_and_the_providers_a
         ]
         evidence = await db["dispute_evidence"].find({"dispute_id": dispute_id}).sort("seq_key").to_list()
         media = {str(m["_id"]): m for m in await db["media_objects"].find({}).to_list()}
+        fixit = await db["users"].find_one({"email": CARD_PROVIDER})
+        assert fixit is not None
+        card_paid = (
+            await db["service_requests"]
+            .find({"provider_user_id": str(fixit["_id"]), "payment_required": True})
+            .to_list()
+        )
+        handled = await db["webhook_deliveries"].find({"source": "seed"}).to_list()
     finally:
         await client.close()
 
@@ -172,6 +191,15 @@ async def test_the_seed_opens_one_dispute_with_a_photo_a_pdf_and_the_providers_a
         ("provider", "statement", None),
     ]
     assert evidence[2]["text"] == PROVIDER_ANSWER
+    # Booked, authorised and (the first) accepted once; each of Stripe's payment events handled once.
+    paid = {r["description"]: str(r["_id"]) for r in card_paid}
+    assert sorted(paid) == sorted(plan.description for plan in CARD_BOOKINGS)
+    assert all(paid[plan.description] in outputs[1] for plan in CARD_BOOKINGS)  # the guide lists them
+    processed = [(d["event_id"], d["event_type"]) for d in handled if d["outcome"] == "processed"]
+    assert len(processed) == len(set(processed))  # the second run's are duplicates
+    assert {"account.updated", "payment_intent.amount_capturable_updated", "payment_intent.succeeded"} <= {
+        event_type for _, event_type in processed
+    }
     storage = ObjectStorage(settings)
     for item in evidence[:2]:
         uploaded = media[item["media_id"]]
@@ -190,7 +218,30 @@ async def test_the_seed_opens_one_dispute_with_a_photo_a_pdf_and_the_providers_a
         assert login.status_code == 200, login.text
         bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
         view = await api.get(f"{API}/admin/disputes/{dispute_id}", headers=bearer)
+        login = await api.post(f"{API}/auth/login", json={"email": DEMO_CUSTOMER, "password": DEMO_PASSWORD})
+        customer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        payments = {
+            plan.description: (
+                await api.get(f"{API}/requests/{paid[plan.description]}/payment", headers=customer)
+            )
+            for plan in CARD_BOOKINGS
+        }
     assert view.status_code == 200, view.text
+    captured, authorised = (payments[plan.description].json() for plan in CARD_BOOKINGS)
+    assert CARD_BOOKINGS[0].accepted and not CARD_BOOKINGS[1].accepted
+    assert (captured["status"], captured["amount"], captured["amount_received"]) == (
+        "succeeded",
+        CARD_BOOKINGS[0].amount_minor,
+        CARD_BOOKINGS[0].amount_minor,
+    ), captured
+    assert captured["application_fee_amount"] > 0 and captured["currency"] == "GBP"
+    assert [(i["action"], i["executed_at"] is not None) for i in captured["instructions"]] == [
+        ("capture", True)
+    ]
+    assert (authorised["status"], authorised["amount_capturable"]) == (
+        "requires_capture",
+        CARD_BOOKINGS[1].amount_minor,
+    ), authorised
     assert view.json()["booking"]["agreed_price"] == {"amount_minor": 9500, "currency": "GBP"}
     files = [
         i["evidence"] for i in view.json()["items"] if i["kind"] == "evidence" and i["evidence"]["media"]
