@@ -17,7 +17,6 @@ Money *state* (captured, refunded) is still only what Stripe's webhooks say (`pa
 executed refund shows as refunded once `charge.refunded` / `refund.updated` has been recorded.
 """
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -133,9 +132,9 @@ async def claim(
 async def settle(
     request: ServiceRequest, client: stripe.StripeClient, now: datetime
 ) -> list[PaymentInstruction]:
-    """Decide, claim and execute what the booking's state calls for (nothing for an unpaid booking). Safe
-    to call any number of times from any process. Raises StripeUnavailable when Stripe cannot be reached
-    (the instructions stay claimed for the sweep)."""
+    """Decide, claim and execute what the booking's state calls for (nothing for an unpaid booking); returns
+    the instructions executed by this call. Safe to call any number of times from any process. Raises
+    StripeUnavailable when Stripe cannot be reached (the instructions stay claimed for the sweep)."""
     if not request.payment_required:
         return []
     payment = await BookingPayment.get(request.id)
@@ -145,10 +144,11 @@ async def settle(
     done: list[PaymentInstruction] = []
     for decision in decide(request, payment, claimed):
         instruction = claimed.get(decision.action) or await claim(request, payment, decision, now)
+        if instruction.executed_at is not None:
+            continue
+        instruction = await execute(instruction, client, now)
         if instruction.executed_at is None:
-            instruction = await execute(instruction, client, now)
-        if instruction.executed_at is None:
-            break  # a refund waits for its capture
+            break  # refused by Stripe: a refund waits for its capture
         done.append(instruction)
     return done
 
@@ -262,45 +262,55 @@ async def _failed(instruction: PaymentInstruction, error: str) -> PaymentInstruc
 
 
 async def sweep(client: stripe.StripeClient, now: datetime, batch_size: int = 200) -> int:
-    """The `payments.settle` job: claim what recent paid bookings are owed (a crash between a transition and
-    its settlement, an expiry) and execute every claimed instruction Stripe has not confirmed yet. Returns
-    how many instructions were executed."""
-    requests = (
-        await ServiceRequest.find(
-            {
-                "payment_required": True,
-                "state": {"$in": [s.value for s in SETTLING_STATES]},
-                "updated_at": {"$gte": now - SWEEP_LOOKBACK},
-            }
+    """The `payments.settle` job: claim what recent card-paid bookings are owed (an expiry, or a crash or a
+    Stripe outage between a transition and its settlement) and execute every claimed instruction not yet
+    executed. Pages through the bookings changed within `SWEEP_LOOKBACK` by their sortable key; stops at the
+    first sign of Stripe being down (the next run goes on). Returns how many instructions were executed."""
+    executed, cursor = 0, ""
+    try:
+        while True:
+            batch = (
+                await ServiceRequest.find(
+                    {
+                        "payment_required": True,
+                        "state": {"$in": [s.value for s in SETTLING_STATES]},
+                        "updated_at": {"$gte": now - SWEEP_LOOKBACK},
+                        "created_key": {"$gt": cursor},
+                    }
+                )
+                .sort("created_key")
+                .limit(batch_size)
+                .to_list()
+            )
+            executed += await _settle_batch(batch, client, now)
+            if len(batch) < batch_size:
+                break
+            cursor = batch[-1].created_key
+        pending = (
+            await PaymentInstruction.find({"executed_at": None, "attempts": {"$lt": MAX_ATTEMPTS}})
+            .limit(batch_size)
+            .to_list()
         )
-        .limit(batch_size * 10)
-        .to_list()
-    )
-    payments = {
-        p.id: p for p in await BookingPayment.find({"_id": {"$in": [r.id for r in requests]}}).to_list()
-    }
+        for instruction in pending:
+            executed += (await execute(instruction, client, now)).executed_at is not None
+    except StripeUnavailable:
+        log.warning("payments.sweep_deferred", executed=executed)
+    return executed
+
+
+async def _settle_batch(batch: list[ServiceRequest], client: stripe.StripeClient, now: datetime) -> int:
+    ids = [r.id for r in batch]
+    payments = {p.id: p for p in await BookingPayment.find({"_id": {"$in": ids}}).to_list()}
     claimed: dict[str, dict[PaymentAction, PaymentInstruction]] = {}
-    for found in await PaymentInstruction.find(
-        {"request_id": {"$in": [str(r.id) for r in requests]}}
-    ).to_list():
+    for found in await PaymentInstruction.find({"request_id": {"$in": [str(i) for i in ids]}}).to_list():
         claimed.setdefault(found.request_id, {})[found.action] = found
     executed = 0
-    for request in requests:
+    for request in batch:
         payment, mine = payments.get(request.id), claimed.get(str(request.id), {})
         if payment is None or _settled(decide(request, payment, mine), mine):
             continue
-        try:
-            executed += sum(1 for i in await settle(request, client, now) if i.executed_at is not None)
-        except StripeUnavailable:
-            log.warning("payments.sweep_deferred", request_id=str(request.id))
-            return executed
-    pending = (
-        await PaymentInstruction.find({"executed_at": None, "attempts": {"$lt": MAX_ATTEMPTS}})
-        .limit(batch_size)
-        .to_list()
-    )
-    outcomes = await asyncio.gather(*(execute(i, client, now) for i in pending), return_exceptions=True)
-    return executed + sum(1 for o in outcomes if isinstance(o, PaymentInstruction) and o.executed_at)
+        executed += len(await settle(request, client, now))
+    return executed
 
 
 def _settled(decisions: list[Decision], claimed: dict[PaymentAction, PaymentInstruction]) -> bool:

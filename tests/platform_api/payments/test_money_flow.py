@@ -7,8 +7,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from platform_api.billing.stripe_api import stripe_client
 from platform_api.bookings.service import booking_service
 from platform_api.config import Settings
+from platform_api.payments import settlement
 from scripts.stripe_fake.control import confirm_payment
 from shared_models.clock import ManualClock
 from shared_models.documents.payments import PaymentAction
@@ -220,3 +222,16 @@ async def test_a_capture_stripe_missed_is_made_by_the_settle_sweep(
     await settle_sweep(settings, clock.now())
     intent = await stripe_intent(stripe_api, booking.payment_intent_id)
     assert intent["status"] == "succeeded" and intent["amount_received"] == booking.amount
+
+
+async def test_the_settle_sweep_pages_through_every_booking_it_owes(
+    api: httpx.AsyncClient, stripe_api: str, card: Parties, clock: ManualClock, settings: Settings
+) -> None:
+    bookings = [await paid_booking(api, stripe_api, card, clock.now(), amount=3000 + i) for i in range(3)]
+    clock.advance(timedelta(hours=48))
+    await booking_service.sweep_due(clock.now())
+    executed = await settlement.sweep(stripe_client(settings), clock.now(), batch_size=1)
+    assert executed == 3
+    for booking in bookings:
+        assert (await stripe_intent(stripe_api, booking.payment_intent_id))["status"] == "canceled"
+    assert await settlement.sweep(stripe_client(settings), clock.now(), batch_size=1) == 0

@@ -11,6 +11,18 @@ import { DeadlineBadge, Done, ErrorNote, Heading, NotLoaded, useOnce } from "../
 type View = Schemas["AdminDisputeView"];
 type Item = Schemas["TimelineItem"];
 type Me = Schemas["UserOut"];
+type Payment = Schemas["PaymentOut"];
+
+// Stripe's PaymentIntent statuses, as an admin reads them.
+const PAYMENT_LABELS: Record<Payment["status"], string> = {
+  requires_payment_method: "Not paid yet",
+  requires_confirmation: "Not paid yet",
+  requires_action: "Waiting for the customer's bank",
+  processing: "Processing",
+  requires_capture: "Authorised, not captured",
+  succeeded: "Captured",
+  canceled: "Released",
+};
 
 const STEP_LABELS: Record<string, string> = {
   open: "Dispute opened",
@@ -68,6 +80,7 @@ export function DisputePage({ id, me }: { id: string; me: Me }) {
         </dl>
         <p><a href={href("/audit", { target_id: dispute.id })}>Audit entries for this dispute</a></p>
       </section>
+      {view.payment ? <PaymentFacts payment={view.payment} /> : null}
       {open && (
         <section aria-labelledby="actions-heading">
           <h2 id="actions-heading">Actions</h2>
@@ -84,6 +97,24 @@ export function DisputePage({ id, me }: { id: string; me: Me }) {
         </ol>
       </section>
     </>
+  );
+}
+
+// What the customer paid by card, as Stripe's webhooks last reported it: a refund shows once Stripe confirms it.
+function PaymentFacts({ payment }: { payment: Payment }) {
+  const money = (amount: number) => formatMoney(amount, payment.currency);
+  const pending = payment.refunds.filter((r) => r.status !== "succeeded").length;
+  return (
+    <section aria-labelledby="payment-heading">
+      <h2 id="payment-heading">What was paid</h2>
+      <dl class="facts">
+        <dt>Card payment</dt><dd>{PAYMENT_LABELS[payment.status]}</dd>
+        <dt>Captured</dt><dd>{money(payment.amount_received)} of {money(payment.amount)}</dd>
+        <dt>Platform fee</dt><dd>{money(payment.application_fee_amount)}</dd>
+        <dt>Refunded</dt><dd>{money(payment.amount_refunded)}{pending > 0 && ` (${pending} pending at Stripe)`}</dd>
+        <dt>Stripe payment</dt><dd><code>{payment.stripe_payment_intent_id}</code></dd>
+      </dl>
+    </section>
   );
 }
 
