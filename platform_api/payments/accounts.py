@@ -8,7 +8,7 @@ account is created with every capability off and read.
 
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import stripe
 import structlog
@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from platform_api.billing.stripe_api import stripe_errors
 from platform_api.config import Settings
 from platform_api.payments.errors import ChargesNotEnabled, NoConnectedAccount, OnboardingIncomplete
-from shared_models.clock import Clock
+from shared_models.clock import Clock, from_timestamp
 from shared_models.documents import ProviderProfile, User
 from shared_models.documents.payments import ConnectedAccount
 
@@ -96,7 +96,7 @@ async def onboarding_link(
                 "type": "account_onboarding",
             }
         )
-    return HostedLink(url=str(link.url), expires_at=datetime.fromtimestamp(link.expires_at, UTC))
+    return HostedLink(url=str(link.url), expires_at=from_timestamp(link.expires_at))
 
 
 async def dashboard_link(provider: ProviderProfile, client: stripe.StripeClient) -> HostedLink:

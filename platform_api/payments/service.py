@@ -125,8 +125,8 @@ async def _instructions(request: ServiceRequest) -> list[PaymentInstruction]:
 
 async def check_acceptable(request: ServiceRequest, quote: Money | None) -> None:
     """Before a provider accepts a card-paid booking: its price stays the one authorised (`QuoteLocked`),
-    the provider can still take charges (`ChargesNotEnabled`), and the customer's card is authorised
-    (`PaymentNotAuthorised`)."""
+    the provider can still take charges (`ChargesNotEnabled`), and the customer's card is authorised for
+    exactly the booking's price and currency (`PaymentNotAuthorised`)."""
     if not request.payment_required:
         return
     if quote is not None and quote != request.quote:
@@ -136,3 +136,13 @@ async def check_acceptable(request: ServiceRequest, quote: Money | None) -> None
     if payment is None or payment.status is not PaymentIntentStatus.requires_capture:
         status = payment.status.value if payment else None
         raise PaymentNotAuthorised(details={"payment_status": status})
+    quote = request.quote
+    if quote is None or (payment.amount_capturable, payment.currency) != (quote.amount_minor, quote.currency):
+        # Never expected (the PaymentIntent was made from the quote): refuse rather than capture a mismatch.
+        log.error(
+            "payments.amount_mismatch", request_id=str(request.id), capturable=payment.amount_capturable
+        )
+        raise PaymentNotAuthorised(
+            "The authorised amount is not the booking's price.",
+            details={"payment_status": payment.status.value, "amount_capturable": payment.amount_capturable},
+        )

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -19,6 +20,8 @@ from platform_api.idempotency import HEADER, LEASE, REPLAYED_HEADER, TTL, Idempo
 from platform_api.main import create_app
 from shared_models.clock import ManualClock
 from shared_models.documents import (
+    BookingPayment,
+    ConnectedAccount,
     Conversation,
     Dispute,
     DisputeEvidence,
@@ -31,6 +34,7 @@ from shared_models.enums import RequestState, Role
 from tests.factories import API, Account, register
 from tests.platform_api.bookings.helpers import Parties, drive_to, request_payload
 from tests.platform_api.disputes.helpers import open_dispute
+from tests.platform_api.payments.helpers import card_booking, onboard
 from tests.routes import api_routes
 
 Count = Callable[[], Awaitable[int]]
@@ -154,6 +158,43 @@ async def portal_session(api: httpx.AsyncClient, parties: Parties, clock: Manual
     return Create(f"{API}/billing/portal-session", parties.provider, None, None, None)
 
 
+async def onboarded(api: httpx.AsyncClient, parties: Parties) -> None:
+    """The provider finishes Stripe onboarding (the stand-in's base is where its onboarding link points)."""
+    link = await api.post(f"{API}/payments/account-link", headers=parties.provider.bearer)
+    assert link.status_code == 200, link.text
+    url = urlsplit(link.json()["url"])
+    await onboard(api, f"{url.scheme}://{url.netloc}", parties.provider)
+
+
+async def account_link(api: httpx.AsyncClient, parties: Parties, clock: ManualClock) -> Create:
+    provider = await register(api, Role.provider)
+    provider_id = str(provider.body["provider"]["id"])
+    return Create(
+        f"{API}/payments/account-link",
+        provider,
+        None,
+        None,
+        lambda: _count(ConnectedAccount, provider_id=provider_id),
+    )
+
+
+async def login_link(api: httpx.AsyncClient, parties: Parties, clock: ManualClock) -> Create:
+    await onboarded(api, parties)
+    return Create(f"{API}/payments/login-link", parties.provider, None, None, None)
+
+
+async def booking_payment(api: httpx.AsyncClient, parties: Parties, clock: ManualClock) -> Create:
+    await onboarded(api, parties)
+    booking = await card_booking(api, parties, clock.now())
+    return Create(
+        f"{API}/requests/{booking.request_id}/payment",
+        parties.customer,
+        None,
+        None,
+        lambda: _count(BookingPayment, customer_id=parties.customer.id),
+    )
+
+
 # Every create operation, as "METHOD /path template" of the OpenAPI document.
 CREATES: dict[str, Callable[[httpx.AsyncClient, Parties, ManualClock], Awaitable[Create]]] = {
     f"POST {API}/requests": service_request,
@@ -165,6 +206,9 @@ CREATES: dict[str, Callable[[httpx.AsyncClient, Parties, ManualClock], Awaitable
     f"POST {API}/media/uploads": upload_slot,
     f"POST {API}/billing/checkout-session": checkout_session,
     f"POST {API}/billing/portal-session": portal_session,
+    f"POST {API}/payments/account-link": account_link,
+    f"POST {API}/payments/login-link": login_link,
+    f"POST {API}/requests/{{request_id}}/payment": booking_payment,
 }
 
 

@@ -9,18 +9,23 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from platform_api.billing.stripe_api import stripe_client
+from platform_api.config import Settings
+from scripts.stripe_fake.control import confirm_payment
 from shared_models.clock import ManualClock
 from shared_models.documents import ProcessedStripeEvent, WebhookDelivery
 from tests.factories import API, signed
 from tests.platform_api.bookings.helpers import Parties, make_parties
 from tests.platform_api.payments.helpers import (
     act,
+    card_booking,
     catch_up,
     onboard,
     paid_booking,
     payment_of,
     stored_payment,
     stripe_events,
+    stripe_object,
 )
 
 
@@ -119,3 +124,30 @@ async def test_the_connect_endpoint_secret_is_accepted_too(
         settings.stripe_connect_webhook_secret = original
     status = await api.get(f"{API}/payments/account", headers=p.provider.bearer)
     assert status.json()["charges_enabled"] is True
+
+
+async def test_an_authorisation_for_another_amount_is_never_captured(
+    api: httpx.AsyncClient, stripe_api: str, card: Parties, clock: ManualClock, settings: Settings
+) -> None:
+    """A PaymentIntent carrying a booking's metadata but not its price (a bug, a hand-made one in the
+    dashboard) is recorded as Stripe has it, and acceptance refuses to capture it."""
+    booking = await card_booking(api, card, clock.now(), amount=12000)
+    account = (await api.get(f"{API}/payments/account", headers=card.provider.bearer)).json()
+    intent = await stripe_client(settings).v1.payment_intents.create_async(
+        params={
+            "amount": 100,
+            "currency": "gbp",
+            "capture_method": "manual",
+            "transfer_data": {"destination": account["stripe_account_id"]},
+            "metadata": {"request_id": booking.request_id, "customer_id": card.customer.id,
+                         "provider_id": card.provider_id, "provider_user_id": card.provider.id},
+        }
+    )  # fmt: skip
+    await confirm_payment(stripe_api, intent.id)
+    await catch_up(api, stripe_api, {intent.id})
+    refused = await act(api, card.provider, booking, "accept")
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["details"]["amount_capturable"] == 100
+    assert (await stripe_object(stripe_api, f"/v1/payment_intents/{intent.id}"))[
+        "status"
+    ] == "requires_capture"
