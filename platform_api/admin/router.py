@@ -130,10 +130,7 @@ async def booking_payment(request_id: str, session: AdminSession) -> PaymentOut:
     request = await booking_service.get(request_id)
     if request is None:
         raise RequestNotFound()
-    view = await payments.view(request)
-    if view is None:
-        raise PaymentNotFound()
-    return PaymentOut.of(view)
+    return PaymentOut.of(await payments.view_of(request))
 
 
 @router.get(

@@ -1,8 +1,9 @@
 """The Stripe client (the real SDK; its API base is the local stand-in in dev and tests) and its failures
 mapped to our typed errors."""
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import stripe
 import structlog
@@ -39,3 +40,19 @@ def stripe_errors(action: str) -> Iterator[None]:
     ) as exc:
         log.warning("stripe.unavailable", action=action, error=str(exc)[:200])
         raise StripeUnavailable(f"Stripe could not be reached to {action}; retry shortly.") from exc
+
+
+async def retrieved(
+    action: str, fetch: Callable[[], Awaitable[stripe.StripeObject]]
+) -> dict[str, Any] | None:
+    """A Stripe object as Stripe has it now, as a dict; None when Stripe has no such object (404). Stripe
+    unreachable: `StripeUnavailable` (see `stripe_errors`)."""
+    try:
+        with stripe_errors(action):
+            found = await fetch()
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status == 404:
+            return None
+        raise
+    as_dict: dict[str, Any] = found.to_dict()
+    return as_dict

@@ -176,10 +176,7 @@ async def get_payment(request_id: str, session: PartySession) -> PaymentOut:
     request = await booking_service.get_for_party(request_id, Actor.of(session.user))
     if request is None:
         raise RequestNotFound()
-    view = await payments.view(request)
-    if view is None:
-        raise PaymentNotFound()
-    return PaymentOut.of(view)
+    return PaymentOut.of(await payments.view_of(request))
 
 
 @router.post(

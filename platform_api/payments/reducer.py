@@ -17,7 +17,7 @@ from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.billing.errors import StripeUnavailable
-from platform_api.billing.stripe_api import stripe_errors
+from platform_api.billing.stripe_api import retrieved, stripe_errors
 from platform_api.billing.webhook import StripeWebhook
 from platform_api.billing.webhook.ledger import Outcome
 from shared_models import store
@@ -194,15 +194,8 @@ class PaymentReducer:
         )
 
     async def _retrieve(self, intent_id: str) -> dict[str, Any] | None:
-        try:
-            with stripe_errors("read the payment"):
-                intent = await self.source.client.v1.payment_intents.retrieve_async(intent_id)
-        except stripe.InvalidRequestError as exc:
-            if exc.http_status == 404:
-                return None
-            raise
-        found: dict[str, Any] = intent.to_dict()
-        return found
+        intents = self.source.client.v1.payment_intents
+        return await retrieved("read the payment", lambda: intents.retrieve_async(intent_id))
 
     async def _refunds(self, intent_id: str) -> list[dict[str, Any]]:
         with stripe_errors("read the payment's refunds"):
@@ -258,12 +251,5 @@ class AccountReducer:
         raise StripeUnavailable("The account is changing too fast to record; Stripe will retry.")
 
     async def _retrieve(self, account_id: str) -> dict[str, Any] | None:
-        try:
-            with stripe_errors("read the connected account"):
-                account = await self.source.client.v1.accounts.retrieve_async(account_id)
-        except stripe.InvalidRequestError as exc:
-            if exc.http_status == 404:
-                return None
-            raise
-        found: dict[str, Any] = account.to_dict()
-        return found
+        accounts = self.source.client.v1.accounts
+        return await retrieved("read the connected account", lambda: accounts.retrieve_async(account_id))

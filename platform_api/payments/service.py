@@ -20,6 +20,7 @@ from platform_api.payments.errors import (
     AmountTooSmall,
     PaymentClosed,
     PaymentNotAuthorised,
+    PaymentNotFound,
     PaymentRejected,
     QuoteLocked,
     QuoteRequired,
@@ -115,8 +116,17 @@ async def _create(request: ServiceRequest, client: stripe.StripeClient, source: 
 
 
 async def view(request: ServiceRequest) -> PaymentView | None:
+    """The booking's payment and our instructions for it (None: it has none)."""
     payment = await BookingPayment.get(request.id)
     return PaymentView(payment, await _instructions(request)) if payment is not None else None
+
+
+async def view_of(request: ServiceRequest) -> PaymentView:
+    """`view`, or `PaymentNotFound`."""
+    found = await view(request)
+    if found is None:
+        raise PaymentNotFound()
+    return found
 
 
 async def _instructions(request: ServiceRequest) -> list[PaymentInstruction]:

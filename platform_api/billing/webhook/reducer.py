@@ -25,7 +25,7 @@ import structlog
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.billing.errors import StripeUnavailable
-from platform_api.billing.stripe_api import stripe_errors
+from platform_api.billing.stripe_api import retrieved
 from platform_api.billing.webhook.ledger import Outcome
 from platform_api.billing.webhook.publishing import publish
 from platform_api.config import Settings
@@ -277,15 +277,9 @@ class SubscriptionReducer:
 
     async def retrieve(self, sub_id: str) -> dict[str, Any] | None:
         """The subscription as Stripe has it now (None: Stripe has no such subscription)."""
-        try:
-            with stripe_errors("read the subscription"):
-                sub = await self.client.v1.subscriptions.retrieve_async(sub_id)
-        except stripe.InvalidRequestError as exc:
-            if exc.http_status == 404:
-                return None
-            raise
-        found: dict[str, Any] = sub.to_dict()
-        return found
+        return await retrieved(
+            "read the subscription", lambda: self.client.v1.subscriptions.retrieve_async(sub_id)
+        )
 
     async def provider_of(self, obj: Mapping[str, Any]) -> ProviderProfile | None:
         """The provider an event's object belongs to: by its Stripe customer (recorded at checkout), else by

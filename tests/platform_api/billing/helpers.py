@@ -1,7 +1,11 @@
 """Billing test helpers: a provider mid-checkout, reading Stripe's (the stand-in's) own view."""
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -11,6 +15,7 @@ from platform_api.billing.stripe_api import stripe_client
 from platform_api.entitlements import subscriptions
 from platform_api.entitlements.subscriptions import SubscriptionView
 from scripts.stripe_fake.control import complete_checkout
+from tests.conftest import Engine, service_env
 from tests.factories import Account, checkout
 
 
@@ -65,3 +70,17 @@ def stripe_unreachable(app: FastAPI) -> Iterator[None]:
         yield
     finally:
         webhook.client = reachable
+
+
+def replay(
+    engine: Engine, db_name: str, stripe_api: str, since: datetime
+) -> subprocess.CompletedProcess[str]:
+    """`python -m scripts.stripe_replay --since SINCE` against a database and a Stripe, as ops run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.stripe_replay", "--since", since.isoformat()],
+        env={**os.environ, **service_env(engine.uri, db_name, stripe_api)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -2,9 +2,6 @@
 an outbox move a crash interrupted."""
 
 import asyncio
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -19,28 +16,16 @@ from scripts.stripe_fake.control import change_subscription
 from shared_models.clock import ManualClock
 from shared_models.documents import OutboxEvent, WebhookDelivery
 from shared_models.enums import Role
-from tests.conftest import Engine, service_env
+from tests.conftest import Engine
 from tests.factories import deliver, register, subscribe
 from tests.platform_api.billing.helpers import (
     matches_stripe,
     paid_checkout,
+    replay,
     stored,
     stripe_get,
     subscription_id,
 )
-
-
-def replay(
-    engine: Engine, db_name: str, stripe_api: str, since: datetime
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scripts.stripe_replay", "--since", since.isoformat()],
-        env={**os.environ, **service_env(engine.uri, db_name, stripe_api)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 async def test_replay_refetches_missed_events_and_feeds_the_same_handler(

@@ -16,13 +16,12 @@ from shared_models.clock import ManualClock
 from shared_models.documents import DisputeOutcome, RefundKind, User
 from shared_models.documents.payments import PaymentAction
 from tests.factories import API, Account, make_admin
-from tests.platform_api.bookings.helpers import Parties, make_parties
+from tests.platform_api.bookings.helpers import Parties
 from tests.platform_api.payments.helpers import (
     CardBooking,
     act,
     catch_up,
     instructions,
-    onboard,
     paid_booking,
     payment_of,
     settle_sweep,
@@ -31,13 +30,6 @@ from tests.platform_api.payments.helpers import (
     stripe_object,
     stripe_refunds,
 )
-
-
-@pytest.fixture
-async def card(api: httpx.AsyncClient, stripe_api: str) -> Parties:
-    p = await make_parties(api)
-    await onboard(api, stripe_api, p.provider)
-    return p
 
 
 async def disputed(

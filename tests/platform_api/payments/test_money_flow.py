@@ -16,13 +16,12 @@ from shared_models.clock import ManualClock
 from shared_models.documents.payments import PaymentAction
 from shared_models.enums import RequestEvent
 from tests.factories import API
-from tests.platform_api.bookings.helpers import Parties, actors, make_parties
+from tests.platform_api.bookings.helpers import Parties, actors
 from tests.platform_api.payments.helpers import (
     act,
     card_booking,
     catch_up,
     instructions,
-    onboard,
     paid_booking,
     payment_of,
     settle_sweep,
@@ -34,14 +33,6 @@ from tests.platform_api.payments.helpers import (
 )
 
 BASIC_COMMISSION_BPS = 1500  # the basic tier's commission (entitlements.tiers)
-
-
-@pytest.fixture
-async def card(api: httpx.AsyncClient, stripe_api: str) -> Parties:
-    """Parties whose provider finished Stripe onboarding: its bookings are paid by card."""
-    p = await make_parties(api)
-    await onboard(api, stripe_api, p.provider)
-    return p
 
 
 async def test_request_pay_accept_complete_confirm_captures_once(

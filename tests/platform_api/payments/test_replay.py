@@ -2,9 +2,6 @@
 authorisation whose webhooks were all lost are recovered by `scripts.stripe_replay`."""
 
 import asyncio
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -12,8 +9,9 @@ import httpx
 from scripts.stripe_fake.control import confirm_payment, onboard_account
 from shared_models.clock import ManualClock
 from shared_models.documents import WebhookDelivery
-from tests.conftest import Engine, service_env
+from tests.conftest import Engine
 from tests.factories import API
+from tests.platform_api.billing.helpers import replay
 from tests.platform_api.bookings.helpers import make_parties
 from tests.platform_api.payments.helpers import (
     card_booking,
@@ -23,15 +21,8 @@ from tests.platform_api.payments.helpers import (
 )
 
 
-def replay(engine: Engine, db_name: str, stripe_api: str, since: datetime) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "scripts.stripe_replay", "--since", since.isoformat()],
-        env={**os.environ, **service_env(engine.uri, db_name, stripe_api)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def replayed(engine: Engine, db_name: str, stripe_api: str, since: datetime) -> str:
+    done = replay(engine, db_name, stripe_api, since)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -52,7 +43,7 @@ async def test_replay_recovers_a_lost_onboarding_and_a_lost_card_authorisation(
     account = await api.get(f"{API}/payments/account", headers=p.provider.bearer)
     assert account.json()["charges_enabled"] is False  # Stripe enabled it; we never heard
 
-    first = await asyncio.to_thread(replay, engine, db_name, stripe_api, since)
+    first = await asyncio.to_thread(replayed, engine, db_name, stripe_api, since)
     account = await api.get(f"{API}/payments/account", headers=p.provider.bearer)
     assert account.json()["charges_enabled"] is True, first
 
@@ -63,7 +54,7 @@ async def test_replay_recovers_a_lost_onboarding_and_a_lost_card_authorisation(
     await confirm_payment(stripe_api, booking.payment_intent_id)  # authorised at Stripe; the webhook lost
     assert (await payment_of(api, p.customer, booking))["status"] == "requires_payment_method"
 
-    second = await asyncio.to_thread(replay, engine, db_name, stripe_api, since)
+    second = await asyncio.to_thread(replayed, engine, db_name, stripe_api, since)
     payment = await payment_of(api, p.customer, booking)
     assert payment["status"] == "requires_capture", second
     assert payment["amount_capturable"] == booking.amount

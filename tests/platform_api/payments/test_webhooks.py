@@ -6,7 +6,6 @@ import copy
 import json
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from platform_api.billing.stripe_api import stripe_client
@@ -20,20 +19,12 @@ from tests.platform_api.payments.helpers import (
     act,
     card_booking,
     catch_up,
-    onboard,
     paid_booking,
     payment_of,
     stored_payment,
     stripe_events,
     stripe_object,
 )
-
-
-@pytest.fixture
-async def card(api: httpx.AsyncClient, stripe_api: str) -> Parties:
-    p = await make_parties(api)
-    await onboard(api, stripe_api, p.provider)
-    return p
 
 
 async def test_forged_payment_webhooks_change_nothing(
