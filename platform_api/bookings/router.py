@@ -35,8 +35,10 @@ from platform_api.errors import (
 from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
 from platform_api.payments import service as payments
 from platform_api.payments.errors import (
+    AmountTooLarge,
     AmountTooSmall,
     ChargesNotEnabled,
+    CurrencyNotSupported,
     NotCardPaid,
     PaymentClosed,
     PaymentNotFound,
@@ -84,6 +86,8 @@ def _detail(request: ServiceRequest, actor: Actor) -> RequestDetailOut:
         ProviderUnavailable,
         QuoteRequired,
         AmountTooSmall,
+        AmountTooLarge,
+        CurrencyNotSupported,
         ValidationFailed,
         RateLimited,
     ),
@@ -139,7 +143,8 @@ async def get_request(request_id: str, session: PartySession) -> RequestDetailOu
     summary="Pay for a card-paid booking: its PaymentIntent and client secret (the booking's customer)",
     description="Creates the booking's PaymentIntent once (calling again returns it): the card is "
     "authorised when the app confirms it with `client_secret` (Stripe's Payment Element or Payment Sheet) "
-    "and captured when the provider accepts. Only while the booking is requested (409 `payment_closed`) "
+    "and captured when the provider accepts. Only while the booking is requested and before its response "
+    "deadline (409 `payment_closed`) "
     "and the provider can take charges (409 `charges_not_enabled`).",
     response_model=PaymentStartedOut,
     responses=errors(
@@ -151,19 +156,21 @@ async def get_request(request_id: str, session: PartySession) -> RequestDetailOu
         ChargesNotEnabled,
         QuoteRequired,
         AmountTooSmall,
+        AmountTooLarge,
+        CurrencyNotSupported,
         PaymentRejected,
         StripeUnavailable,
     ),
 )
 async def start_payment(
-    request_id: str, session: CustomerSession, client: StripeDep, webhook: WebhookDep
+    request_id: str, session: CustomerSession, client: StripeDep, webhook: WebhookDep, clock: ClockDep
 ) -> PaymentStartedOut:
     request = await booking_service.get_for_party(request_id, Actor.of(session.user))
     if request is None:
         raise RequestNotFound()
     if not request.payment_required:
         raise NotCardPaid()
-    return PaymentStartedOut.started(await payments.start(request, client, webhook))
+    return PaymentStartedOut.started(await payments.start(request, client, webhook, clock.now()))
 
 
 @router.get(

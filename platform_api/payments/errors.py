@@ -51,6 +51,16 @@ class AmountTooSmall(Unprocessable):
     message = "The price is below the smallest amount a card can be charged."
 
 
+class AmountTooLarge(Unprocessable):
+    code = "amount_too_large"
+    message = "The price is above the largest amount a card can be charged."
+
+
+class CurrencyNotSupported(Unprocessable):
+    code = "currency_not_supported"
+    message = "Card payments are not taken in this currency."
+
+
 class PaymentRejected(Unprocessable):
     """Stripe refused the payment's parameters (e.g. a currency it does not support)."""
 

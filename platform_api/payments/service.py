@@ -8,6 +8,7 @@ idempotency key per booking; the record's `_id` is the booking's).
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import stripe
 import structlog
@@ -17,7 +18,9 @@ from platform_api.entitlements import subscriptions
 from platform_api.entitlements.tiers import application_fee
 from platform_api.payments import accounts, settlement
 from platform_api.payments.errors import (
+    AmountTooLarge,
     AmountTooSmall,
+    CurrencyNotSupported,
     PaymentClosed,
     PaymentNotAuthorised,
     PaymentNotFound,
@@ -32,10 +35,13 @@ from shared_models.enums import RequestState, SubscriptionTier
 
 log = structlog.get_logger(__name__)
 
-# The smallest amount Stripe charges a card, in minor units, for the currencies of the UK and the euro area
-# (Stripe's "Minimum and maximum charge amounts": 0.30 GBP, 0.50 EUR / USD). Stripe refuses smaller ones.
+# The currencies a card-paid booking may be priced in (the markets we settle in), and the smallest and largest
+# amounts Stripe charges a card in them, in minor units (Stripe's "Minimum and maximum charge amounts": 0.30 GBP,
+# 0.50 EUR / USD; at most eight digits). Stripe refuses anything else, so a booking outside them could never
+# be paid.
+CARD_CURRENCIES = frozenset({"GBP", "EUR", "USD"})
 MINIMUM_CHARGE = {"GBP": 30, "EUR": 50, "USD": 50}
-DEFAULT_MINIMUM_CHARGE = 50
+MAXIMUM_CHARGE = 99_999_999
 
 
 @dataclass(frozen=True)
@@ -53,24 +59,35 @@ async def card_payments_for(provider_id: str) -> bool:
 
 
 def check_price(quote: Money | None) -> None:
-    """A card-paid booking's price: present and at least the card minimum (`QuoteRequired`, `AmountTooSmall`)."""
+    """A card-paid booking's price: present (`QuoteRequired`), in a card currency (`CurrencyNotSupported`),
+    within what Stripe charges a card (`AmountTooSmall`, `AmountTooLarge`)."""
     if quote is None:
         raise QuoteRequired(field="quote")
-    minimum = MINIMUM_CHARGE.get(quote.currency, DEFAULT_MINIMUM_CHARGE)
+    if quote.currency not in CARD_CURRENCIES:
+        raise CurrencyNotSupported(
+            f"Card payments are in {', '.join(sorted(CARD_CURRENCIES))}.", field="quote.currency"
+        )
+    minimum = MINIMUM_CHARGE[quote.currency]
     if quote.amount_minor < minimum:
         raise AmountTooSmall(
             f"A card payment is at least {minimum} minor units of {quote.currency}.",
             field="quote.amount_minor",
         )
+    if quote.amount_minor > MAXIMUM_CHARGE:
+        raise AmountTooLarge(
+            f"A card payment is at most {MAXIMUM_CHARGE} minor units.", field="quote.amount_minor"
+        )
 
 
-async def start(request: ServiceRequest, client: stripe.StripeClient, source: StripeSource) -> PaymentView:
+async def start(
+    request: ServiceRequest, client: stripe.StripeClient, source: StripeSource, now: datetime
+) -> PaymentView:
     """The booking's PaymentIntent, created once, with the client secret the app confirms it with (Stripe's
-    Payment Element / the mobile Payment Sheet). Only while the booking is requested (`PaymentClosed`) and
-    the provider can take charges (`ChargesNotEnabled`)."""
+    Payment Element / the mobile Payment Sheet). Only while the booking is requested and its provider may
+    still answer (`PaymentClosed`), and the provider can take charges (`ChargesNotEnabled`)."""
     existing = await BookingPayment.get(request.id)
     if existing is None:
-        if request.state is not RequestState.requested:
+        if request.state is not RequestState.requested or (request.respond_by and now >= request.respond_by):
             raise PaymentClosed(details={"state": request.state.value})
         await _create(request, client, source)
     payment = existing or await BookingPayment.get(request.id)
@@ -88,6 +105,9 @@ async def _create(request: ServiceRequest, client: stripe.StripeClient, source: 
     assert quote is not None
     subscription = await subscriptions.get_for_provider(request.provider_id)
     tier = subscription.tier if subscription is not None else SubscriptionTier.unknown
+    fee = application_fee(quote.amount_minor, tier)
+    terms = f"{quote.amount_minor}-{quote.currency}-{fee}-{account.stripe_account_id}"
+    key = f"marketplace-booking-{request.id}-payment-{terms}"
     try:
         with stripe_errors("start the payment"):
             intent = await client.v1.payment_intents.create_async(
@@ -97,7 +117,7 @@ async def _create(request: ServiceRequest, client: stripe.StripeClient, source: 
                     "capture_method": "manual",
                     "automatic_payment_methods": {"enabled": True},
                     "transfer_data": {"destination": account.stripe_account_id},
-                    "application_fee_amount": application_fee(quote.amount_minor, tier),
+                    "application_fee_amount": fee,
                     "description": f"Booking {request.id}",
                     "metadata": {
                         "request_id": str(request.id),
@@ -106,7 +126,10 @@ async def _create(request: ServiceRequest, client: stripe.StripeClient, source: 
                         "provider_user_id": request.provider_user_id,
                     },
                 },
-                options={"idempotency_key": f"marketplace-booking-{request.id}-payment"},
+                # Per booking and terms: a retry makes no second PaymentIntent, and if the terms changed
+                # meanwhile (a new tier's fee) the retry is not refused as a key reused with other params.
+                # (A PaymentIntent made on the old terms but never recorded was never shown to the app.)
+                options={"idempotency_key": key},
             )
     except stripe.InvalidRequestError as exc:
         raise PaymentRejected(f"Stripe refused the payment: {exc.user_message}", field="quote") from exc

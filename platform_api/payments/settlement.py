@@ -24,6 +24,7 @@ from typing import Any
 import stripe
 import structlog
 from pymongo.errors import DuplicateKeyError
+from stripe.params import PaymentIntentCaptureParams
 
 from platform_api.billing.errors import StripeUnavailable
 from platform_api.billing.stripe_api import stripe_errors
@@ -53,6 +54,9 @@ class Decision:
     action: PaymentAction
     amount: int
     rule: str
+    # A capture of less than was authorised takes the platform's fee in the same proportion (None: the
+    # PaymentIntent's own `application_fee_amount`).
+    application_fee_amount: int | None = None
 
 
 def key_of(request_id: str, action: PaymentAction) -> str:
@@ -70,7 +74,7 @@ def decide(
     if state in RELEASED_STATES:
         return [Decision(PaymentAction.release, 0, state.value)]
     if state is S.cancelled:
-        return _cancellation(request, amount, claimed)
+        return _cancellation(request, payment, claimed)
     decisions = [Decision(PaymentAction.capture, amount, "accepted")]
     refund = request.resolution.refund_minor if request.resolution is not None else None
     if state is S.resolved and refund:
@@ -79,23 +83,34 @@ def decide(
 
 
 def _cancellation(
-    request: ServiceRequest, amount: int, claimed: dict[PaymentAction, PaymentInstruction]
+    request: ServiceRequest, payment: BookingPayment, claimed: dict[PaymentAction, PaymentInstruction]
 ) -> list[Decision]:
     cancel = request.history[-1]
     assert cancel.from_state is not None
     rule = cancellation_rule(cancel.from_state, cancel.actor_role, cancel.at, request.window.start)
     if cancel.from_state is S.requested:
         return [Decision(PaymentAction.release, 0, rule.name)]
+    amount = payment.amount
     refund = share(amount, rule.refund_percent)
     capture = claimed.get(PaymentAction.capture)
-    if capture is not None:  # taken (or about to be) in full: give back the policy's share
-        return [Decision(PaymentAction.capture, capture.amount, capture.rule)] + (
-            [Decision(PaymentAction.refund, min(refund, capture.amount), rule.name)] if refund else []
-        )
-    # Never captured (Stripe was down between acceptance and the cancellation): capture only what is kept.
-    if amount - refund == 0:
+    if capture is not None and capture.rule == rule.name:  # captured only what the policy keeps: done
+        return [_as_claimed(capture)]
+    if capture is not None:  # taken (or about to be) in full at acceptance: give back the policy's share
+        refunds = [Decision(PaymentAction.refund, min(refund, capture.amount), rule.name)] if refund else []
+        return [_as_claimed(capture), *refunds]
+    # Never captured (a crash or Stripe down between acceptance and the cancellation): capture only what the
+    # policy keeps, with the fee in proportion; nothing kept: release.
+    kept = amount - refund
+    if kept == 0:
         return [Decision(PaymentAction.release, 0, rule.name)]
-    return [Decision(PaymentAction.capture, amount - refund, rule.name)]
+    fee = (payment.application_fee_amount * kept + amount // 2) // amount
+    return [Decision(PaymentAction.capture, kept, rule.name, application_fee_amount=fee)]
+
+
+def _as_claimed(instruction: PaymentInstruction) -> Decision:
+    return Decision(
+        instruction.action, instruction.amount, instruction.rule, instruction.application_fee_amount
+    )
 
 
 async def instructions_of(request_id: str) -> dict[PaymentAction, PaymentInstruction]:
@@ -114,6 +129,7 @@ async def claim(
         stripe_payment_intent_id=payment.stripe_payment_intent_id,
         action=decision.action,
         amount=decision.amount,
+        application_fee_amount=decision.application_fee_amount,
         currency=payment.currency,
         rule=decision.rule,
         decided_at=now,
@@ -146,10 +162,11 @@ async def settle(
         instruction = claimed.get(decision.action) or await claim(request, payment, decision, now)
         if instruction.executed_at is not None:
             continue
-        instruction = await execute(instruction, client, now)
+        instruction, by_us = await execute(instruction, client, now)
         if instruction.executed_at is None:
             break  # refused by Stripe: a refund waits for its capture
-        done.append(instruction)
+        if by_us:
+            done.append(instruction)
     return done
 
 
@@ -164,15 +181,17 @@ async def settle_quietly(request: ServiceRequest, client: stripe.StripeClient, n
 
 async def execute(
     instruction: PaymentInstruction, client: stripe.StripeClient, now: datetime
-) -> PaymentInstruction:
+) -> tuple[PaymentInstruction, bool]:
     """Send one instruction to Stripe (idempotency key = its key) and mark it executed; a refusal by Stripe
-    is recorded on it (`attempts`, `last_error`) and the sweep tries again. Raises StripeUnavailable."""
+    is recorded on it (`attempts`, `last_error`) and the sweep tries again. Answers the instruction as it is
+    now and whether this call marked it executed (a concurrent caller's same call marks it first: False).
+    Raises StripeUnavailable."""
     try:
         object_id = await _send(instruction, client)
     except stripe.InvalidRequestError as exc:
         done = await _already_done(instruction, client)
         if done is None:
-            return await _failed(instruction, f"{exc.code or 'invalid_request'}: {exc.user_message}")
+            return await _failed(instruction, f"{exc.code or 'invalid_request'}: {exc.user_message}"), False
         object_id = done
     executed: PaymentInstruction = instruction.model_copy(
         update={"executed_at": now, "stripe_object_id": object_id}
@@ -180,10 +199,10 @@ async def execute(
     if await store.replace_if({"_id": instruction.id, "executed_at": None}, executed) is None:
         fresh = await PaymentInstruction.get(instruction.id)  # executed by a concurrent caller: the same call
         assert fresh is not None
-        return fresh
+        return fresh, False
     log.info("payments.executed", request_id=instruction.request_id, action=instruction.action.value,
              amount=instruction.amount, stripe_object=object_id)  # fmt: skip
-    return executed
+    return executed, True
 
 
 async def _send(instruction: PaymentInstruction, client: stripe.StripeClient) -> str:
@@ -192,9 +211,10 @@ async def _send(instruction: PaymentInstruction, client: stripe.StripeClient) ->
     metadata = {"request_id": instruction.request_id, "instruction": instruction.key}
     if instruction.action is PaymentAction.capture:
         with stripe_errors("capture the payment"):
-            captured = await client.v1.payment_intents.capture_async(
-                intent, params={"amount_to_capture": instruction.amount}, options=options
-            )
+            params: PaymentIntentCaptureParams = {"amount_to_capture": instruction.amount}
+            if instruction.application_fee_amount is not None:
+                params["application_fee_amount"] = instruction.application_fee_amount
+            captured = await client.v1.payment_intents.capture_async(intent, params=params, options=options)
         return str(captured.id)
     if instruction.action is PaymentAction.release:
         with stripe_errors("release the payment"):
@@ -292,7 +312,7 @@ async def sweep(client: stripe.StripeClient, now: datetime, batch_size: int = 20
             .to_list()
         )
         for instruction in pending:
-            executed += (await execute(instruction, client, now)).executed_at is not None
+            executed += (await execute(instruction, client, now))[1]
     except StripeUnavailable:
         log.warning("payments.sweep_deferred", executed=executed)
     return executed

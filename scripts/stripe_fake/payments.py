@@ -36,7 +36,11 @@ from scripts.stripe_fake.wire import (
 if TYPE_CHECKING:
     from scripts.stripe_fake.app import FakeStripe
 
-MINIMUM_AMOUNT = 50
+# Stripe's minimum and maximum charge amounts (docs: "Minimum and maximum charge amounts"), in minor units:
+# 0.30 GBP, 0.50 EUR / USD, 50 of the others here; at most eight digits.
+MINIMUM_AMOUNT = {"gbp": 30, "eur": 50, "usd": 50}
+DEFAULT_MINIMUM_AMOUNT = 50
+MAXIMUM_AMOUNT = 99_999_999
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 CAPTURABLE = ("requires_capture",)
 CANCELABLE = (
@@ -103,10 +107,18 @@ def _amount(params: Json) -> int:
     amount = integer(params, "amount")
     if amount is None:
         raise missing("amount")
-    if amount < MINIMUM_AMOUNT:
-        currency = str(params.get("currency") or "usd").lower()
+    currency = str(params.get("currency") or "usd").lower()
+    minimum = MINIMUM_AMOUNT.get(currency, DEFAULT_MINIMUM_AMOUNT)
+    if amount < minimum:
         raise StripeError(
-            400, f"Amount must be at least {money(MINIMUM_AMOUNT, currency)}", "amount_too_small", "amount"
+            400, f"Amount must be at least {money(minimum, currency)}", "amount_too_small", "amount"
+        )
+    if amount > MAXIMUM_AMOUNT:
+        raise StripeError(
+            400,
+            f"Amount must be no more than {money(MAXIMUM_AMOUNT, currency)}",
+            "amount_too_large",
+            "amount",
         )
     return amount
 

@@ -109,6 +109,8 @@ class PaymentInstruction(Document):
     stripe_payment_intent_id: str
     action: PaymentAction
     amount: int  # 0 for a release
+    # A capture of less than was authorised sends the fee in proportion (None: the PaymentIntent's own).
+    application_fee_amount: int | None = None
     currency: str
     rule: str  # why: the policy rule or `dispute_resolution`
     decided_at: datetime

@@ -59,8 +59,8 @@ async def test_the_demo_has_a_captured_and_an_authorised_card_payment(
                 "requires_capture",
                 plan.amount_minor,
             ), payment
-    # Each of Stripe's events about the demo's account and payments processed once: by the platform (sent by
-    # the stand-in) or by the seed, whichever came first; the other answered as a duplicate.
+    # Each of Stripe's events about the demo's account and payments processed once (by the seed, which has
+    # the stand-in hold them while it seeds, so the platform is not sent them too).
     about = {account.json()["stripe_account_id"], *(p["stripe_payment_intent_id"] for p in payments.values())}
     async with live_database(live_stack):
         deliveries = await WebhookDelivery.find(WebhookDelivery.outcome == "processed").to_list()

@@ -56,7 +56,14 @@ def parse_event(
     event = json.loads(body)
     if not isinstance(event, dict) or event.get("object") != "event":
         raise ValueError("the body is not a Stripe event")
-    event["id"], event["type"], event["data"]["object"]
+    data = event.get("data")
+    if not (
+        isinstance(event.get("id"), str)
+        and isinstance(event.get("type"), str)
+        and isinstance(data, dict)
+        and isinstance(data.get("object"), dict)
+    ):
+        raise ValueError("the body is not a Stripe event (an id, a type and a data object)")
     return event
 
 

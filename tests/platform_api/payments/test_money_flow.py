@@ -15,8 +15,8 @@ from scripts.stripe_fake.control import confirm_payment
 from shared_models.clock import ManualClock
 from shared_models.documents.payments import PaymentAction
 from shared_models.enums import RequestEvent
-from tests.factories import API
-from tests.platform_api.bookings.helpers import Parties, actors
+from tests.factories import API, PASSWORD
+from tests.platform_api.bookings.helpers import Parties, actors, request_payload
 from tests.platform_api.payments.helpers import (
     act,
     card_booking,
@@ -106,18 +106,28 @@ async def test_accepting_cannot_change_the_authorised_price(
     assert (await stripe_intent(stripe_api, booking.payment_intent_id))["status"] == "requires_capture"
 
 
-async def test_a_card_paid_booking_needs_a_price_the_card_minimum_at_least(
-    api: httpx.AsyncClient, card: Parties, clock: ManualClock
+async def test_a_card_paid_booking_needs_a_price_stripe_can_charge(
+    api: httpx.AsyncClient, stripe_api: str, card: Parties, clock: ManualClock
 ) -> None:
-    from tests.platform_api.bookings.helpers import request_payload
-
-    for quote, code in (
+    refused = [
         (None, "quote_required"),
-        ({"amount_minor": 10, "currency": "GBP"}, "amount_too_small"),
-    ):
+        ({"amount_minor": 29, "currency": "GBP"}, "amount_too_small"),
+        ({"amount_minor": 49, "currency": "EUR"}, "amount_too_small"),
+        ({"amount_minor": 100_000_000, "currency": "GBP"}, "amount_too_large"),
+        ({"amount_minor": 5000, "currency": "XXX"}, "currency_not_supported"),
+        ({"amount_minor": 5000, "currency": "JPY"}, "currency_not_supported"),
+    ]
+    for quote, code in refused:
         payload = request_payload(card.provider_id, clock.now(), quote=quote)
         response = await api.post(f"{API}/requests", json=payload, headers=card.customer.bearer)
-        assert response.status_code == 422 and response.json()["error"]["code"] == code, response.text
+        assert response.status_code == 422 and response.json()["error"]["code"] == code, (
+            quote,
+            response.text,
+        )
+    # The smallest and the largest Stripe charges are booked and paid.
+    for amount in (30, 99_999_999):
+        booking = await paid_booking(api, stripe_api, card, clock.now(), amount=amount)
+        assert (await stripe_intent(stripe_api, booking.payment_intent_id))["amount_capturable"] == amount
 
 
 async def test_decline_releases_the_authorisation(
@@ -226,3 +236,50 @@ async def test_the_settle_sweep_pages_through_every_booking_it_owes(
     for booking in bookings:
         assert (await stripe_intent(stripe_api, booking.payment_intent_id))["status"] == "canceled"
     assert await settlement.sweep(stripe_client(settings), clock.now(), batch_size=1) == 0
+
+
+async def test_a_late_cancellation_of_an_acceptance_never_captured_keeps_the_policys_share_once(
+    api: httpx.AsyncClient, stripe_api: str, card: Parties, clock: ManualClock, settings: Settings
+) -> None:
+    """Accepted, but the capture never reached Stripe (a crash); then the customer cancels late. Only the
+    kept half is captured, with the fee in proportion, and nothing is refunded on top, however often the
+    settlement runs afterwards."""
+    start = clock.now() + timedelta(hours=12)
+    window = {"start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat()}
+    booking = await paid_booking(api, stripe_api, card, clock.now(), amount=12000, window=window)
+    who = await actors(card)
+    await booking_service.perform(booking.request_id, RequestEvent.accept, who["provider"], clock.now())
+    cancelled = await act(api, card.customer, booking, "cancel", reason="Plans changed.")
+    assert cancelled.status_code == 200, cancelled.text
+    for _ in range(2):
+        await settle_sweep(settings, clock.now())
+    intent = await stripe_intent(stripe_api, booking.payment_intent_id)
+    assert intent["amount_received"] == 6000
+    assert await stripe_refunds(stripe_api, booking.payment_intent_id) == []
+    charge = await stripe_object(stripe_api, f"/v1/charges/{intent['latest_charge']}")
+    fee = await stripe_object(stripe_api, f"/v1/application_fees/{charge['application_fee']}")
+    assert fee["amount"] == 900  # 15 % of what was taken, as on the normal path (1800 less 900 refunded)
+    assert [(i.action, i.amount) for i in await instructions(booking)] == [(PaymentAction.capture, 6000)]
+
+
+async def test_no_payment_starts_after_the_response_deadline(
+    api: httpx.AsyncClient, card: Parties, clock: ManualClock
+) -> None:
+    booking = await card_booking(api, card, clock.now())
+    clock.advance(timedelta(hours=48))
+    late = await api.post(f"{API}/requests/{booking.request_id}/payment", headers=card.customer.bearer)
+    assert late.status_code == 409 and late.json()["error"]["code"] == "payment_closed", late.text
+
+
+async def test_a_deleted_customers_authorisation_is_released_and_cannot_be_captured(
+    api: httpx.AsyncClient, stripe_api: str, card: Parties, clock: ManualClock, settings: Settings
+) -> None:
+    booking = await paid_booking(api, stripe_api, card, clock.now())
+    deleted = await api.request(
+        "DELETE", f"{API}/account", json={"password": PASSWORD}, headers=card.customer.bearer
+    )
+    assert deleted.status_code == 204, deleted.text
+    accept = await act(api, card.provider, booking, "accept")
+    assert accept.status_code == 409 and accept.json()["error"]["details"]["state"] == "cancelled"
+    await settle_sweep(settings, clock.now())
+    assert (await stripe_intent(stripe_api, booking.payment_intent_id))["status"] == "canceled"

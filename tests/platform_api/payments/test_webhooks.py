@@ -6,14 +6,17 @@ import copy
 import json
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from platform_api.billing.stripe_api import stripe_client
 from platform_api.config import Settings
-from scripts.stripe_fake.control import confirm_payment
+from platform_api.entitlements import subscriptions
+from scripts.stripe_fake.control import change_subscription, confirm_payment
 from shared_models.clock import ManualClock
 from shared_models.documents import ProcessedStripeEvent, WebhookDelivery
-from tests.factories import API, signed
+from shared_models.documents.payments import BookingPayment
+from tests.factories import API, deliver, signed
 from tests.platform_api.bookings.helpers import Parties, make_parties
 from tests.platform_api.payments.helpers import (
     act,
@@ -21,6 +24,7 @@ from tests.platform_api.payments.helpers import (
     catch_up,
     paid_booking,
     payment_of,
+    start_payment,
     stored_payment,
     stripe_events,
     stripe_object,
@@ -142,3 +146,64 @@ async def test_an_authorisation_for_another_amount_is_never_captured(
     assert (await stripe_object(stripe_api, f"/v1/payment_intents/{intent.id}"))[
         "status"
     ] == "requires_capture"
+
+
+async def test_a_payment_start_lost_before_it_was_recorded_is_started_again_on_the_new_terms(
+    api: httpx.AsyncClient, stripe_api: str, card: Parties, clock: ManualClock
+) -> None:
+    """A PaymentIntent made at Stripe but never recorded (a crash; never shown to the app), then the provider
+    changes tier: the customer's retry gets a PaymentIntent on the new terms, not a 500 for an idempotency
+    key reused with other parameters; the lost one's events are not taken for the booking's payment."""
+    booking = await card_booking(api, card, clock.now(), amount=10000)
+    lost = await start_payment(api, card, booking)
+    await BookingPayment.find_one(
+        BookingPayment.stripe_payment_intent_id == lost["stripe_payment_intent_id"]
+    ).delete()
+    subscription = await subscriptions.get_for_provider(card.provider_id)
+    assert subscription is not None
+    for event in await change_subscription(
+        stripe_api, subscription.stripe_subscription_id, "update", price="price_pro_monthly"
+    ):
+        assert (await deliver(api, event)).status_code == 200
+    again = await api.post(f"{API}/requests/{booking.request_id}/payment", headers=card.customer.bearer)
+    assert again.status_code == 200, again.text
+    assert again.json()["stripe_payment_intent_id"] != lost["stripe_payment_intent_id"]
+    assert again.json()["application_fee_amount"] == 1200  # pro's commission
+    await catch_up(api, stripe_api, {lost["stripe_payment_intent_id"]})
+    shown = await payment_of(api, card.customer, booking)
+    assert shown["stripe_payment_intent_id"] == again.json()["stripe_payment_intent_id"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"data": {"object": "pi_123"}},
+        {"data": {"object": None}},
+        {"data": {"object": []}},
+        {"data": []},
+        {"type": 5},
+        {"id": ["evt_1"]},
+    ],
+)
+async def test_a_signed_body_that_is_no_stripe_event_is_refused(
+    api: httpx.AsyncClient, change: dict[str, object]
+) -> None:
+    event = {"id": "evt_shape", "object": "event", "type": "payment_intent.succeeded", "data": {"object": {}}}
+    payload, headers = signed({**event, **change})
+    response = await api.post(f"{API}/billing/webhook", content=payload, headers=headers)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_signature", (
+        response.text
+    )
+
+
+@pytest.mark.parametrize("intent_id", ["../../v1/accounts", "pi_1/../../x", "acct_123", "", 7])
+async def test_an_event_naming_no_payment_intent_of_stripes_shape_is_ignored(
+    api: httpx.AsyncClient, intent_id: object
+) -> None:
+    event = {
+        "id": f"evt_odd_{abs(hash(str(intent_id)))}", "object": "event", "type": "payment_intent.succeeded",
+        "data": {"object": {"id": intent_id, "object": "payment_intent"}},
+    }  # fmt: skip
+    payload, headers = signed(event)
+    response = await api.post(f"{API}/billing/webhook", content=payload, headers=headers)
+    assert response.status_code == 200 and response.json()["outcome"] == "ignored", response.text
