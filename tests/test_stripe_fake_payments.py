@@ -250,7 +250,8 @@ async def test_payment_intent_is_created_in_stripes_shape(
 @pytest.mark.parametrize(
     ("amount", "fee", "onboard", "code", "param"),
     [
-        (49, None, True, "amount_too_small", "amount"),
+        (29, None, True, "amount_too_small", "amount"),  # Stripe's GBP minimum is 0.30
+        (100_000_000, None, True, "amount_too_large", "amount"),
         (1000, 1001, True, "parameter_invalid_integer", "application_fee_amount"),
         (1000, 100, False, "insufficient_capabilities_for_transfer", "transfer_data[destination]"),
     ],
