@@ -6,6 +6,7 @@ made in the users page ends that user's session; a customer is refused; every pa
 serious or critical violation and is captured at laptop and tablet widths.
 """
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -591,3 +592,27 @@ async def test_refunds_count_the_currencys_own_minor_units(
                 "currency": quote["currency"],
             }, quote
     tab.no_errors()
+
+
+async def test_a_search_being_typed_survives_the_list_finishing_loading(tabs: Any, demo: Demo) -> None:
+    """The users list answers while the admin is still typing a search: what was typed stays (a controlled
+    field was reset to the page's filter whenever the list re-rendered)."""
+    tab: Tab = await tabs()
+    page = tab.page
+    await sign_in_admin(tab, demo.admin.email)
+    asked, answer = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_list(route: Any) -> None:
+        asked.set()
+        await answer.wait()
+        await route.continue_()
+
+    await page.route("**/api/v1/admin/users?*", hold_the_list)
+    await page.get_by_role("link", name="Users").click()
+    field = page.get_by_label("Email starts with")
+    await field.press_sequentially("casey")
+    await asyncio.wait_for(asked.wait(), timeout=30)
+    answer.set()  # the list arrives mid-typing
+    await expect(page.get_by_role("table")).to_be_visible()
+    await field.press_sequentially("@demo")
+    await expect(field).to_have_value("casey@demo")

@@ -39,14 +39,15 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
   return (
     <>
       <Heading>Audit log</Heading>
-      <form class="filters" aria-label="Filter the audit log" onSubmit={filter}>
+      {/* Uncontrolled, remade when the filter changes (see the users page). */}
+      <form key={`${actor}|${target}`} class="filters" aria-label="Filter the audit log" onSubmit={filter}>
         <label>
           By admin (user id)
-          <input name="actor_id" value={actor} autocomplete="off" />
+          <input name="actor_id" defaultValue={actor} autocomplete="off" />
         </label>
         <label>
           About (target id)
-          <input name="target_id" value={target} autocomplete="off" />
+          <input name="target_id" defaultValue={target} autocomplete="off" />
         </label>
         <button type="submit">Filter</button>
       </form>

@@ -24,23 +24,25 @@ export function UsersPage({ query }: { query: URLSearchParams }) {
   return (
     <>
       <Heading>Users</Heading>
-      <form class="filters" role="search" aria-label="Search users" onSubmit={search}>
+      {/* Uncontrolled fields (defaultValue, selected), remade when the search changes: a controlled value
+          would be reset under the typing hands whenever the list below finished loading. */}
+      <form key={`${email}|${role}|${status}`} class="filters" role="search" aria-label="Search users" onSubmit={search}>
         <label>
           Email starts with
-          <input name="email" type="search" value={email} maxLength={320} autocomplete="off" />
+          <input name="email" type="search" defaultValue={email} maxLength={320} autocomplete="off" />
         </label>
         <label>
           Role
-          <select name="role" value={role}>
-            <option value="">Any role</option>
-            {Object.entries(ROLE_LABELS).map(([value, label]) => <option value={value}>{label}</option>)}
+          <select name="role">
+            <option value="" selected={role === ""}>Any role</option>
+            {Object.entries(ROLE_LABELS).map(([value, label]) => <option value={value} selected={role === value}>{label}</option>)}
           </select>
         </label>
         <label>
           Status
-          <select name="status" value={status}>
-            <option value="">Any status</option>
-            {Object.entries(STATUS_LABELS).map(([value, label]) => <option value={value}>{label}</option>)}
+          <select name="status">
+            <option value="" selected={status === ""}>Any status</option>
+            {Object.entries(STATUS_LABELS).map(([value, label]) => <option value={value} selected={status === value}>{label}</option>)}
           </select>
         </label>
         <button type="submit">Search</button>
