@@ -85,6 +85,7 @@ async def get_geocoder(request: Request) -> "CachedGeocoder":
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+StripeDep = Annotated[stripe.StripeClient, Depends(get_stripe)]
 RealtimeDep = Annotated[RealtimeClient, Depends(get_realtime)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 LimitsDep = Annotated[HttpLimits, Depends(get_limits)]

@@ -5,7 +5,6 @@ import asyncio
 from enum import StrEnum
 from typing import Annotated, Any
 
-import stripe
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
@@ -14,7 +13,7 @@ from platform_api.audit.service import audit_service
 from platform_api.auth.service import auth_service
 from platform_api.bookings.errors import TRANSITION_FAILURES
 from platform_api.bookings.service import booking_service
-from platform_api.deps import READ_SESSION, WRITE_SESSION, AdminSession, ClockDep, get_stripe
+from platform_api.deps import READ_SESSION, WRITE_SESSION, AdminSession, ClockDep, StripeDep
 from platform_api.disputes.errors import DisputeNotFound, DisputeResolved, NoQuote
 from platform_api.disputes.schemas import (
     DisputeOut,
@@ -53,8 +52,6 @@ from shared_models.enums import ActorRole, RequestState, ServiceCategory
 from shared_models.ids import SORTABLE_KEY_PATTERN
 
 router = APIRouter(prefix="/admin/disputes", tags=["admin"])
-
-StripeDep = Annotated[stripe.StripeClient, Depends(get_stripe)]
 
 
 class DisputeSort(StrEnum):

@@ -2,7 +2,6 @@
 
 from typing import Annotated
 
-import stripe
 from fastapi import APIRouter, Depends
 
 from platform_api.billing.errors import (
@@ -30,7 +29,7 @@ from platform_api.deps import (
     ClockDep,
     ProviderSession,
     SettingsDep,
-    get_stripe,
+    StripeDep,
     get_webhook,
 )
 from platform_api.entitlements import subscriptions
@@ -47,7 +46,6 @@ from shared_models.enums import SubscriptionTier
 router = APIRouter(prefix="/billing", tags=["billing"], route_class=IdempotentRoute)
 
 
-StripeDep = Annotated[stripe.StripeClient, Depends(get_stripe)]
 WebhookDep = Annotated[StripeWebhook, Depends(get_webhook)]
 
 

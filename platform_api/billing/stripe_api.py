@@ -1,7 +1,8 @@
 """The Stripe client (the real SDK; its API base is the local stand-in in dev and tests) and its failures
 mapped to our typed errors."""
 
-from collections.abc import Awaitable, Callable, Iterator
+import re
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -56,3 +57,13 @@ async def retrieved(
         raise
     as_dict: dict[str, Any] = found.to_dict()
     return as_dict
+
+
+def id_of(value: Any, prefix: str | None = None) -> str | None:
+    """A Stripe reference (an id, or the expanded object): its id. With `prefix` (`pi`, `acct`) only an id
+    of that kind: anything else in a body, signed or not, names nothing we would look up."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    if prefix is None:
+        return str(value) if value else None
+    return value if isinstance(value, str) and re.fullmatch(rf"{prefix}_[A-Za-z0-9]+", value) else None

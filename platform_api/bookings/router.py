@@ -3,11 +3,10 @@
 from enum import StrEnum
 from typing import Annotated
 
-import stripe
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from platform_api.billing.errors import StripeUnavailable
-from platform_api.billing.webhook import StripeWebhook
+from platform_api.billing.router import WebhookDep
 from platform_api.bookings.errors import (
     PERFORM_FAILURES,
     CategoryNotOffered,
@@ -23,8 +22,7 @@ from platform_api.deps import (
     CustomerSession,
     LimitsDep,
     PartySession,
-    get_stripe,
-    get_webhook,
+    StripeDep,
 )
 from platform_api.errors import (
     RateLimited,
@@ -52,9 +50,6 @@ from shared_models.enums import RequestEvent, RequestState
 from shared_models.ids import SORTABLE_KEY_PATTERN
 
 router = APIRouter(prefix="/requests", tags=["bookings"], route_class=IdempotentRoute)
-
-StripeDep = Annotated[stripe.StripeClient, Depends(get_stripe)]
-WebhookDep = Annotated[StripeWebhook, Depends(get_webhook)]
 
 
 class PartyEvent(StrEnum):

@@ -8,7 +8,6 @@ compare-and-set on the document's version. Events arriving late, twice or shuffl
 current state, and a forged body (even one signed with a leaked secret) can only make us read Stripe again.
 """
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -18,7 +17,7 @@ from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.billing.errors import StripeUnavailable
-from platform_api.billing.stripe_api import retrieved, stripe_errors
+from platform_api.billing.stripe_api import id_of, retrieved, stripe_errors
 from platform_api.billing.webhook import StripeWebhook
 from platform_api.billing.webhook.ledger import Outcome
 from shared_models import store
@@ -73,20 +72,12 @@ def attach(webhook: StripeWebhook) -> None:
     webhook.route(ACCOUNT_EVENT_TYPES, AccountReducer(webhook).apply)
 
 
-def _id_of(value: Any, prefix: str) -> str | None:
-    """An expandable Stripe field (an id, or the expanded object) holding an id of this kind (`pi`, `acct`):
-    anything else in a body, signed or not, names nothing we would look up."""
-    if isinstance(value, Mapping):
-        value = value.get("id")
-    return value if isinstance(value, str) and re.fullmatch(rf"{prefix}_[A-Za-z0-9]+", value) else None
-
-
 def payment_intent_id_of(event: Mapping[str, Any]) -> str | None:
     """The PaymentIntent an event is about: the object itself, or a charge's or refund's `payment_intent`."""
     obj = event["data"]["object"]
     if obj.get("object") == "payment_intent":
-        return _id_of(obj.get("id"), "pi")
-    return _id_of(obj.get("payment_intent"), "pi")
+        return id_of(obj.get("id"), "pi")
+    return id_of(obj.get("payment_intent"), "pi")
 
 
 def refund_records(refunds: Sequence[Mapping[str, Any]]) -> list[RefundRecord]:
@@ -181,7 +172,7 @@ class PaymentReducer:
     ) -> BookingPayment | None:
         metadata = intent.get("metadata") or {}
         request_id = parse_object_id(str(metadata.get("request_id", "")))
-        destination = _id_of((intent.get("transfer_data") or {}).get("destination"), "acct")
+        destination = id_of((intent.get("transfer_data") or {}).get("destination"), "acct")
         if request_id is None or destination is None:
             return None
         return BookingPayment(
@@ -220,7 +211,7 @@ class AccountReducer:
         self.source = stripe_source
 
     async def apply(self, event: Mapping[str, Any], force: bool) -> Outcome:
-        account_id = _id_of(event["data"]["object"].get("id"), "acct") or _id_of(event.get("account"), "acct")
+        account_id = id_of(event["data"]["object"].get("id"), "acct") or id_of(event.get("account"), "acct")
         if account_id is None:
             return Outcome("ignored", "not about an account")
         event_id = str(event["id"])

@@ -1,10 +1,7 @@
 """Payments routes: a provider's connected account (status, onboarding link, Express dashboard link) and the
 cancellation policy. A booking's own payment is under `/requests/{id}/payment` (the bookings router)."""
 
-from typing import Annotated
-
-import stripe
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from platform_api.billing.errors import StripeUnavailable
 from platform_api.deps import (
@@ -13,7 +10,7 @@ from platform_api.deps import (
     ClockDep,
     ProviderSession,
     SettingsDep,
-    get_stripe,
+    StripeDep,
 )
 from platform_api.errors import RoleForbidden, errors
 from platform_api.idempotency import IDEMPOTENT, IdempotentRoute
@@ -25,8 +22,6 @@ from platform_api.providers.service import provider_service
 from shared_models.documents import ProviderProfile
 
 router = APIRouter(prefix="/payments", tags=["payments"], route_class=IdempotentRoute)
-
-StripeDep = Annotated[stripe.StripeClient, Depends(get_stripe)]
 
 
 async def _profile(session: ProviderSession) -> ProviderProfile:

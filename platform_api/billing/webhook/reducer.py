@@ -25,7 +25,7 @@ import structlog
 from pymongo.errors import DuplicateKeyError
 
 from platform_api.billing.errors import StripeUnavailable
-from platform_api.billing.stripe_api import retrieved
+from platform_api.billing.stripe_api import id_of, retrieved
 from platform_api.billing.webhook.ledger import Outcome
 from platform_api.billing.webhook.publishing import publish
 from platform_api.config import Settings
@@ -76,7 +76,7 @@ class StripeState:
         period_end = item.get("current_period_end") or sub.get("current_period_end")
         return cls(
             subscription_id=sub["id"],
-            customer_id=_id_of(sub.get("customer")) or "",
+            customer_id=id_of(sub.get("customer")) or "",
             status=SubscriptionStatus(sub["status"]),
             price_id=price_id,
             tier=tier_for_price(price_id, settings),
@@ -115,24 +115,17 @@ class StripeState:
         return {k: (getattr(doc, k), fresh[k]) for k in compared if getattr(doc, k) != fresh[k]}
 
 
-def _id_of(value: Any) -> str | None:
-    """A Stripe reference: an id string, or the expanded object."""
-    if isinstance(value, Mapping):
-        return str(value.get("id")) if value.get("id") else None
-    return str(value) if value else None
-
-
 def subscription_id_of(event: Mapping[str, Any]) -> str | None:
     obj = event["data"]["object"]
     kind = event["type"]
     if kind.startswith("customer.subscription."):
-        return _id_of(obj.get("id"))
+        return id_of(obj.get("id"))
     if kind == "checkout.session.completed":
-        return _id_of(obj.get("subscription")) if obj.get("mode") == "subscription" else None
+        return id_of(obj.get("subscription")) if obj.get("mode") == "subscription" else None
     if kind.startswith("invoice."):
         # Older API versions: invoice.subscription; since 2025-03-31: invoice.parent.subscription_details.
         details = (obj.get("parent") or {}).get("subscription_details") or {}
-        return _id_of(obj.get("subscription")) or _id_of(details.get("subscription"))
+        return id_of(obj.get("subscription")) or id_of(details.get("subscription"))
     return None
 
 
@@ -285,7 +278,7 @@ class SubscriptionReducer:
         """The provider an event's object belongs to: by its Stripe customer (recorded at checkout), else by
         the `provider_id` metadata our checkout puts on the session and the subscription."""
         customer = await BillingCustomer.find_one(
-            BillingCustomer.stripe_customer_id == _id_of(obj.get("customer"))
+            BillingCustomer.stripe_customer_id == id_of(obj.get("customer"))
         )
         details = (obj.get("parent") or {}).get("subscription_details") or {}
         metadata = obj.get("metadata") or details.get("metadata") or {}

@@ -16,6 +16,7 @@ from scripts.stripe_fake.control import confirm_payment, onboard_account
 from shared_models.documents import ServiceRequest
 from shared_models.documents.payments import BookingPayment, PaymentInstruction
 from tests.factories import API, Account, deliver
+from tests.platform_api.billing.helpers import stripe_get
 from tests.platform_api.bookings.helpers import Parties, request_payload
 
 Json = dict[str, Any]
@@ -139,32 +140,14 @@ async def act(
 
 
 async def stripe_intent(stripe_api: str, intent_id: str) -> Json:
-    async with httpx.AsyncClient(base_url=stripe_api, timeout=30) as client:
-        response = await client.get(
-            f"/v1/payment_intents/{intent_id}", headers={"Authorization": "Bearer sk_x"}
-        )
-    response.raise_for_status()
-    found: Json = response.json()
-    return found
+    return await stripe_get(stripe_api, f"/v1/payment_intents/{intent_id}")
 
 
 async def stripe_refunds(stripe_api: str, intent_id: str) -> list[Json]:
-    async with httpx.AsyncClient(base_url=stripe_api, timeout=30) as client:
-        response = await client.get(
-            "/v1/refunds", params={"payment_intent": intent_id, "limit": 100},
-            headers={"Authorization": "Bearer sk_x"},
-        )  # fmt: skip
-    response.raise_for_status()
-    refunds: list[Json] = response.json()["data"]
+    refunds: list[Json] = (await stripe_get(stripe_api, f"/v1/refunds?payment_intent={intent_id}&limit=100"))[
+        "data"
+    ]
     return refunds
-
-
-async def stripe_object(stripe_api: str, path: str) -> Json:
-    async with httpx.AsyncClient(base_url=stripe_api, timeout=30) as client:
-        response = await client.get(path, headers={"Authorization": "Bearer sk_x"})
-    response.raise_for_status()
-    found: Json = response.json()
-    return found
 
 
 async def instructions(booking: CardBooking) -> list[PaymentInstruction]:

@@ -16,6 +16,7 @@ from shared_models.clock import ManualClock
 from shared_models.documents import DisputeOutcome, RefundKind, User
 from shared_models.documents.payments import PaymentAction
 from tests.factories import API, Account, make_admin
+from tests.platform_api.billing.helpers import stripe_get
 from tests.platform_api.bookings.helpers import Parties
 from tests.platform_api.payments.helpers import (
     CardBooking,
@@ -27,7 +28,6 @@ from tests.platform_api.payments.helpers import (
     settle_sweep,
     stored_booking,
     stripe_events,
-    stripe_object,
     stripe_refunds,
 )
 
@@ -88,13 +88,13 @@ async def test_a_partial_refund_is_made_once_under_concurrent_and_retried_resolu
         (PaymentAction.refund, 7350),
     ]
     # The provider's transfer and the platform's fee are reversed in proportion (7350 / 20000).
-    intent = await stripe_object(stripe_api, f"/v1/payment_intents/{booking.payment_intent_id}")
-    charge = await stripe_object(stripe_api, f"/v1/charges/{intent['latest_charge']}")
-    fee = await stripe_object(stripe_api, f"/v1/application_fees/{charge['application_fee']}")
+    intent = await stripe_get(stripe_api, f"/v1/payment_intents/{booking.payment_intent_id}")
+    charge = await stripe_get(stripe_api, f"/v1/charges/{intent['latest_charge']}")
+    fee = await stripe_get(stripe_api, f"/v1/application_fees/{charge['application_fee']}")
     assert (
         fee["amount"] == 3000 and fee["amount_refunded"] == 1103
     )  # 3000 * 7350 / 20000 = 1102.5, rounded half up
-    transfer = await stripe_object(stripe_api, f"/v1/transfers/{charge['transfer']}")
+    transfer = await stripe_get(stripe_api, f"/v1/transfers/{charge['transfer']}")
     assert transfer["amount_reversed"] == round(transfer["amount"] * 7350 / 20000)
 
     # Decided and sent, but not refunded until Stripe's webhook says so.

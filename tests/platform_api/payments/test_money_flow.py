@@ -16,6 +16,7 @@ from shared_models.clock import ManualClock
 from shared_models.documents.payments import PaymentAction
 from shared_models.enums import RequestEvent
 from tests.factories import API, PASSWORD
+from tests.platform_api.billing.helpers import stripe_get
 from tests.platform_api.bookings.helpers import Parties, actors, request_payload
 from tests.platform_api.payments.helpers import (
     act,
@@ -28,7 +29,6 @@ from tests.platform_api.payments.helpers import (
     start_payment,
     stripe_events,
     stripe_intent,
-    stripe_object,
     stripe_refunds,
 )
 
@@ -61,8 +61,8 @@ async def test_request_pay_accept_complete_confirm_captures_once(
     await catch_up(api, stripe_api, {booking.payment_intent_id}, seed=7)
     intent = await stripe_intent(stripe_api, booking.payment_intent_id)
     assert intent["amount_received"] == 12000 and intent["status"] == "succeeded"
-    charge = await stripe_object(stripe_api, f"/v1/charges/{intent['latest_charge']}")
-    transfer = await stripe_object(stripe_api, f"/v1/transfers/{charge['transfer']}")
+    charge = await stripe_get(stripe_api, f"/v1/charges/{intent['latest_charge']}")
+    transfer = await stripe_get(stripe_api, f"/v1/transfers/{charge['transfer']}")
     assert transfer["destination"] == intent["transfer_data"]["destination"]
     assert transfer["amount_reversed"] == 0
     assert await stripe_refunds(stripe_api, booking.payment_intent_id) == []
@@ -197,9 +197,9 @@ async def test_each_cancellation_releases_or_refunds_per_the_policy(
         "customer_late",
     }
     # Stripe reversed the provider's transfer and the platform's fee in the same proportion.
-    charge = await stripe_object(stripe_api, f"/v1/charges/{intent['latest_charge']}")
-    transfer = await stripe_object(stripe_api, f"/v1/transfers/{charge['transfer']}")
-    fee = await stripe_object(stripe_api, f"/v1/application_fees/{charge['application_fee']}")
+    charge = await stripe_get(stripe_api, f"/v1/charges/{intent['latest_charge']}")
+    transfer = await stripe_get(stripe_api, f"/v1/transfers/{charge['transfer']}")
+    fee = await stripe_get(stripe_api, f"/v1/application_fees/{charge['application_fee']}")
     assert transfer["amount_reversed"] > 0 and fee["amount_refunded"] > 0
     assert abs(fee["amount_refunded"] - fee["amount"] * expected / 10001) <= 1
     # The refund shows as refunded once Stripe's webhooks say so, not before.
@@ -256,8 +256,8 @@ async def test_a_late_cancellation_of_an_acceptance_never_captured_keeps_the_pol
     intent = await stripe_intent(stripe_api, booking.payment_intent_id)
     assert intent["amount_received"] == 6000
     assert await stripe_refunds(stripe_api, booking.payment_intent_id) == []
-    charge = await stripe_object(stripe_api, f"/v1/charges/{intent['latest_charge']}")
-    fee = await stripe_object(stripe_api, f"/v1/application_fees/{charge['application_fee']}")
+    charge = await stripe_get(stripe_api, f"/v1/charges/{intent['latest_charge']}")
+    fee = await stripe_get(stripe_api, f"/v1/application_fees/{charge['application_fee']}")
     assert fee["amount"] == 900  # 15 % of what was taken, as on the normal path (1800 less 900 refunded)
     assert [(i.action, i.amount) for i in await instructions(booking)] == [(PaymentAction.capture, 6000)]
 

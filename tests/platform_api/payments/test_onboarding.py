@@ -9,6 +9,7 @@ from scripts.stripe_fake.control import restrict_account
 from shared_models.clock import ManualClock
 from shared_models.documents.payments import ConnectedAccount
 from tests.factories import API
+from tests.platform_api.billing.helpers import stripe_get
 from tests.platform_api.bookings.helpers import make_parties, request_payload
 from tests.platform_api.payments.helpers import (
     act,
@@ -16,7 +17,6 @@ from tests.platform_api.payments.helpers import (
     connected_account_id,
     onboard,
     paid_booking,
-    stripe_object,
 )
 
 
@@ -34,7 +34,7 @@ async def test_onboarding_starts_an_express_account_and_only_the_webhook_enables
     assert all(link.json()["url"].startswith(stripe_api) for link in links)
     records = await ConnectedAccount.find(ConnectedAccount.provider_id == p.provider_id).to_list()
     assert len(records) == 1
-    account = await stripe_object(stripe_api, f"/v1/accounts/{records[0].stripe_account_id}")
+    account = await stripe_get(stripe_api, f"/v1/accounts/{records[0].stripe_account_id}")
     assert account["type"] == "express" and account["metadata"]["provider_id"] == p.provider_id
     status = (await api.get(f"{API}/payments/account", headers=p.provider.bearer)).json()
     assert status["charges_enabled"] is False and status["details_submitted"] is False
@@ -81,6 +81,6 @@ async def test_a_restricted_account_can_neither_take_payments_nor_accept_paid_bo
     assert accept.status_code == 409 and accept.json()["error"]["code"] == "charges_not_enabled"
     pay = await api.post(f"{API}/requests/{unpaid.json()['id']}/payment", headers=p.customer.bearer)
     assert pay.status_code == 409 and pay.json()["error"]["code"] == "charges_not_enabled"
-    assert (await stripe_object(stripe_api, f"/v1/payment_intents/{authorised.payment_intent_id}"))[
+    assert (await stripe_get(stripe_api, f"/v1/payment_intents/{authorised.payment_intent_id}"))[
         "status"
     ] == "requires_capture"

@@ -17,6 +17,7 @@ from shared_models.clock import ManualClock
 from shared_models.documents import ProcessedStripeEvent, WebhookDelivery
 from shared_models.documents.payments import BookingPayment
 from tests.factories import API, deliver, signed
+from tests.platform_api.billing.helpers import stripe_get
 from tests.platform_api.bookings.helpers import Parties, make_parties
 from tests.platform_api.payments.helpers import (
     act,
@@ -27,7 +28,6 @@ from tests.platform_api.payments.helpers import (
     start_payment,
     stored_payment,
     stripe_events,
-    stripe_object,
 )
 
 
@@ -143,9 +143,7 @@ async def test_an_authorisation_for_another_amount_is_never_captured(
     refused = await act(api, card.provider, booking, "accept")
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"]["details"]["amount_capturable"] == 100
-    assert (await stripe_object(stripe_api, f"/v1/payment_intents/{intent.id}"))[
-        "status"
-    ] == "requires_capture"
+    assert (await stripe_get(stripe_api, f"/v1/payment_intents/{intent.id}"))["status"] == "requires_capture"
 
 
 async def test_a_payment_start_lost_before_it_was_recorded_is_started_again_on_the_new_terms(
