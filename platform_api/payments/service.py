@@ -86,19 +86,23 @@ async def start(
     Payment Element / the mobile Payment Sheet). Only while the booking is requested and its provider may
     still answer (`PaymentClosed`), and the provider can take charges (`ChargesNotEnabled`)."""
     existing = await BookingPayment.get(request.id)
+    created = None
     if existing is None:
         if request.state is not RequestState.requested or (request.respond_by and now >= request.respond_by):
             raise PaymentClosed(details={"state": request.state.value})
-        await _create(request, client, source)
+        created = await _create(request, client, source)
     payment = existing or await BookingPayment.get(request.id)
     assert payment is not None
-    intent_id = payment.stripe_payment_intent_id
-    with stripe_errors("read the payment"):
-        intent = await client.v1.payment_intents.retrieve_async(intent_id)
+    intent = created
+    if intent is None or intent.id != payment.stripe_payment_intent_id:  # made before, or another won
+        with stripe_errors("read the payment"):
+            intent = await client.v1.payment_intents.retrieve_async(payment.stripe_payment_intent_id)
     return PaymentView(payment, await _instructions(request), client_secret=intent.client_secret)
 
 
-async def _create(request: ServiceRequest, client: stripe.StripeClient, source: StripeSource) -> None:
+async def _create(
+    request: ServiceRequest, client: stripe.StripeClient, source: StripeSource
+) -> stripe.PaymentIntent:
     account = await accounts.chargeable(request.provider_id)
     quote = request.quote
     check_price(quote)
@@ -136,6 +140,7 @@ async def _create(request: ServiceRequest, client: stripe.StripeClient, source: 
     # Recorded by the webhook's own writer, from the object Stripe has (the created event may come first).
     await PaymentReducer(source).record(str(intent.id), None)
     log.info("payments.started", request_id=str(request.id), amount=quote.amount_minor, tier=tier.value)
+    return intent
 
 
 async def view(request: ServiceRequest) -> PaymentView | None:

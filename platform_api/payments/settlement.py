@@ -19,7 +19,6 @@ executed refund shows as refunded once `charge.refunded` / `refund.updated` has 
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import stripe
 import structlog
@@ -156,7 +155,16 @@ async def settle(
     payment = await BookingPayment.get(request.id)
     if payment is None:
         return []
-    claimed = await instructions_of(str(request.id))
+    return await _settle(request, payment, await instructions_of(str(request.id)), client, now)
+
+
+async def _settle(
+    request: ServiceRequest,
+    payment: BookingPayment,
+    claimed: dict[PaymentAction, PaymentInstruction],
+    client: stripe.StripeClient,
+    now: datetime,
+) -> list[PaymentInstruction]:
     done: list[PaymentInstruction] = []
     for decision in decide(request, payment, claimed):
         instruction = claimed.get(decision.action) or await claim(request, payment, decision, now)
@@ -286,7 +294,7 @@ async def sweep(client: stripe.StripeClient, now: datetime, batch_size: int = 20
     Stripe outage between a transition and its settlement) and execute every claimed instruction not yet
     executed. Pages through the bookings changed within `SWEEP_LOOKBACK` by their sortable key; stops at the
     first sign of Stripe being down (the next run goes on). Returns how many instructions were executed."""
-    executed, cursor = 0, ""
+    executed, cursor, seen = 0, "", set[str]()
     try:
         while True:
             batch = (
@@ -303,6 +311,7 @@ async def sweep(client: stripe.StripeClient, now: datetime, batch_size: int = 20
                 .to_list()
             )
             executed += await _settle_batch(batch, client, now)
+            seen.update(str(r.id) for r in batch)
             if len(batch) < batch_size:
                 break
             cursor = batch[-1].created_key
@@ -312,7 +321,8 @@ async def sweep(client: stripe.StripeClient, now: datetime, batch_size: int = 20
             .to_list()
         )
         for instruction in pending:
-            executed += (await execute(instruction, client, now))[1]
+            if instruction.request_id not in seen:  # those were tried above, in this run
+                executed += (await execute(instruction, client, now))[1]
     except StripeUnavailable:
         log.warning("payments.sweep_deferred", executed=executed)
     return executed
@@ -329,24 +339,9 @@ async def _settle_batch(batch: list[ServiceRequest], client: stripe.StripeClient
         payment, mine = payments.get(request.id), claimed.get(str(request.id), {})
         if payment is None or _settled(decide(request, payment, mine), mine):
             continue
-        executed += len(await settle(request, client, now))
+        executed += len(await _settle(request, payment, mine, client, now))
     return executed
 
 
 def _settled(decisions: list[Decision], claimed: dict[PaymentAction, PaymentInstruction]) -> bool:
     return all(d.action in claimed and claimed[d.action].executed_at is not None for d in decisions)
-
-
-def summary(instructions: list[PaymentInstruction]) -> list[dict[str, Any]]:
-    """The instructions as the payment view shows them."""
-    return [
-        {
-            "action": i.action.value,
-            "amount": i.amount,
-            "rule": i.rule,
-            "decided_at": i.decided_at,
-            "executed_at": i.executed_at,
-            "last_error": i.last_error,
-        }
-        for i in sorted(instructions, key=lambda i: i.decided_at)
-    ]

@@ -9,6 +9,7 @@ is recorded in the ledger as `rejected` and answers 400 `invalid_signature` (413
 body too large to be Stripe's) — nothing else happens.
 """
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -45,14 +46,13 @@ def parse_event(
     the Connect endpoint's). Raises `stripe.SignatureVerificationError`, or ValueError / KeyError /
     TypeError for a body that is not a Stripe event."""
     payload = body.decode("utf-8")
-    candidates = [secrets] if isinstance(secrets, str) else secrets
-    for index, secret in enumerate(candidates):
-        try:
+    *others, last = [secrets] if isinstance(secrets, str) else secrets
+    for secret in others:
+        with contextlib.suppress(stripe.SignatureVerificationError):
             stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
             break
-        except stripe.SignatureVerificationError:
-            if index == len(candidates) - 1:
-                raise
+    else:
+        stripe.WebhookSignature.verify_header(payload, signature, last, tolerance)  # raises as Stripe does
     event = json.loads(body)
     if not isinstance(event, dict) or event.get("object") != "event":
         raise ValueError("the body is not a Stripe event")
